@@ -1,0 +1,74 @@
+"""Application factory. `uvicorn api.main:app` serves the service."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api.middleware.errors import register_error_handlers
+from api.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
+from api.v1.router import api_router
+from core import db
+from core.clock import Clock, SystemClock
+from core.config import Settings, get_settings
+from core.logging import configure_logging
+from schemas.common import ErrorResponse, ValidationErrorResponse
+
+logger = logging.getLogger("api")
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = db.create_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = db.create_sessionmaker(engine)
+        logger.info("started %s %s (%s)", settings.app_name, settings.version, engine.dialect.name)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title=settings.app_name,
+        version=settings.version,
+        description="Schedule HTTP webhooks and GitHub Actions workflows with cron expressions.",
+        lifespan=lifespan,
+        responses={
+            422: {"model": ValidationErrorResponse, "description": "Request validation failed"},
+            500: {"model": ErrorResponse, "description": "Unexpected error (quote the request id)"},
+        },
+    )
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    app.state.scheduler = None
+
+    register_error_handlers(app)
+    app.include_router(api_router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=[REQUEST_ID_HEADER],
+        )
+    # Added last so it is outermost: every response, CORS preflights included, carries the id.
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+def _create_configured_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)
+
+
+app = _create_configured_app()

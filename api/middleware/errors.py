@@ -1,0 +1,114 @@
+"""The one place where errors become HTTP responses in the envelope of API.md."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.middleware.request_context import REQUEST_ID_HEADER
+from core import errors
+
+logger = logging.getLogger("api.errors")
+
+STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
+    errors.InvalidInput: 400,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
+    errors.TooManyRequests: 429,
+    errors.ServiceUnavailable: 503,
+}
+
+_HTTP_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Payload too large",
+    415: "Unsupported media type",
+}
+
+
+def error_body(error: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": error, "message": message, "details": details}
+
+
+def status_for(exc: errors.DomainError) -> int:
+    for error_type in type(exc).__mro__:
+        if error_type in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[error_type]
+    return 400
+
+
+async def handle_domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.DomainError)
+    headers: dict[str, str] = {}
+    if isinstance(exc, errors.Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, errors.TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after_seconds)
+    return JSONResponse(
+        error_body(exc.title, exc.message, jsonable_encoder(exc.details)),
+        status_code=status_for(exc),
+        headers=headers,
+    )
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        {
+            "field": ".".join(str(part) for part in error["loc"]),
+            "message": error["msg"],
+            "type": error["type"],
+        }
+        for error in exc.errors()
+    ]
+    return JSONResponse(
+        error_body("Validation error", "The request is not valid; see details.", details),
+        status_code=422,
+    )
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title = _HTTP_TITLES.get(exc.status_code, "Error")
+    message = exc.detail if isinstance(exc.detail, str) else title
+    if exc.status_code == 404 and message == "Not Found":
+        message = f"No route matches {request.method} {request.url.path}."
+    elif exc.status_code == 405 and message == "Method Not Allowed":
+        message = f"{request.method} is not allowed on {request.url.path}."
+    return JSONResponse(
+        error_body(title, message), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def handle_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    request_id = getattr(request.state, "request_id", None)
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse(
+        error_body(
+            "Internal server error",
+            "Something went wrong on our side; quote the request id when reporting it.",
+            {"request_id": request_id},
+        ),
+        status_code=500,
+        # This response is built outside the request-id middleware, so it sets the header itself.
+        headers={REQUEST_ID_HEADER: request_id} if request_id else None,
+    )
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.DomainError, handle_domain_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_exception)
+    app.add_exception_handler(Exception, handle_unexpected_error)

@@ -1,0 +1,72 @@
+"""Engine and session factory. Created by the app lifespan (or a worker's main), never at import."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import event, literal, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from core.config import Settings
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    if settings.is_sqlite:
+        engine = create_async_engine(
+            settings.database_url,
+            connect_args={"timeout": settings.db_connect_timeout_seconds},
+        )
+        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        event.listen(engine.sync_engine, "begin", _begin_sqlite_transaction)
+        return engine
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        # A connection dropped by a database restart is replaced instead of failing a request.
+        pool_pre_ping=True,
+        connect_args={"timeout": settings.db_connect_timeout_seconds},
+    )
+
+
+def _configure_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers proceed while the scheduler writes; foreign keys are off by default.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+    # Hand transaction control to SQLAlchemy (see _begin_sqlite_transaction): the driver's own
+    # implicit BEGIN breaks SAVEPOINT handling and reads outside transactions.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_sqlite_transaction(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def ping(engine: AsyncEngine, timeout_seconds: float) -> bool:
+    """True when the database answers `SELECT 1` within the timeout."""
+
+    async def _select_one() -> bool:
+        async with engine.connect() as connection:
+            answer: int | None = await connection.scalar(select(literal(1)))
+            return answer == 1
+
+    try:
+        return await asyncio.wait_for(_select_one(), timeout_seconds)
+    except Exception:  # any failure to answer (refused, timed out, auth) means "not healthy"
+        return False

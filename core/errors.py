@@ -1,0 +1,69 @@
+"""Domain errors. They say what went wrong in the domain's words; `api/middleware/errors.py`
+is the only place that turns them into HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error a service may raise on purpose.
+
+    `code` is stable and machine-readable; `title` is the short `error` field of the envelope.
+    """
+
+    code = "domain_error"
+    title = "Error"
+
+    def __init__(self, message: str, *, title: str | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if title is not None:
+            self.title = title
+        self.details = details
+
+
+class InvalidInput(DomainError):
+    """A rule that needs stored state rejected the input (unknown team, expired job, ...)."""
+
+    code = "invalid_input"
+    title = "Bad request"
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+    title = "Unauthorized"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    title = "Conflict"
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
+class TooManyRequests(DomainError):
+    code = "too_many_requests"
+    title = "Too many requests"
+
+    def __init__(self, message: str, *, retry_after_seconds: int, title: str | None = None) -> None:
+        super().__init__(message, title=title)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class ServiceUnavailable(DomainError):
+    code = "service_unavailable"
+    title = "Service unavailable"

@@ -1,0 +1,27 @@
+"""Every model, imported here so `Base.metadata` is complete for Alembic and the tests."""
+
+from models.base import Base
+from models.job import Job
+from models.job_category import GENERAL_CATEGORY_SLUG, JobCategory
+from models.job_execution import JobExecution
+from models.notification import Notification
+from models.pic_team import PicTeam
+from models.revoked_token import RevokedToken
+from models.slack_settings import SlackSettings
+from models.user import User
+from models.user_preferences import UserNotificationPreferences, UserUiPreferences
+
+__all__ = [
+    "GENERAL_CATEGORY_SLUG",
+    "Base",
+    "Job",
+    "JobCategory",
+    "JobExecution",
+    "Notification",
+    "PicTeam",
+    "RevokedToken",
+    "SlackSettings",
+    "User",
+    "UserNotificationPreferences",
+    "UserUiPreferences",
+]

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, JSONType, Timestamps, UUIDPrimaryKey, str_enum
+from models.enums import HttpMethod
+
+
+class Job(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "job"
+    __table_args__ = (
+        # The scheduler's claim query: active jobs ordered by due time.
+        Index("ix_job_due", "next_run_at", postgresql_where=text("is_active")),
+    )
+
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    cron_expression: Mapped[str] = mapped_column(String(120))
+    timezone: Mapped[str] = mapped_column(String(64))
+    target_url: Mapped[str | None] = mapped_column(String(500))
+    http_method: Mapped[HttpMethod] = mapped_column(
+        str_enum(HttpMethod, "http_method"), default=HttpMethod.POST
+    )
+    github_owner: Mapped[str | None] = mapped_column(String(255))
+    github_repo: Mapped[str | None] = mapped_column(String(255))
+    github_workflow_name: Mapped[str | None] = mapped_column(String(255))
+    # `metadata` is reserved on declarative classes, hence the attribute name.
+    job_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
+    # Category and team are referenced by slug: renaming one moves its jobs in one UPDATE.
+    category: Mapped[str] = mapped_column(String(100), index=True)
+    pic_team: Mapped[str] = mapped_column(String(100), index=True)
+    end_date: Mapped[date]
+    enable_email_notifications: Mapped[bool] = mapped_column(default=False)
+    notification_emails: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    notify_on_success: Mapped[bool] = mapped_column(default=False)
+    timeout_seconds: Mapped[int] = mapped_column(default=30)
+    max_retries: Mapped[int] = mapped_column(default=0)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"), index=True
+    )
+    is_active: Mapped[bool] = mapped_column(default=True)
+    # The next slot the scheduler will fire, in UTC; NULL while paused or past end_date.
+    next_run_at: Mapped[datetime | None]
+    last_execution_at: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(default=0)

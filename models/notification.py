@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, Timestamps, UUIDPrimaryKey, str_enum
+from models.enums import NotificationType
+
+
+class Notification(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_user_created", "user_id", "created_at"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(255))
+    message: Mapped[str] = mapped_column(Text)
+    type: Mapped[NotificationType] = mapped_column(
+        str_enum(NotificationType, "type"), default=NotificationType.INFO
+    )
+    related_job_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("job.id", ondelete="SET NULL")
+    )
+    related_execution_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("job_execution.id", ondelete="SET NULL")
+    )
+    is_read: Mapped[bool] = mapped_column(default=False)
+    read_at: Mapped[datetime | None]

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ErrorResponse(BaseModel):
+    """The envelope of every error response."""
+
+    error: str
+    message: str
+    details: Any = None
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    type: str
+
+
+class ValidationErrorResponse(ErrorResponse):
+    details: list[FieldError]
+
+
+class MessageResponse(BaseModel):
+    message: str
+
+
+class ORMModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
