@@ -1,0 +1,86 @@
+"""Cron expressions: validation, DST-correct iteration and human descriptions.
+
+Everything that computes a fire time goes through `next_fire_times`, so the preview the API
+shows and the slots the scheduler fires are the same instants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cron_descriptor import Options, get_description
+from croniter import croniter
+
+CRON_FIELD_COUNT = 5
+
+
+class InvalidCronExpression(ValueError):
+    pass
+
+
+class UnknownTimezone(ValueError):
+    pass
+
+
+def validate(expression: str) -> str:
+    """Return the expression with normalised spacing, or raise InvalidCronExpression."""
+    fields = expression.split()
+    if len(fields) != CRON_FIELD_COUNT:
+        raise InvalidCronExpression(
+            f"a cron expression has exactly 5 fields (minute hour day month weekday), "
+            f"got {len(fields)}"
+        )
+    normalized = " ".join(fields)
+    if not croniter.is_valid(normalized):
+        raise InvalidCronExpression(f"{normalized!r} is not a valid cron expression")
+    return normalized
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UnknownTimezone(f"{name!r} is not an IANA time zone") from exc
+
+
+def describe(expression: str) -> str:
+    options = Options()
+    options.use_24hour_time_format = False
+    return str(get_description(validate(expression), options))
+
+
+def iter_fire_times(expression: str, timezone: str, after: datetime) -> Iterator[datetime]:
+    """Fire times strictly after `after`, as aware datetimes in the job's time zone.
+
+    A slot in the hour skipped by a DST jump fires at the first instant after it. A slot in the
+    hour repeated when clocks go back fires once when the hour field names fixed hours (as
+    Vixie cron does), and on both passes when the hour field is a wildcard or a step (`*`,
+    `*/2`): those jobs follow elapsed time.
+    """
+    tz = zone(timezone)
+    normalized = validate(expression)
+    fixed_hours = "*" not in normalized.split()[1]
+    iterator = croniter(normalized, after.astimezone(tz))
+    while True:
+        candidate: datetime = iterator.get_next(datetime)
+        if fixed_hours and _is_repeated_wall_time(candidate, tz):
+            continue
+        yield candidate
+
+
+def next_fire_times(expression: str, timezone: str, after: datetime, count: int) -> list[datetime]:
+    iterator = iter_fire_times(expression, timezone, after)
+    return [next(iterator) for _ in range(count)]
+
+
+def next_fire_time(expression: str, timezone: str, after: datetime) -> datetime:
+    """The next slot strictly after `after`, in UTC (as the scheduler stores it)."""
+    return next(iter_fire_times(expression, timezone, after)).astimezone(UTC)
+
+
+def _is_repeated_wall_time(instant: datetime, tz: ZoneInfo) -> bool:
+    """True for the second occurrence of a wall-clock time that happens twice (DST fall-back)."""
+    first_occurrence = instant.replace(tzinfo=None).replace(tzinfo=tz, fold=0)
+    return first_occurrence.utcoffset() != instant.utcoffset()
