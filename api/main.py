@@ -14,7 +14,7 @@ from api.middleware.request_context import REQUEST_ID_HEADER, RequestContextMidd
 from api.v1.router import api_router
 from core import db
 from core.clock import Clock, SystemClock
-from core.config import Settings, get_settings
+from core.config import APP_NAME, VERSION, Settings, get_settings
 from core.logging import configure_logging
 from schemas.common import ErrorResponse, ValidationErrorResponse
 
@@ -29,15 +29,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         engine = db.create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = db.create_sessionmaker(engine)
-        logger.info("started %s %s (%s)", settings.app_name, settings.version, engine.dialect.name)
+        logger.info("started %s %s (%s)", APP_NAME, VERSION, engine.dialect.name)
         try:
             yield
         finally:
             await engine.dispose()
 
     app = FastAPI(
-        title=settings.app_name,
-        version=settings.version,
+        title=APP_NAME,
+        version=VERSION,
         description="Schedule HTTP webhooks and GitHub Actions workflows with cron expressions.",
         lifespan=lifespan,
         responses={

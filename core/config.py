@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib.metadata import version
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+APP_NAME = "Cron Job Service"
+VERSION = version("cronjob-service")
 DEFAULT_JWT_SECRET = "change-me-in-production"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./cronjobs.db"
 
@@ -32,9 +35,6 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     environment: Literal["development", "test", "production"] = "development"
-    app_name: str = "Cron Job Service"
-    version: str = "0.1.0"
-
     database_url: str = DEFAULT_DATABASE_URL
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     scheduler_timezone: str = "Asia/Tokyo"
 
+    # Jobs: GitHub owner used when a job (or CSV row) names only the repository, the largest
+    # CSV upload accepted, and whether targets on private/loopback/metadata addresses are allowed.
+    github_default_owner: str | None = None
+    max_upload_bytes: int = Field(default=1_048_576, ge=1)
+    allow_private_targets: bool = False
+
     @field_validator("database_url")
     @classmethod
     def _normalize_database_url(cls, value: str) -> str:
@@ -62,6 +68,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("github_default_owner")
+    @classmethod
+    def _blank_owner_is_none(cls, value: str | None) -> str | None:
+        return (value or "").strip() or None
 
     @field_validator("scheduler_timezone")
     @classmethod

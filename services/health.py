@@ -5,7 +5,7 @@ from typing import Literal, Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core import db
-from core.config import Settings
+from core.config import VERSION, Settings
 from schemas.health import HealthResponse
 
 
@@ -26,7 +26,7 @@ class HealthService:
         database_ok = await db.ping(self.engine, self.settings.health_timeout_seconds)
         return HealthResponse(
             status="ok" if database_ok else "degraded",
-            version=self.settings.version,
+            version=VERSION,
             database="ok" if database_ok else "unreachable",
             scheduler=self._scheduler_state(),
         )

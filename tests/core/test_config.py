@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from core.config import DEFAULT_DATABASE_URL, DEFAULT_JWT_SECRET, Settings
+
+
+def test_database_defaults_to_embedded_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    settings = Settings(_env_file=None)
+
+    assert settings.database_url == DEFAULT_DATABASE_URL == "sqlite+aiosqlite:///./cronjobs.db"
+    assert settings.is_sqlite
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgresql://u:p@db:5432/app", "postgresql+asyncpg://u:p@db:5432/app"),
+        ("postgres://u@db/app", "postgresql+asyncpg://u@db/app"),
+        ("postgresql+psycopg2://u@db/app", "postgresql+asyncpg://u@db/app"),
+        ("postgresql+asyncpg://u@db/app", "postgresql+asyncpg://u@db/app"),
+        ("sqlite:///./x.db", "sqlite+aiosqlite:///./x.db"),
+    ],
+)
+def test_database_urls_are_normalized_to_async_drivers(given: str, expected: str) -> None:
+    assert Settings(_env_file=None, database_url=given).database_url == expected
+
+
+def test_production_refuses_the_default_jwt_secret() -> None:
+    with pytest.raises(ValidationError, match="JWT_SECRET_KEY"):
+        Settings(_env_file=None, environment="production", jwt_secret_key=DEFAULT_JWT_SECRET)
+
+
+def test_production_starts_with_a_real_secret() -> None:
+    settings = Settings(_env_file=None, environment="production", jwt_secret_key="x" * 48)
+
+    assert settings.environment == "production"
+
+
+def test_cors_origins_are_read_as_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example, https://b.example ,")
+
+    assert Settings(_env_file=None).cors_origins == ["https://a.example", "https://b.example"]
+
+
+def test_unknown_scheduler_timezone_is_refused() -> None:
+    with pytest.raises(ValidationError, match="time zone"):
+        Settings(_env_file=None, scheduler_timezone="Mars/Olympus")
+
+
+def test_env_example_lists_every_setting() -> None:
+    from pathlib import Path
+
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    documented = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line}
+    documented = {name for name in documented if not name.startswith("#")}
+
+    missing = {name.upper() for name in Settings.model_fields} - documented
+    assert not missing, f"add to .env.example with a comment: {sorted(missing)}"
