@@ -48,5 +48,10 @@ def configure_logging(level: str, log_format: str) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
-    # The request log below replaces uvicorn's access log (same line, plus duration and id).
+    # uvicorn's own lines go through the same handler, so LOG_FORMAT=json covers them too.
+    for name in ("uvicorn", "uvicorn.error"):
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers = []
+        uvicorn_logger.propagate = True
+    # The request log of RequestContextMiddleware replaces the access log (it adds duration and id).
     logging.getLogger("uvicorn.access").disabled = True
