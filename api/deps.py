@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from core.clock import Clock
 from core.config import Settings
+from core.errors import DomainError, Forbidden, Unauthorized
+from core.security import TokenClaims, decode_token
+from models.enums import TokenType, UserRole
+from models.user import User
+from services.auth import AuthService
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session and one transaction per request.
 
     Used with `scope="function"` so the commit happens before the response is sent: a commit
-    that fails becomes the response instead of being lost after a 200 went out.
+    that fails becomes the response instead of being lost after a 200 went out. A domain error
+    rolls the request back unless it says its changes stand (`keep_changes`).
     """
     async with request.app.state.sessionmaker() as session:
         try:
             yield session
+        except DomainError as exc:
+            await (session.commit() if exc.keep_changes else session.rollback())
+            raise
         except BaseException:
             await session.rollback()
             raise
@@ -47,3 +57,47 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+# --- authentication ----------------------------------------------------------------------------
+
+# Swagger's Authorize button logs in through the form endpoint. Missing tokens are reported by
+# get_access_claims, in the error envelope.
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login/form", auto_error=False)
+
+
+async def get_access_claims(
+    token: Annotated[str | None, Depends(oauth2_scheme)], settings: SettingsDep, clock: ClockDep
+) -> TokenClaims:
+    if token is None:
+        raise Unauthorized("Send an access token: Authorization: Bearer <token>.")
+    return decode_token(token, TokenType.ACCESS, settings, clock.now())
+
+
+AccessClaims = Annotated[TokenClaims, Depends(get_access_claims)]
+
+
+async def get_current_user(
+    claims: AccessClaims, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> User:
+    return await AuthService(session, settings, clock).current_user(claims)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_role(*roles: UserRole) -> Callable[[User], Awaitable[User]]:
+    """A dependency admitting only users with one of `roles` (403 for the others)."""
+    allowed = frozenset(roles)
+
+    async def role_dependency(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            names = " or ".join(sorted(allowed))
+            raise Forbidden(f"This action needs the {names} role.")
+        return user
+
+    return role_dependency
+
+
+AdminUser = Annotated[User, Depends(require_role(UserRole.ADMIN))]
+EditorUser = Annotated[User, Depends(require_role(UserRole.ADMIN, UserRole.USER))]

@@ -9,13 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from api.bootstrap import create_admin_from_settings
 from api.middleware.errors import register_error_handlers
 from api.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
 from api.v1.router import api_router
-from core import db
 from core.clock import Clock, SystemClock
 from core.config import APP_NAME, VERSION, Settings, get_settings
 from core.logging import configure_logging
+from scheduler.runtime import running_scheduler
 from schemas.common import ErrorResponse, ValidationErrorResponse
 
 logger = logging.getLogger("api")
@@ -26,14 +27,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = db.create_engine(settings)
-        app.state.engine = engine
-        app.state.sessionmaker = db.create_sessionmaker(engine)
-        logger.info("started %s %s (%s)", APP_NAME, VERSION, engine.dialect.name)
-        try:
+        async with running_scheduler(
+            settings, app.state.clock, start_loop=settings.scheduler_enabled
+        ) as runtime:
+            app.state.engine = runtime.engine
+            app.state.sessionmaker = runtime.sessionmaker
+            app.state.address_guard = runtime.guard
+            app.state.dispatcher = runtime.dispatcher
+            app.state.scheduler = runtime.scheduler
+            await create_admin_from_settings(runtime.sessionmaker, settings)
+            logger.info("started %s %s (%s)", APP_NAME, VERSION, runtime.engine.dialect.name)
             yield
-        finally:
-            await engine.dispose()
 
     app = FastAPI(
         title=APP_NAME,
@@ -47,7 +51,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
-    app.state.scheduler = None
 
     register_error_handlers(app)
     app.include_router(api_router)

@@ -7,7 +7,7 @@ from importlib.metadata import version
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 APP_NAME = "Cron Job Service"
@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     health_timeout_seconds: float = Field(default=3, gt=0)
 
     jwt_secret_key: str = DEFAULT_JWT_SECRET
+    access_token_expire_minutes: int = Field(default=30, ge=1)
+    refresh_token_expire_days: int = Field(default=7, ge=1)
+    # Failed logins allowed per account, and per client address, within the sliding window.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_window_seconds: int = Field(default=300, ge=1)
+    # The first admin, created at start-up when no admin exists; all three or none.
+    admin_username: str | None = None
+    admin_email: str | None = None
+    admin_password: SecretStr | None = None
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
@@ -50,6 +60,15 @@ class Settings(BaseSettings):
 
     scheduler_enabled: bool = True
     scheduler_timezone: str = "Asia/Tokyo"
+    scheduler_poll_seconds: float = Field(default=1, gt=0)
+    scheduler_max_concurrency: int = Field(default=100, ge=1)
+    scheduler_batch_size: int = Field(default=100, ge=1)
+    misfire_grace_seconds: int = Field(default=60, ge=1)
+    execution_lease_seconds: int = Field(default=30, ge=3)
+    retry_backoff_base_seconds: float = Field(default=1, ge=0)
+    retry_backoff_max_seconds: float = Field(default=60, ge=0)
+    github_api_url: str = "https://api.github.com"
+    github_token: SecretStr | None = None
 
     # Jobs: GitHub owner used when a job (or CSV row) names only the repository, the largest
     # CSV upload accepted, and whether targets on private/loopback/metadata addresses are allowed.
@@ -74,6 +93,12 @@ class Settings(BaseSettings):
     def _blank_owner_is_none(cls, value: str | None) -> str | None:
         return (value or "").strip() or None
 
+    @field_validator("admin_username", "admin_email", "admin_password", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `.env.example` lists them empty: an empty variable means "no start-up admin".
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("scheduler_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -89,6 +114,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "JWT_SECRET_KEY is still the development default; set a long random secret "
                 "before running with ENVIRONMENT=production"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _admin_all_or_nothing(self) -> Settings:
+        given = [self.admin_username, self.admin_email, self.admin_password]
+        if any(value is not None for value in given) and None in given:
+            raise ValueError(
+                "ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD are set together or not at all"
             )
         return self
 

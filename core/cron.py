@@ -6,14 +6,19 @@ shows and the slots the scheduler fires are the same instants.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache, lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from cron_descriptor import Options, get_description
-from croniter import croniter
+from croniter import CroniterError, croniter
 
 CRON_FIELD_COUNT = 5
+# R or H standing alone (not inside a month or weekday name such as APR or THU).
+_RANDOMIZED_VALUE = re.compile(r"(?<![A-Za-z])[RrHh](?![A-Za-z])")
+_NEVER_FIRES_PROBE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class InvalidCronExpression(ValueError):
@@ -24,6 +29,7 @@ class UnknownTimezone(ValueError):
     pass
 
 
+@lru_cache(maxsize=4096)
 def validate(expression: str) -> str:
     """Return the expression with normalised spacing, or raise InvalidCronExpression."""
     fields = expression.split()
@@ -35,14 +41,32 @@ def validate(expression: str) -> str:
     normalized = " ".join(fields)
     if not croniter.is_valid(normalized):
         raise InvalidCronExpression(f"{normalized!r} is not a valid cron expression")
+    if _RANDOMIZED_VALUE.search(normalized):
+        # croniter picks R/H values at random per iteration: the preview, the stored next run
+        # and the slots fired would disagree.
+        raise InvalidCronExpression("random (R) and hashed (H) values are not supported")
+    try:
+        croniter(normalized, _NEVER_FIRES_PROBE).get_next(datetime)
+    except CroniterError as exc:  # e.g. `0 0 31 2 *`: valid fields, no matching date
+        raise InvalidCronExpression(f"{normalized!r} never fires") from exc
     return normalized
 
 
 def zone(name: str) -> ZoneInfo:
+    # Only names of the IANA database: ZoneInfo alone also opens directories ("America"),
+    # over-long paths and files such as "localtime", failing with OSError.
+    if name not in _iana_names():
+        raise UnknownTimezone(f"{name!r} is not an IANA time zone")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise UnknownTimezone(f"{name!r} is not an IANA time zone") from exc
+
+
+@cache
+def _iana_names() -> frozenset[str]:
+    # "localtime" is the host's own setting, not an IANA name.
+    return frozenset(available_timezones()) - {"localtime"}
 
 
 def describe(expression: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from sqlalchemy import event, literal, select
 from sqlalchemy.engine import Connection
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from core.config import Settings
@@ -20,6 +22,9 @@ from core.config import Settings
 
 def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
+        # aiosqlite logs every statement with its parameters (password hashes included) at
+        # DEBUG; like SQLAlchemy's own loggers it stays quiet even when LOG_LEVEL=DEBUG.
+        logging.getLogger("aiosqlite").setLevel(logging.INFO)
         engine = create_async_engine(
             settings.database_url,
             connect_args={"timeout": settings.db_connect_timeout_seconds},
@@ -54,8 +59,10 @@ def _begin_sqlite_transaction(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def create_sessionmaker(
+    engine: AsyncEngine, sync_session_class: type[Session] = Session
+) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=sync_session_class)
 
 
 async def ping(engine: AsyncEngine, timeout_seconds: float) -> bool:

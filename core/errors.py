@@ -15,12 +15,22 @@ class DomainError(Exception):
     code = "domain_error"
     title = "Error"
 
-    def __init__(self, message: str, *, title: str | None = None, details: Any = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        title: str | None = None,
+        details: Any = None,
+        keep_changes: bool = False,
+    ) -> None:
         super().__init__(message)
         self.message = message
         if title is not None:
             self.title = title
         self.details = details
+        # The refusal is the answer, but what was written before it stands (a failed login
+        # counts towards the throttle; an expired job stays paused): the request commits.
+        self.keep_changes = keep_changes
 
 
 class InvalidInput(DomainError):
@@ -28,6 +38,26 @@ class InvalidInput(DomainError):
 
     code = "invalid_input"
     title = "Bad request"
+
+
+class ValidationFailed(DomainError):
+    """Input that is well-formed but breaks a rule needing the clock, settings or the network
+    (an end date already past in the job's time zone, a target resolving to a private address).
+
+    Answered like request validation (422): `details` lists `{"field", "message", "type"}`,
+    `field` in the same dotted form (`body.end_date`).
+    """
+
+    code = "validation_failed"
+    title = "Validation error"
+
+    def __init__(
+        self, message: str, *, field: str, type_: str = "value_error", title: str | None = None
+    ) -> None:
+        super().__init__(
+            message, title=title, details=[{"field": field, "message": message, "type": type_}]
+        )
+        self.field = field
 
 
 class Unauthorized(DomainError):

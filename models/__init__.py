@@ -4,8 +4,10 @@ from models.base import Base
 from models.job import Job
 from models.job_category import GENERAL_CATEGORY_SLUG, JobCategory
 from models.job_execution import JobExecution
+from models.login_attempt import LoginAttempt
 from models.notification import Notification
 from models.pic_team import PicTeam
+from models.refresh_token import RefreshToken
 from models.revoked_token import RevokedToken
 from models.slack_settings import SlackSettings
 from models.user import User
@@ -17,8 +19,10 @@ __all__ = [
     "Job",
     "JobCategory",
     "JobExecution",
+    "LoginAttempt",
     "Notification",
     "PicTeam",
+    "RefreshToken",
     "RevokedToken",
     "SlackSettings",
     "User",

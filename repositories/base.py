@@ -10,10 +10,10 @@ import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Select, func, inspect, select
+from sqlalchemy import CursorResult, Select, delete, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
@@ -124,6 +124,22 @@ class BaseRepository(Generic[ModelT, CreateSchemaT, UpdateSchemaT]):
     async def delete(self, instance: ModelT) -> None:
         await self.session.delete(instance)
         await self._flush()
+
+    async def delete_where(self, *where: ColumnElement[bool]) -> int:
+        """Delete every row matching `where` in one statement; returns how many went."""
+        result = await self.session.execute(delete(self.model).where(*where))
+        return cast(CursorResult[Any], result).rowcount
+
+    async def create_unless_duplicate(
+        self, data: CreateSchemaT | Mapping[str, Any]
+    ) -> ModelT | None:
+        """`create` inside a savepoint: None when a unique constraint says the row exists already,
+        with the caller's transaction still usable (get-or-create under concurrency)."""
+        try:
+            async with self.session.begin_nested():
+                return await self.create(data)
+        except UniqueViolation:
+            return None
 
     async def _flush(self) -> None:
         try:

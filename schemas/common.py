@@ -29,3 +29,10 @@ class MessageResponse(BaseModel):
 
 class ORMModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+class RequestModel(BaseModel):
+    """A request body: unknown fields are rejected (422), so a typo or a field the caller may
+    not set never passes silently."""
+
+    model_config = ConfigDict(extra="forbid")

@@ -12,8 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api.main import create_app
 from core import db
 from core.config import Settings
+from models.enums import UserRole
+from models.user import User
 from tests.support import databases
 from tests.support.clock import FrozenClock
+from tests.support.factories import auth_headers, create_user
+from tests.support.http_target import HttpTarget
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -103,3 +107,45 @@ async def client(
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
+
+
+@pytest.fixture
+async def http_target() -> AsyncIterator[HttpTarget]:
+    """A loopback HTTP server standing in for a webhook target (or GitHub, or Slack)."""
+    target = HttpTarget()
+    await target.start()
+    yield target
+    await target.stop()
+
+
+# --- users of each role, and headers carrying their access tokens -------------------------------
+
+
+@pytest.fixture
+async def admin(session: AsyncSession) -> User:
+    return await create_user(session, role=UserRole.ADMIN)
+
+
+@pytest.fixture
+async def member(session: AsyncSession) -> User:
+    return await create_user(session, role=UserRole.USER)
+
+
+@pytest.fixture
+async def viewer(session: AsyncSession) -> User:
+    return await create_user(session, role=UserRole.VIEWER)
+
+
+@pytest.fixture
+def admin_headers(settings: Settings, clock: FrozenClock, admin: User) -> dict[str, str]:
+    return auth_headers(settings, clock, admin)
+
+
+@pytest.fixture
+def member_headers(settings: Settings, clock: FrozenClock, member: User) -> dict[str, str]:
+    return auth_headers(settings, clock, member)
+
+
+@pytest.fixture
+def viewer_headers(settings: Settings, clock: FrozenClock, viewer: User) -> dict[str, str]:
+    return auth_headers(settings, clock, viewer)

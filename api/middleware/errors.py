@@ -23,6 +23,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.PayloadTooLarge: 413,
+    errors.ValidationFailed: 422,
     errors.TooManyRequests: 429,
     errors.ServiceUnavailable: 503,
 }

@@ -2,7 +2,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.v1 import health
+from api.v1 import (
+    auth,
+    executions,
+    health,
+    job_categories,
+    job_runs,
+    jobs,
+    pic_teams,
+    users,
+)
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(health.router)
+api_router.include_router(auth.router)
+api_router.include_router(users.router)
+api_router.include_router(jobs.router)
+api_router.include_router(job_runs.router)
+api_router.include_router(job_categories.router)
+api_router.include_router(pic_teams.router)
+api_router.include_router(executions.router)

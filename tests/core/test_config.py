@@ -60,3 +60,33 @@ def test_env_example_lists_every_setting() -> None:
 
     missing = {name.upper() for name in Settings.model_fields} - documented
     assert not missing, f"add to .env.example with a comment: {sorted(missing)}"
+
+
+def test_auth_defaults() -> None:
+    settings = Settings(_env_file=None)
+
+    assert (settings.access_token_expire_minutes, settings.refresh_token_expire_days) == (30, 7)
+    assert (settings.login_max_failures, settings.login_max_failures_per_address) == (5, 20)
+    assert settings.login_window_seconds == 300
+    assert settings.admin_username is None
+
+
+def test_admin_settings_come_together_and_blank_means_unset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ADMIN_USERNAME", "root_admin")
+    monkeypatch.setenv("ADMIN_EMAIL", "")
+    monkeypatch.setenv("ADMIN_PASSWORD", "   ")
+    with pytest.raises(ValidationError, match="ADMIN_PASSWORD"):
+        Settings(_env_file=None)
+
+    monkeypatch.setenv("ADMIN_USERNAME", "")
+    assert Settings(_env_file=None).admin_password is None
+
+    monkeypatch.setenv("ADMIN_USERNAME", "root_admin")
+    monkeypatch.setenv("ADMIN_EMAIL", "root@example.com")
+    monkeypatch.setenv("ADMIN_PASSWORD", "a-long-password")
+    admin_password = Settings(_env_file=None).admin_password
+    assert admin_password is not None
+    assert admin_password.get_secret_value() == "a-long-password"
+    assert "a-long-password" not in repr(Settings(_env_file=None))

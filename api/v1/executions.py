@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
+from api.openapi import error_responses
+from schemas.execution import (
+    ExecutionEnvelope,
+    ExecutionListQuery,
+    ExecutionPage,
+    ExecutionStatistics,
+    StatisticsQuery,
+)
+from services.execution import ExecutionService
+
+router = APIRouter(prefix="/executions", tags=["executions"])
+
+
+def get_execution_service(
+    session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> ExecutionService:
+    return ExecutionService(session, settings, clock)
+
+
+ExecutionServiceDep = Annotated[ExecutionService, Depends(get_execution_service)]
+
+
+@router.get(
+    "",
+    summary="List executions",
+    description=(
+        "Newest slot first. `from`/`to` filter on the slot time (`scheduled_for`): `from` "
+        "inclusive, `to` exclusive, a date-only `to` covers that day."
+    ),
+    response_model=ExecutionPage,
+    responses=error_responses(400, 401),
+)
+async def list_executions(
+    query: Annotated[ExecutionListQuery, Query()],
+    _user: CurrentUser,
+    service: ExecutionServiceDep,
+) -> ExecutionPage:
+    return await service.list(query)
+
+
+@router.get(
+    "/statistics",
+    summary="Execution statistics",
+    response_model=ExecutionStatistics,
+    response_model_by_alias=True,
+    responses=error_responses(400, 401),
+)
+async def execution_statistics(
+    query: Annotated[StatisticsQuery, Query()],
+    _user: CurrentUser,
+    service: ExecutionServiceDep,
+) -> ExecutionStatistics:
+    return await service.statistics(query)
+
+
+@router.get(
+    "/{execution_id}",
+    summary="Get an execution",
+    response_model=ExecutionEnvelope,
+    responses=error_responses(401, 404),
+)
+async def get_execution(
+    execution_id: uuid.UUID, _user: CurrentUser, service: ExecutionServiceDep
+) -> ExecutionEnvelope:
+    return ExecutionEnvelope(execution=await service.get(execution_id))

@@ -1,0 +1,156 @@
+"""Running jobs and reading their runs: execute, test-run and /jobs/{id}/executions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
+
+from api.deps import (
+    ClockDep,
+    CurrentUser,
+    EditorUser,
+    SessionDep,
+    SettingsDep,
+)
+from api.openapi import error_responses
+from api.v1.executions import ExecutionServiceDep
+from api.v1.jobs import JobServiceDep, get_address_guard
+from integrations.address_guard import AddressGuard
+from scheduler.dispatcher import Dispatcher
+from schemas.execution import (
+    ExecuteRequest,
+    ExecuteResponse,
+    JobExecutionDetail,
+    JobExecutionList,
+    JobExecutionListQuery,
+    JobExecutionStats,
+    TrialRunRequest,
+    TrialRunResult,
+)
+from services.execution import ExecutionService, execution_read
+from services.job import JobService
+from services.trial_run import TrialRunService
+
+router = APIRouter(prefix="/jobs", tags=["job runs"])
+
+GuardDep = Annotated[AddressGuard, Depends(get_address_guard)]
+
+
+def get_dispatcher(request: Request) -> Dispatcher:
+    dispatcher: Dispatcher = request.app.state.dispatcher
+    return dispatcher
+
+
+DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
+
+
+@router.post(
+    "/{job_id}/execute",
+    summary="Run a job now",
+    description=(
+        "Starts a manual run and answers at once with the execution (`running`); the call "
+        "happens in the background. `metadata` and `github_token` apply to this run only. "
+        "A job past its end date is paused and the request refused (400)."
+    ),
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ExecuteResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
+async def execute_job(
+    job_id: uuid.UUID,
+    user: EditorUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    guard: GuardDep,
+    dispatcher: DispatcherDep,
+    background: BackgroundTasks,
+    body: ExecuteRequest | None = None,
+) -> ExecuteResponse:
+    job = await JobService(session, settings, clock, guard).get_for_manual_run(job_id, user)
+    execution, run = await ExecutionService(session, settings, clock).start_manual(
+        job,
+        metadata=body.metadata if body else None,
+        github_token=body.github_token if body else None,
+    )
+
+    async def dispatch_after_commit() -> None:
+        dispatcher.submit(run)
+
+    # Background tasks run after the response, so after the commit: the run exists when it starts.
+    background.add_task(dispatch_after_commit)
+    return ExecuteResponse(
+        message="Job triggered successfully",
+        job_id=job.id,
+        execution=execution_read(execution, job.name),
+    )
+
+
+@router.post(
+    "/test-run",
+    summary="Try a target without creating a job",
+    description="One real request to the webhook or workflow; nothing is stored.",
+    response_model=TrialRunResult,
+    responses=error_responses(401, 403),
+)
+async def try_target(
+    body: TrialRunRequest,
+    _user: EditorUser,
+    settings: SettingsDep,
+    guard: GuardDep,
+    dispatcher: DispatcherDep,
+) -> TrialRunResult:
+    return await TrialRunService(dispatcher.http_clients, guard, settings).run(body)
+
+
+@router.get(
+    "/{job_id}/executions",
+    summary="List a job's executions",
+    response_model=JobExecutionList,
+    responses=error_responses(400, 401, 404),
+)
+async def list_job_executions(
+    job_id: uuid.UUID,
+    query: Annotated[JobExecutionListQuery, Query()],
+    _user: CurrentUser,
+    jobs: JobServiceDep,
+    executions: ExecutionServiceDep,
+) -> JobExecutionList:
+    return await executions.list_for_job(await jobs.get(job_id), query)
+
+
+@router.get(
+    "/{job_id}/executions/stats",
+    summary="A job's execution statistics",
+    response_model=JobExecutionStats,
+    responses=error_responses(401, 404),
+)
+async def job_execution_stats(
+    job_id: uuid.UUID,
+    _user: CurrentUser,
+    jobs: JobServiceDep,
+    executions: ExecutionServiceDep,
+) -> JobExecutionStats:
+    return await executions.statistics_for_job(await jobs.get(job_id))
+
+
+@router.get(
+    "/{job_id}/executions/{execution_id}",
+    summary="Get one execution of a job",
+    response_model=JobExecutionDetail,
+    responses=error_responses(401, 404),
+)
+async def get_job_execution(
+    job_id: uuid.UUID,
+    execution_id: uuid.UUID,
+    _user: CurrentUser,
+    jobs: JobServiceDep,
+    executions: ExecutionServiceDep,
+) -> JobExecutionDetail:
+    job = await jobs.get(job_id)
+    return JobExecutionDetail(
+        job=JobExecutionDetail.JobRef(id=job.id, name=job.name),
+        execution=await executions.get(execution_id, job),
+    )

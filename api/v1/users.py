@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from api.deps import AdminUser, CurrentUser, SessionDep
+from api.openapi import error_responses
+from schemas.user import (
+    DeletedUser,
+    NotificationPreferences,
+    NotificationPreferencesResponse,
+    NotificationPreferencesUpdate,
+    UiPreferences,
+    UiPreferencesResponse,
+    UiPreferencesUpdate,
+    UserDeletedResponse,
+    UserListResponse,
+    UserOut,
+    UserResponse,
+    UserUpdate,
+    UserUpdatedResponse,
+)
+from services.user import UserService
+
+router = APIRouter(prefix="/auth/users", tags=["users"])
+
+_SELF_OR_ADMIN_ERRORS = error_responses(
+    401, 403, 404, descriptions={403: "Another user's, and the caller is not an admin"}
+)
+
+
+@router.get(
+    "",
+    summary="List users (admin)",
+    response_model=UserListResponse,
+    responses=error_responses(401, 403),
+)
+async def list_users(_admin: AdminUser, session: SessionDep) -> UserListResponse:
+    users = await UserService(session).list_users()
+    return UserListResponse(count=len(users), users=[UserOut.model_validate(u) for u in users])
+
+
+@router.get(
+    "/{user_id}",
+    summary="A user (self, or any user for admins)",
+    response_model=UserResponse,
+    responses=_SELF_OR_ADMIN_ERRORS,
+)
+async def get_user(user_id: uuid.UUID, actor: CurrentUser, session: SessionDep) -> UserResponse:
+    user = await UserService(session).get_user(actor, user_id)
+    return UserResponse(user=UserOut.model_validate(user))
+
+
+@router.put(
+    "/{user_id}",
+    summary="Update a user: email and password for oneself; also role and is_active for admins",
+    description=(
+        "A new password or a deactivation also revokes every refresh token of the user. "
+        "Admins cannot demote or deactivate themselves."
+    ),
+    response_model=UserUpdatedResponse,
+    responses=error_responses(
+        400,
+        401,
+        403,
+        404,
+        409,
+        descriptions={
+            400: "Nothing to update, or an admin demoting or deactivating themselves",
+            403: "Another user's profile, or `role`/`is_active` sent by a non-admin",
+            409: "The email is taken",
+        },
+    ),
+)
+async def update_user(
+    user_id: uuid.UUID, body: UserUpdate, actor: CurrentUser, session: SessionDep
+) -> UserUpdatedResponse:
+    result = await UserService(session).update_user(actor, user_id, body)
+    return UserUpdatedResponse(
+        message="User updated successfully",
+        updated_fields=result.updated_fields,
+        user=UserOut.model_validate(result.user),
+    )
+
+
+@router.delete(
+    "/{user_id}",
+    summary="Delete a user (admin)",
+    description="The user's jobs stay, with `created_by` cleared; their notifications go.",
+    response_model=UserDeletedResponse,
+    responses=error_responses(
+        400, 401, 403, 404, descriptions={400: "An admin deleting their own account"}
+    ),
+)
+async def delete_user(
+    user_id: uuid.UUID, admin: AdminUser, session: SessionDep
+) -> UserDeletedResponse:
+    user = await UserService(session).delete_user(admin, user_id)
+    return UserDeletedResponse(
+        message="User deleted successfully",
+        deleted_user=DeletedUser(id=user.id, username=user.username),
+    )
+
+
+@router.get(
+    "/{user_id}/preferences",
+    summary="Notification preferences (created with defaults on first read)",
+    response_model=NotificationPreferencesResponse,
+    responses=_SELF_OR_ADMIN_ERRORS,
+)
+async def get_notification_preferences(
+    user_id: uuid.UUID, actor: CurrentUser, session: SessionDep
+) -> NotificationPreferencesResponse:
+    preferences = await UserService(session).get_notification_preferences(actor, user_id)
+    return NotificationPreferencesResponse(
+        message="Notification preferences retrieved successfully",
+        preferences=NotificationPreferences.model_validate(preferences),
+    )
+
+
+@router.put(
+    "/{user_id}/preferences",
+    summary="Update notification preferences (partial)",
+    response_model=NotificationPreferencesResponse,
+    responses=_SELF_OR_ADMIN_ERRORS,
+)
+async def update_notification_preferences(
+    user_id: uuid.UUID,
+    body: NotificationPreferencesUpdate,
+    actor: CurrentUser,
+    session: SessionDep,
+) -> NotificationPreferencesResponse:
+    preferences = await UserService(session).update_notification_preferences(actor, user_id, body)
+    return NotificationPreferencesResponse(
+        message="Notification preferences updated successfully",
+        preferences=NotificationPreferences.model_validate(preferences),
+    )
+
+
+@router.get(
+    "/{user_id}/ui-preferences",
+    summary="Which columns of the jobs table are shown",
+    response_model=UiPreferencesResponse,
+    responses=_SELF_OR_ADMIN_ERRORS,
+)
+async def get_ui_preferences(
+    user_id: uuid.UUID, actor: CurrentUser, session: SessionDep
+) -> UiPreferencesResponse:
+    columns = await UserService(session).get_ui_preferences(actor, user_id)
+    return UiPreferencesResponse(preferences=UiPreferences(jobs_table_columns=columns))
+
+
+@router.put(
+    "/{user_id}/ui-preferences",
+    summary="Set which columns of the jobs table are shown",
+    description="Unknown columns are dropped; columns left out are shown (the default).",
+    response_model=UiPreferencesResponse,
+    responses=_SELF_OR_ADMIN_ERRORS,
+)
+async def update_ui_preferences(
+    user_id: uuid.UUID, body: UiPreferencesUpdate, actor: CurrentUser, session: SessionDep
+) -> UiPreferencesResponse:
+    columns = await UserService(session).update_ui_preferences(actor, user_id, body)
+    return UiPreferencesResponse(preferences=UiPreferences(jobs_table_columns=columns))

@@ -1,0 +1,290 @@
+"""The one module that decides whether an outbound URL, host or address may be called.
+
+Rules (unless `ALLOW_PRIVATE_TARGETS=true`):
+- only `http` and `https`, a valid host and port;
+- the host is resolved (without blocking the event loop) and refused when ANY of its addresses is
+  private, loopback, link-local, shared/CGNAT (100.64.0.0/10), multicast, unspecified, reserved,
+  otherwise not globally routable, or a cloud metadata endpoint;
+- IPv6 forms that carry an IPv4 address (IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible `::a.b.c.d`,
+  NAT64 `64:ff9b::/96`, 6to4 `2002::/16`, Teredo `2001::/32`) are judged by that IPv4 address too;
+- numeric host spellings that resolvers accept (`2130706433`, `0x7f.1`, `017700000001`, `127.1`)
+  are read the way `inet_aton` reads them, so they cannot hide a loopback address.
+
+`AddressGuard.check_url` returns the addresses it checked: whoever connects afterwards connects
+to one of those, never to a second resolution of the name (DNS rebinding).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import re
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import httpx
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+"""Resolves `(host, port)` to address strings; the default asks the system (getaddrinfo)."""
+
+ALLOWED_SCHEMES = frozenset({"http", "https"})
+DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_RESOLVE_TIMEOUT_SECONDS = 5.0
+
+# Well-known instance metadata endpoints (AWS, ECS, GCP, Azure, Oracle, Alibaba, ...). They all
+# sit in ranges refused anyway; naming them keeps the refusal explicit and the reason precise.
+METADATA_ADDRESSES: frozenset[Address] = frozenset(
+    ipaddress.ip_address(address)
+    for address in (
+        "169.254.169.254",
+        "169.254.169.253",
+        "169.254.169.123",
+        "169.254.170.2",
+        "169.254.170.23",
+        "100.100.100.200",
+        "192.0.0.192",
+        "fd00:ec2::254",
+        "fd00:ec2::253",
+        "fd00:ec2::23",
+        "fe80::a9fe:a9fe",
+    )
+)
+BLOCKED_HOST_NAMES = frozenset({"localhost", "metadata", "metadata.google.internal"})
+
+_SHARED_ADDRESS_SPACE = ipaddress.IPv4Network("100.64.0.0/10")
+_NAT64_NETWORKS = (
+    ipaddress.IPv6Network("64:ff9b::/96"),
+    ipaddress.IPv6Network("64:ff9b:1::/48"),
+)
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+# Digits, hex (0x..) and dots only: the spellings inet_aton accepts for an IPv4 address.
+_NUMERIC_HOST = re.compile(r"(?:0[xX][0-9a-fA-F]*|[0-9]+)(?:\.(?:0[xX][0-9a-fA-F]*|[0-9]+)){0,3}")
+_HOST_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
+
+
+class TargetRefused(ValueError):
+    """The URL, host or address may not be called; `reason` says why in plain words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class HostUnresolvable(Exception):
+    """The host name did not resolve (unknown name, resolver failure or timeout)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedTarget:
+    url: httpx.URL
+    scheme: str
+    host: str
+    """The host as it is resolved: lower-case, IDNA-encoded, no brackets or trailing dot."""
+    port: int
+    literal: Address | None
+    """Set when the host is an IP address (in any spelling) rather than a name."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedTarget:
+    url: httpx.URL
+    scheme: str
+    host: str
+    port: int
+    addresses: tuple[Address, ...]
+    """Every address the host resolved to, each checked; connect to one of these."""
+
+
+def refusal_reason(address: Address) -> str | None:
+    """Why `address` may not be called, or None when it is a public unicast address."""
+    if address in METADATA_ADDRESSES:
+        return f"{address} is a cloud metadata address"
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = embedded_ipv4(address)
+        for inner in embedded:
+            reason = refusal_reason(inner)
+            if reason is not None:
+                return f"{address} embeds {inner}: {reason}"
+        if embedded and _is_translation_prefix(address):
+            # The IPv6 wrapper is reserved by definition; the embedded address decides.
+            return None
+    return _range_reason(address)
+
+
+def _range_reason(address: Address) -> str | None:
+    checks: tuple[tuple[bool, str], ...] = (
+        (address.is_unspecified, "unspecified"),
+        (address.is_loopback, "a loopback address"),
+        (address.is_link_local, "a link-local address"),
+        (address.is_multicast, "a multicast address"),
+        (
+            isinstance(address, ipaddress.IPv4Address) and address in _SHARED_ADDRESS_SPACE,
+            "a shared (CGNAT) address",
+        ),
+        (address.is_private, "a private address"),
+        (address.is_reserved, "a reserved address"),
+        (not address.is_global, "not a public address"),
+    )
+    for refused, what in checks:
+        if refused:
+            return f"{address} is {what}"
+    return None
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses an IPv6 address carries (mapped, compatible, NAT64, 6to4, Teredo)."""
+    found: list[ipaddress.IPv4Address] = []
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if any(address in network for network in _NAT64_NETWORKS) or (
+        address in _IPV4_COMPATIBLE and int(address) > 1
+    ):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    return tuple(found)
+
+
+def _is_translation_prefix(address: ipaddress.IPv6Address) -> bool:
+    return (
+        address.ipv4_mapped is not None
+        or address in _IPV4_COMPATIBLE
+        or any(address in network for network in _NAT64_NETWORKS)
+    )
+
+
+def parse_ip_literal(host: str) -> Address | None:
+    """The address `host` spells, in any form a resolver would accept, or None for a name.
+
+    Raises TargetRefused for a numeric host that is not a valid address (`999.1.1.1`).
+    """
+    candidate = host.strip().removeprefix("[").removesuffix("]")
+    if "%" in candidate:  # IPv6 zone id (`fe80::1%eth0`, percent-encoded as `%25eth0`)
+        candidate = candidate.split("%", 1)[0]
+        if ":" not in candidate:
+            raise TargetRefused(f"{host!r} is not a valid host")
+    candidate = candidate.removesuffix(".")
+    try:
+        return ipaddress.ip_address(candidate)
+    except ValueError:
+        pass
+    if _NUMERIC_HOST.fullmatch(candidate):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(candidate))
+        except OSError:
+            raise TargetRefused(f"{host!r} is not a valid IP address") from None
+    if ":" in candidate:
+        raise TargetRefused(f"{host!r} is not a valid IPv6 address")
+    return None
+
+
+def parse_target_url(url: str) -> ParsedTarget:
+    """Check the shape of an outbound URL (no network): scheme, host and port."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise TargetRefused(f"not a valid URL: {exc}") from None
+    scheme = parsed.scheme.lower()
+    if scheme not in ALLOWED_SCHEMES:
+        raise TargetRefused("only http and https URLs are allowed")
+    try:
+        raw_host = parsed.raw_host.decode("ascii")
+    except UnicodeDecodeError:
+        raise TargetRefused("the host name is not valid") from None
+    if not raw_host:
+        raise TargetRefused("the URL has no host")
+    port = parsed.port if parsed.port is not None else DEFAULT_PORTS[scheme]
+    if not 0 < port < 65536:
+        raise TargetRefused(f"port {port} is out of range")
+    literal = parse_ip_literal(raw_host)
+    if literal is not None:
+        return ParsedTarget(parsed, scheme, str(literal), port, literal)
+    host = raw_host.lower().removesuffix(".")
+    labels = host.split(".")
+    if len(host) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        raise TargetRefused(f"{raw_host!r} is not a valid host name")
+    return ParsedTarget(parsed, scheme, host, port, None)
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    """Resolve with the system resolver in the loop's executor (never blocking the loop)."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+class AddressGuard:
+    """Checks outbound targets. Stateless: one per process or one per request, as convenient."""
+
+    def __init__(
+        self,
+        *,
+        allow_private: bool = False,
+        resolver: Resolver = system_resolver,
+        resolve_timeout_seconds: float = DEFAULT_RESOLVE_TIMEOUT_SECONDS,
+    ) -> None:
+        self.allow_private = allow_private
+        self._resolver = resolver
+        self._resolve_timeout_seconds = resolve_timeout_seconds
+
+    def check_address(self, address: Address) -> None:
+        """Raise TargetRefused unless `address` may be called."""
+        if self.allow_private:
+            return
+        reason = refusal_reason(address)
+        if reason is not None:
+            raise TargetRefused(reason)
+
+    async def check_url(self, url: str) -> CheckedTarget:
+        """Parse, resolve and check `url`; every address it resolves to must be allowed.
+
+        Raises TargetRefused (bad shape or a refused address) or HostUnresolvable.
+        """
+        target = parse_target_url(url)
+        addresses = await self.check_host(target.host, target.port)
+        return CheckedTarget(target.url, target.scheme, target.host, target.port, addresses)
+
+    async def check_host(self, host: str, port: int) -> tuple[Address, ...]:
+        literal = parse_ip_literal(host)
+        if literal is not None:
+            self.check_address(literal)
+            return (literal,)
+        name = host.lower().removesuffix(".")
+        if not self.allow_private and (name in BLOCKED_HOST_NAMES or name.endswith(".localhost")):
+            raise TargetRefused(f"{host!r} names this machine or a metadata service")
+        addresses = await self._resolve(name, port)
+        for address in addresses:
+            self.check_address(address)
+        return addresses
+
+    async def _resolve(self, host: str, port: int) -> tuple[Address, ...]:
+        try:
+            answers = await asyncio.wait_for(
+                self._resolver(host, port), self._resolve_timeout_seconds
+            )
+        except TimeoutError:
+            raise HostUnresolvable(f"resolving {host!r} timed out") from None
+        except OSError as exc:  # socket.gaierror and friends
+            raise HostUnresolvable(f"{host!r} does not resolve: {exc}") from None
+        addresses: list[Address] = []
+        for answer in answers:
+            try:
+                address = ipaddress.ip_address(answer.split("%", 1)[0])
+            except ValueError:
+                raise HostUnresolvable(f"{host!r} resolved to {answer!r}") from None
+            if address not in addresses:
+                addresses.append(address)
+        if not addresses:
+            raise HostUnresolvable(f"{host!r} has no addresses")
+        return tuple(addresses)
+
+
+async def check_url(
+    url: str, *, allow_private: bool = False, resolver: Resolver = system_resolver
+) -> CheckedTarget:
+    """`AddressGuard(...).check_url(url)` for one-off callers: the checked addresses to use."""
+    return await AddressGuard(allow_private=allow_private, resolver=resolver).check_url(url)

@@ -1,0 +1,57 @@
+"""Calls a job's target, whichever kind it is: a webhook or a GitHub workflow dispatch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.config import Settings
+from integrations import github, webhook
+from integrations.address_guard import AddressGuard
+from integrations.outbound import HttpClients, OutboundResult
+from models.enums import ExecutionType
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    execution_type: ExecutionType
+    url: str | None
+    http_method: str
+    github_owner: str | None
+    github_repo: str | None
+    github_workflow_name: str | None
+
+
+async def call(
+    clients: HttpClients,
+    guard: AddressGuard,
+    settings: Settings,
+    target: Target,
+    *,
+    metadata: dict[str, Any],
+    headers: dict[str, str],
+    timeout_seconds: float,
+    github_token: str | None,
+) -> OutboundResult:
+    if target.execution_type == ExecutionType.WEBHOOK:
+        return await webhook.call(
+            clients.next(),
+            guard,
+            method=target.http_method,
+            url=target.url or "",
+            metadata=metadata,
+            headers=headers,
+            timeout_seconds=timeout_seconds,
+        )
+    default_token = settings.github_token
+    return await github.dispatch(
+        clients.next(),
+        api_url=settings.github_api_url,
+        token=github_token or (default_token.get_secret_value() if default_token else None),
+        owner=target.github_owner or "",
+        repo=target.github_repo or "",
+        workflow=target.github_workflow_name or "",
+        metadata=metadata,
+        headers=headers,
+        timeout_seconds=timeout_seconds,
+    )

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql import ColumnElement
+
+from models.job import Job
+from repositories.base import BaseRepository, Page
+from schemas.job import JobCreate, JobUpdate
+
+# `sort` values of the API (without the leading `-`) and the columns they order by.
+SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
+    "name": Job.name,
+    "created_at": Job.created_at,
+    "updated_at": Job.updated_at,
+    "next_execution_at": Job.next_run_at,
+    "last_execution_at": Job.last_execution_at,
+    "end_date": Job.end_date,
+}
+_NAME_CHUNK = 500
+
+Reference = Literal["category", "pic_team"]
+
+
+@dataclass(frozen=True, slots=True)
+class JobFilters:
+    search: str | None = None
+    category: str | None = None
+    pic_team: str | None = None
+    is_active: bool | None = None
+    created_by: uuid.UUID | None = None
+
+
+class JobRepository(BaseRepository[Job, JobCreate, JobUpdate]):
+    model = Job
+
+    async def list_page(
+        self, filters: JobFilters, *, page: int, per_page: int, sort: str
+    ) -> Page[Job]:
+        """One query for the page, one for the total; jobs carry no relations to load."""
+        return await self.paginate(
+            *self._where(filters), page=page, per_page=per_page, order_by=self._order_by(sort)
+        )
+
+    async def add(self, job: Job) -> Job:
+        """Insert a job built elsewhere (raises UniqueViolation for a taken name)."""
+        self.session.add(job)
+        await self._flush()
+        return job
+
+    async def add_all(self, jobs: Sequence[Job]) -> None:
+        """Insert many jobs in one flush (batched INSERTs); UniqueViolation if a name is taken."""
+        self.session.add_all(jobs)
+        await self._flush()
+
+    async def name_taken(self, name: str, *, exclude_id: uuid.UUID | None = None) -> bool:
+        where = [Job.name == name]
+        if exclude_id is not None:
+            where.append(Job.id != exclude_id)
+        return await self.exists(*where)
+
+    async def existing_names(self, names: Collection[str]) -> set[str]:
+        """Which of `names` are taken already, in a few queries whatever their number."""
+        wanted = sorted(set(names))
+        found: set[str] = set()
+        for start in range(0, len(wanted), _NAME_CHUNK):
+            chunk = wanted[start : start + _NAME_CHUNK]
+            rows = await self.session.execute(select(Job.name).where(Job.name.in_(chunk)))
+            found.update(rows.scalars())
+        return found
+
+    async def replace_reference(self, field: Reference, old: str, new: str) -> int:
+        """Point every job using category/team slug `old` at `new`; returns how many moved."""
+        column = Job.category if field == "category" else Job.pic_team
+        result = await self.session.execute(update(Job).where(column == old).values({column: new}))
+        return cast(CursorResult[Any], result).rowcount
+
+    @staticmethod
+    def _where(filters: JobFilters) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if filters.search:
+            pattern = "%" + _escape_like(filters.search) + "%"
+            where.append(Job.name.ilike(pattern, escape="\\"))
+        if filters.category is not None:
+            where.append(Job.category == filters.category)
+        if filters.pic_team is not None:
+            where.append(Job.pic_team == filters.pic_team)
+        if filters.is_active is not None:
+            where.append(Job.is_active.is_(filters.is_active))
+        if filters.created_by is not None:
+            where.append(Job.created_by == filters.created_by)
+        return where
+
+    @staticmethod
+    def _order_by(sort: str) -> list[Any]:
+        column = SORT_COLUMNS[sort.removeprefix("-")]
+        ordered = column.desc() if sort.startswith("-") else column.asc()
+        # Unscheduled or never-run jobs last either way; the id keeps pages stable.
+        return [ordered.nulls_last(), Job.id.asc()]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from pydantic import BaseModel
+from sqlalchemy import Table, bindparam, case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import ColumnElement
+
+from models import Job, JobExecution
+from models.enums import ExecutionStatus, ExecutionType, TriggerType
+from repositories.base import BaseRepository
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionFilters:
+    job_id: uuid.UUID | None = None
+    statuses: Sequence[ExecutionStatus] | None = None
+    trigger_type: TriggerType | None = None
+    execution_type: ExecutionType | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def where(self) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if self.job_id is not None:
+            conditions.append(JobExecution.job_id == self.job_id)
+        if self.statuses:
+            conditions.append(JobExecution.status.in_(self.statuses))
+        if self.trigger_type is not None:
+            conditions.append(JobExecution.trigger_type == self.trigger_type)
+        if self.execution_type is not None:
+            conditions.append(JobExecution.execution_type == self.execution_type)
+        if self.start is not None:
+            conditions.append(JobExecution.scheduled_for >= self.start)
+        if self.end is not None:
+            conditions.append(JobExecution.scheduled_for < self.end)
+        return conditions
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionCounts:
+    total: int
+    success: int
+    failed: int
+    running: int
+    average_duration_seconds: float | None
+
+
+class JobExecutionRepository(BaseRepository[JobExecution, BaseModel, BaseModel]):
+    model = JobExecution
+
+    async def search(
+        self, filters: ExecutionFilters, *, offset: int, limit: int
+    ) -> list[tuple[JobExecution, str]]:
+        """Executions with their job's name, newest slot first, in one query."""
+        statement = (
+            select(JobExecution, Job.name)
+            .join(Job, Job.id == JobExecution.job_id)
+            .where(*filters.where())
+            .order_by(
+                JobExecution.scheduled_for.desc(),
+                JobExecution.attempt.desc(),
+                JobExecution.id,
+            )
+            .offset(offset)
+            .limit(limit)
+        )
+        return [(row[0], row[1]) for row in await self.session.execute(statement)]
+
+    async def get_with_job_name(self, execution_id: uuid.UUID) -> tuple[JobExecution, str] | None:
+        statement = (
+            select(JobExecution, Job.name)
+            .join(Job, Job.id == JobExecution.job_id)
+            .where(JobExecution.id == execution_id)
+        )
+        row = (await self.session.execute(statement)).first()
+        return None if row is None else (row[0], row[1])
+
+    async def counts(self, filters: ExecutionFilters) -> ExecutionCounts:
+        def count_of(status: ExecutionStatus) -> Any:
+            return func.coalesce(func.sum(case((JobExecution.status == status, 1), else_=0)), 0)
+
+        statement = select(
+            func.count(),
+            count_of(ExecutionStatus.SUCCESS),
+            count_of(ExecutionStatus.FAILED),
+            count_of(ExecutionStatus.RUNNING),
+            func.avg(JobExecution.duration_seconds),
+        ).where(*filters.where())
+        total, success, failed, running, average = (await self.session.execute(statement)).one()
+        return ExecutionCounts(
+            int(total),
+            int(success),
+            int(failed),
+            int(running),
+            None if average is None else round(float(average), 3),
+        )
+
+    async def insert_new(self, rows: Sequence[dict[str, Any]]) -> list[uuid.UUID]:
+        """Insert executions, skipping any whose slot already has one; ids of those inserted.
+
+        The unique slot index decides, so replicas racing for the same slot insert it once.
+        """
+        if not rows:
+            return []
+        statement = self._insert().values(list(rows)).on_conflict_do_nothing()
+        result = await self.session.execute(statement.returning(JobExecution.id))
+        return list(result.scalars())
+
+    async def fail_lapsed_leases(self, now: datetime, message: str) -> list[uuid.UUID]:
+        """Close running executions whose owner stopped renewing their lease."""
+        statement = (
+            update(JobExecution)
+            .where(
+                JobExecution.status == ExecutionStatus.RUNNING,
+                JobExecution.lease_expires_at < now,
+            )
+            .values(
+                status=ExecutionStatus.FAILED,
+                error_message=message,
+                completed_at=now,
+                lease_expires_at=None,
+                updated_at=now,
+            )
+            .returning(JobExecution.id)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def close_running(self, rows: Sequence[dict[str, Any]], now: datetime) -> None:
+        """Apply each row's outcome to its execution if that is still running (executemany)."""
+        if not rows:
+            return
+        # Core statement: executemany with one parameter set per row.
+        table = cast(Table, JobExecution.__table__)
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("execution_id"), table.c.status == "running")
+            .values(
+                status=bindparam("new_status"),
+                completed_at=bindparam("completed_at"),
+                duration_seconds=bindparam("duration_seconds"),
+                response_status=bindparam("response_status"),
+                output=bindparam("output"),
+                error_message=bindparam("error_message"),
+                lease_expires_at=None,
+                updated_at=now,
+            )
+        )
+        params = [{**row, "execution_id": row["id"], "new_status": row["status"]} for row in rows]
+        await self.session.execute(statement, params)
+
+    async def renew_leases(self, ids: Sequence[uuid.UUID], until: datetime) -> None:
+        if not ids:
+            return
+        await self.session.execute(
+            update(JobExecution)
+            .where(JobExecution.id.in_(ids), JobExecution.status == ExecutionStatus.RUNNING)
+            .values(lease_expires_at=until)
+        )
+
+    def _insert(self) -> postgresql.Insert | sqlite.Insert:
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        return insert(JobExecution)

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel
+from sqlalchemy import or_, select
+
+from models.enums import UserRole
+from models.revoked_token import RevokedToken
+from models.user import User
+from repositories.base import BaseRepository
+
+
+class UserRepository(BaseRepository[User, BaseModel, BaseModel]):
+    """Users are written from mappings: the service turns passwords into hashes first."""
+
+    model = User
+
+    async def get_by_login(self, login: str) -> User | None:
+        """The user whose username is `login`, or whose email is `login` in any case."""
+        return await self.get_by(or_(User.username == login, User.email == login.lower()))
+
+    async def get_unless_revoked(self, user_id: uuid.UUID, token_jti: uuid.UUID) -> User | None:
+        """The user `user_id`, unless the token `token_jti` was revoked: one round trip for the
+        check every authenticated request makes."""
+        revoked = select(RevokedToken.jti).where(RevokedToken.jti == token_jti).exists()
+        return await self.get_by(User.id == user_id, ~revoked)
+
+    async def admin_exists(self) -> bool:
+        return await self.exists(User.role == UserRole.ADMIN)

@@ -1,0 +1,119 @@
+"""The due-job loop. PostgreSQL coordinates: any number of these may run against one database
+(FOR UPDATE SKIP LOCKED shares the jobs, the unique slot index forbids a second fire).
+
+Each pass: reap interrupted runs, pause finished jobs, then claim due slots in batches, each
+batch committed before its runs are handed to the dispatcher. Between passes it sleeps until
+the earliest next run (at most SCHEDULER_POLL_SECONDS) or until a job changes in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from core.clock import Clock
+from core.config import Settings
+from models import Job
+from scheduler.dispatcher import Dispatcher
+from services.scheduling import SchedulingService
+
+logger = logging.getLogger("scheduler")
+
+_JOBS_CHANGED = "jobs_changed"
+
+
+class Scheduler:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        clock: Clock,
+        dispatcher: Dispatcher,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self.clock = clock
+        self.dispatcher = dispatcher
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def is_running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run_forever(), name="scheduler")
+
+    async def stop(self) -> None:
+        """Stop claiming; runs already handed over belong to the dispatcher."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def wake_on_job_changes(self, sync_session_class: type[Session]) -> None:
+        """Wake this scheduler when a session of `sync_session_class` commits a job change."""
+
+        def note_job_changes(session: Session, _context: object, _instances: object) -> None:
+            changed = (*session.new, *session.dirty, *session.deleted)
+            if any(isinstance(instance, Job) for instance in changed):
+                session.info[_JOBS_CHANGED] = True
+
+        def wake_after_commit(session: Session) -> None:
+            if session.info.pop(_JOBS_CHANGED, False):
+                self.wake()
+
+        event.listen(sync_session_class, "before_flush", note_job_changes)
+        event.listen(sync_session_class, "after_commit", wake_after_commit)
+
+    async def tick(self) -> int:
+        """One pass; returns how many runs it handed to the dispatcher."""
+        batch_size = self.settings.scheduler_batch_size
+        async with self.sessionmaker.begin() as session:
+            service = SchedulingService(session, self.settings, self.clock)
+            interrupted = await service.reap_interrupted()
+            paused = await service.pause_finished_jobs(batch_size)
+        if interrupted or paused:
+            logger.info("closed %d interrupted runs, paused %d finished jobs", interrupted, paused)
+        dispatched = 0
+        while True:
+            async with self.sessionmaker.begin() as session:
+                service = SchedulingService(session, self.settings, self.clock)
+                runs = await service.claim_due(batch_size)
+            for run in runs:
+                self.dispatcher.submit(run)
+            dispatched += len(runs)
+            if len(runs) < batch_size:
+                return dispatched
+
+    async def seconds_until_due(self) -> float:
+        poll = self.settings.scheduler_poll_seconds
+        async with self.sessionmaker() as session:
+            earliest = await SchedulingService(session, self.settings, self.clock).earliest_due()
+        if earliest is None:
+            return poll
+        wait = (earliest - self.clock.now()) / timedelta(seconds=1)
+        return min(max(wait, 0.0), poll)
+
+    async def _run_forever(self) -> None:
+        logger.info("scheduler started")
+        while True:
+            delay = self.settings.scheduler_poll_seconds
+            # Cleared before the pass: a job changed during the pass still wakes the next one.
+            self._wake.clear()
+            try:
+                await self.tick()
+                delay = await self.seconds_until_due()
+            except Exception:  # the database may be away; keep trying at the poll interval
+                logger.exception("scheduler pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)

@@ -1,0 +1,55 @@
+"""Builds and tears down everything a process needs to run jobs: engine, sessions, the guarded
+HTTP client, dispatcher and (optionally) the scheduler loop. Used by the API lifespan and by
+`python -m scheduler`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from core import db
+from core.clock import Clock
+from core.config import Settings
+from integrations import outbound
+from integrations.address_guard import AddressGuard
+from scheduler.dispatcher import Dispatcher
+from scheduler.loop import Scheduler
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    guard: AddressGuard
+    dispatcher: Dispatcher
+    scheduler: Scheduler | None
+
+
+@asynccontextmanager
+async def running_scheduler(
+    settings: Settings, clock: Clock, *, start_loop: bool
+) -> AsyncIterator[Runtime]:
+    engine = db.create_engine(settings)
+    # A session class of this runtime's own, so listeners (the scheduler's wake-up) stay local.
+    session_class = type("RuntimeSession", (Session,), {})
+    sessionmaker = db.create_sessionmaker(engine, session_class)
+    http_clients = outbound.HttpClients(settings.scheduler_max_concurrency)
+    guard = AddressGuard(allow_private=settings.allow_private_targets)
+    dispatcher = Dispatcher(sessionmaker, settings, clock, http_clients, guard)
+    scheduler = None
+    if start_loop:
+        scheduler = Scheduler(sessionmaker, settings, clock, dispatcher)
+        scheduler.wake_on_job_changes(session_class)
+        scheduler.start()
+    try:
+        yield Runtime(engine, sessionmaker, guard, dispatcher, scheduler)
+    finally:
+        if scheduler is not None:
+            await scheduler.stop()
+        await dispatcher.close(grace_seconds=10)
+        await http_clients.aclose()
+        await engine.dispose()

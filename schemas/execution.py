@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from models.enums import ExecutionStatus, ExecutionType, HttpMethod, TriggerType
+from schemas.common import RequestModel
+from schemas.job import (
+    GithubOwner,
+    GithubRepo,
+    Metadata,
+    Method,
+    TargetUrl,
+    TimeoutSeconds,
+    WorkflowName,
+)
+
+
+class ExecutionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    job_id: uuid.UUID
+    job_name: str
+    status: ExecutionStatus
+    trigger_type: TriggerType
+    scheduled_for: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    duration_seconds: float | None
+    execution_type: ExecutionType
+    target: str | None
+    response_status: int | None
+    error_message: str | None
+    output: str | None
+    attempt: int
+
+
+class ExecutionEnvelope(BaseModel):
+    execution: ExecutionRead
+
+
+class _RangeQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: str | None = Field(
+        default=None, alias="from", description="Inclusive; a date or an ISO datetime."
+    )
+    to: str | None = Field(
+        default=None, description="Exclusive; a date-only value covers that day."
+    )
+
+
+class _ExecutionFilterQuery(_RangeQuery):
+    status: list[ExecutionStatus] | None = Field(
+        default=None, description="Comma-separated statuses, e.g. `failed,missed`."
+    )
+    trigger_type: TriggerType | None = None
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _split_statuses(cls, value: Any) -> Any:
+        """`?status=failed,missed` and `?status=failed&status=missed` mean the same."""
+        values = value if isinstance(value, list) else [value] if value is not None else []
+        parts = [part.strip() for item in values for part in str(item).split(",")]
+        return [part for part in parts if part] or None
+
+
+class ExecutionListQuery(_ExecutionFilterQuery):
+    page: int = Field(default=1, ge=1)
+    limit: int = Field(default=20, ge=1, le=200)
+    job_id: uuid.UUID | None = None
+    execution_type: ExecutionType | None = None
+
+
+class JobExecutionListQuery(_ExecutionFilterQuery):
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class ExecutionPage(BaseModel):
+    executions: list[ExecutionRead]
+    total: int
+    page: int
+    limit: int
+    total_pages: int
+
+
+class DateRangeRead(BaseModel):
+    from_: datetime | None = Field(serialization_alias="from")
+    to: datetime | None
+
+
+class StatisticsQuery(_RangeQuery):
+    job_id: uuid.UUID | None = None
+
+
+class ExecutionStatistics(BaseModel):
+    total_executions: int
+    successful_executions: int
+    failed_executions: int
+    running_executions: int
+    success_rate: float = Field(description="Percentage of finished runs that succeeded.")
+    average_duration_seconds: float | None
+    range: DateRangeRead
+
+
+class JobExecutionList(BaseModel):
+    job_id: uuid.UUID
+    job_name: str
+    total_executions: int
+    executions: list[ExecutionRead]
+
+
+class JobExecutionDetail(BaseModel):
+    class JobRef(BaseModel):
+        id: uuid.UUID
+        name: str
+
+    job: JobRef
+    execution: ExecutionRead
+
+
+class JobStatistics(BaseModel):
+    total_executions: int
+    success_count: int
+    failed_count: int
+    running_count: int
+    success_rate: float
+    average_duration_seconds: float | None
+
+
+class JobExecutionStats(BaseModel):
+    job_id: uuid.UUID
+    job_name: str
+    statistics: JobStatistics
+    latest_execution: ExecutionRead | None
+
+
+class ExecuteRequest(RequestModel):
+    metadata: Metadata | None = Field(
+        default=None, description="Replaces the job's metadata for this run only."
+    )
+    github_token: str | None = Field(
+        default=None, description="Used for this run only; never stored or logged.", repr=False
+    )
+
+
+class ExecuteResponse(BaseModel):
+    message: str
+    job_id: uuid.UUID
+    execution: ExecutionRead
+
+
+class TrialRunRequest(RequestModel):
+    """One real request to a target, nothing stored: a webhook URL, or a GitHub workflow."""
+
+    target_url: TargetUrl | None = None
+    http_method: Method = HttpMethod.POST
+    github_owner: GithubOwner | None = Field(
+        default=None, description="Defaults to GITHUB_DEFAULT_OWNER."
+    )
+    github_repo: GithubRepo | None = None
+    github_workflow_name: WorkflowName | None = None
+    metadata: Metadata = Field(default_factory=dict)
+    github_token: str | None = Field(
+        default=None, description="Used for this request only; never stored or logged.", repr=False
+    )
+    timeout_seconds: TimeoutSeconds = 30
+
+    @model_validator(mode="after")
+    def _exactly_one_target(self) -> TrialRunRequest:
+        github = (self.github_repo, self.github_workflow_name)
+        if self.target_url is not None and any(github):
+            raise ValueError("give either target_url or the GitHub workflow fields, not both")
+        if self.target_url is None and not all(github):
+            raise ValueError(
+                "a target is required: target_url, or github_repo + github_workflow_name"
+            )
+        return self
+
+
+class TrialRunResult(BaseModel):
+    ok: bool
+    type: ExecutionType
+    status_code: int | None
+    message: str

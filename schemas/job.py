@@ -1,0 +1,351 @@
+"""Jobs at the HTTP edge: request bodies (unknown fields rejected), responses, cron tools.
+
+Everything that can be judged from the request alone is validated here (422 with the field
+named): lengths, cron syntax, IANA time zones, URL shape, GitHub names, emails, ranges. Rules
+that need the clock, settings, stored rows or DNS live in `services/job.py`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    EmailStr,
+    Field,
+    JsonValue,
+    StringConstraints,
+    field_validator,
+)
+
+from core import cron
+from integrations.address_guard import TargetRefused, parse_target_url
+from models.enums import HttpMethod
+from models.job import Job
+from schemas.common import RequestModel
+from schemas.text import storable_json, storable_text
+
+TARGET_URL_MAX_LENGTH = 500
+MAX_NOTIFICATION_EMAILS = 50
+
+
+def _valid_cron(value: str) -> str:
+    try:
+        return cron.validate(value)
+    except cron.InvalidCronExpression as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _known_timezone(value: str) -> str:
+    try:
+        cron.zone(value)
+    except cron.UnknownTimezone as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+def _http_url(value: str) -> str:
+    try:
+        parse_target_url(value)
+    except TargetRefused as exc:
+        raise ValueError(exc.reason) from None
+    return value
+
+
+def _github_owner(value: str) -> str:
+    # GitHub user and organisation names: letters, digits and single inner hyphens, ≤ 39.
+    if (
+        len(value) > 39
+        or value.startswith("-")
+        or value.endswith("-")
+        or "--" in value
+        or not value.replace("-", "").isalnum()
+        or not value.isascii()
+    ):
+        raise ValueError("a GitHub owner is 1-39 letters, digits or single inner hyphens")
+    return value
+
+
+def _github_repo(value: str) -> str:
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+    if len(value) > 100 or value in {".", ".."} or not set(value) <= allowed:
+        raise ValueError("a repository name is 1-100 letters, digits, '.', '_' or '-'")
+    return value
+
+
+def _workflow_file(value: str) -> str:
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+    if not value.lower().endswith((".yml", ".yaml")):
+        raise ValueError("the workflow is a file name ending in .yml or .yaml")
+    if not set(value) <= allowed:
+        raise ValueError("the workflow file name may only hold letters, digits, '.', '_' or '-'")
+    return value
+
+
+def _upper(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def _strip(*, min_length: int, max_length: int) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+
+
+Text = AfterValidator(storable_text)
+JobName = Annotated[str, _strip(min_length=1, max_length=255), Text]
+CronExpression = Annotated[
+    str, _strip(min_length=1, max_length=120), Text, AfterValidator(_valid_cron)
+]
+TimezoneName = Annotated[
+    str, _strip(min_length=1, max_length=64), Text, AfterValidator(_known_timezone)
+]
+TargetUrl = Annotated[
+    str, _strip(min_length=1, max_length=TARGET_URL_MAX_LENGTH), Text, AfterValidator(_http_url)
+]
+GithubOwner = Annotated[str, _strip(min_length=1, max_length=255), AfterValidator(_github_owner)]
+GithubRepo = Annotated[str, _strip(min_length=1, max_length=255), AfterValidator(_github_repo)]
+WorkflowName = Annotated[str, _strip(min_length=1, max_length=255), AfterValidator(_workflow_file)]
+Reference = Annotated[str, _strip(min_length=1, max_length=255), Text]
+QueryText = Annotated[str, Text]
+Method = Annotated[HttpMethod, BeforeValidator(_upper)]
+TimeoutSeconds = Annotated[int, Field(ge=1, le=300)]
+MaxRetries = Annotated[int, Field(ge=0, le=5)]
+EmailList = Annotated[list[EmailStr], Field(max_length=MAX_NOTIFICATION_EMAILS)]
+Metadata = Annotated[dict[str, JsonValue], AfterValidator(storable_json)]
+
+TARGET_FIELDS = ("target_url", "github_owner", "github_repo", "github_workflow_name")
+
+
+class JobCreate(RequestModel):
+    """A new job. Exactly one target: `target_url`, or `github_repo` + `github_workflow_name`
+    (+ `github_owner`, defaulting to `GITHUB_DEFAULT_OWNER`)."""
+
+    name: JobName = Field(description="Unique, 1-255 characters.")
+    cron_expression: CronExpression = Field(
+        description="5 fields: minute hour day-of-month month day-of-week.", examples=["0 2 * * *"]
+    )
+    timezone: TimezoneName | None = Field(
+        default=None, description="IANA name; defaults to SCHEDULER_TIMEZONE (Asia/Tokyo)."
+    )
+    target_url: TargetUrl | None = Field(default=None, description="http(s) webhook, ≤ 500.")
+    http_method: Method = HttpMethod.POST
+    github_owner: GithubOwner | None = None
+    github_repo: GithubRepo | None = None
+    github_workflow_name: WorkflowName | None = Field(default=None, examples=["backup.yml"])
+    metadata: Metadata = Field(
+        default_factory=dict,
+        description="JSON object: the webhook body, or the workflow inputs "
+        "(`branchDetails` is the git ref, default `main`).",
+    )
+    category: Reference | None = Field(
+        default=None, description="Slug or name of an active category; default `general`."
+    )
+    pic_team: Reference = Field(description="Slug or name of an active PIC team.")
+    end_date: date = Field(description="Last day the job runs; today or later in its time zone.")
+    enable_email_notifications: bool = False
+    notification_emails: EmailList = Field(default_factory=list)
+    notify_on_success: bool = False
+    timeout_seconds: TimeoutSeconds = 30
+    max_retries: MaxRetries = 0
+    is_active: bool = True
+
+
+class JobUpdate(RequestModel):
+    """A partial update: only the fields sent change. The target must still be exactly one
+    kind afterwards (send `null` to clear the fields of the other kind)."""
+
+    name: JobName | None = None
+    cron_expression: CronExpression | None = None
+    timezone: TimezoneName | None = None
+    target_url: TargetUrl | None = None
+    http_method: Method | None = None
+    github_owner: GithubOwner | None = None
+    github_repo: GithubRepo | None = None
+    github_workflow_name: WorkflowName | None = None
+    metadata: Metadata | None = None
+    category: Reference | None = None
+    pic_team: Reference | None = None
+    end_date: date | None = None
+    enable_email_notifications: bool | None = None
+    notification_emails: EmailList | None = None
+    notify_on_success: bool | None = None
+    timeout_seconds: TimeoutSeconds | None = None
+    max_retries: MaxRetries | None = None
+    is_active: bool | None = None
+
+    @field_validator(
+        "name",
+        "cron_expression",
+        "timezone",
+        "http_method",
+        "metadata",
+        "category",
+        "pic_team",
+        "end_date",
+        "enable_email_notifications",
+        "notification_emails",
+        "notify_on_success",
+        "timeout_seconds",
+        "max_retries",
+        "is_active",
+        mode="before",
+    )
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null; leave the field out to keep its value")
+        return value
+
+
+class JobRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    cron_expression: str
+    timezone: str
+    target_url: str | None
+    http_method: HttpMethod
+    github_owner: str | None
+    github_repo: str | None
+    github_workflow_name: str | None
+    metadata: dict[str, Any]
+    category: str
+    pic_team: str
+    end_date: date
+    enable_email_notifications: bool
+    notification_emails: list[str]
+    notify_on_success: bool
+    timeout_seconds: int
+    max_retries: int
+    created_by: uuid.UUID | None
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+    last_execution_at: datetime | None
+    next_execution_at: datetime | None = Field(
+        description="The next run in the job's time-zone offset; null when paused or past end_date."
+    )
+
+    @classmethod
+    def from_job(cls, job: Job) -> JobRead:
+        return cls(
+            id=job.id,
+            name=job.name,
+            cron_expression=job.cron_expression,
+            timezone=job.timezone,
+            target_url=job.target_url,
+            http_method=job.http_method,
+            github_owner=job.github_owner,
+            github_repo=job.github_repo,
+            github_workflow_name=job.github_workflow_name,
+            metadata=job.job_metadata,
+            category=job.category,
+            pic_team=job.pic_team,
+            end_date=job.end_date,
+            enable_email_notifications=job.enable_email_notifications,
+            notification_emails=job.notification_emails,
+            notify_on_success=job.notify_on_success,
+            timeout_seconds=job.timeout_seconds,
+            max_retries=job.max_retries,
+            created_by=job.created_by,
+            is_active=job.is_active,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            last_execution_at=job.last_execution_at,
+            next_execution_at=next_execution_at(job),
+        )
+
+
+def next_execution_at(job: Job) -> datetime | None:
+    """The stored next slot shown in the job's zone; none once it would fall after `end_date`
+    (the scheduler pauses the job instead of firing it)."""
+    if not job.is_active or job.next_run_at is None:
+        return None
+    local = job.next_run_at.astimezone(cron.zone(job.timezone))
+    return local if local.date() <= job.end_date else None
+
+
+class JobResponse(BaseModel):
+    job: JobRead
+
+
+class JobMessageResponse(BaseModel):
+    message: str
+    job: JobRead
+
+
+class DeletedJob(BaseModel):
+    id: uuid.UUID
+    name: str
+
+
+class JobDeletedResponse(BaseModel):
+    message: str
+    deleted_job: DeletedJob
+
+
+JobSort = Literal[
+    "name",
+    "-name",
+    "created_at",
+    "-created_at",
+    "updated_at",
+    "-updated_at",
+    "next_execution_at",
+    "-next_execution_at",
+    "last_execution_at",
+    "-last_execution_at",
+    "end_date",
+    "-end_date",
+]
+
+
+class JobListQuery(BaseModel):
+    page: int = Field(default=1, ge=1, le=1_000_000)
+    per_page: int = Field(default=20, ge=1, le=100)
+    search: QueryText | None = Field(
+        default=None, max_length=255, description="Part of the name, case-insensitive."
+    )
+    category: QueryText | None = Field(default=None, max_length=255, description="Category slug.")
+    pic_team: QueryText | None = Field(default=None, max_length=255, description="PIC team slug.")
+    is_active: bool | None = None
+    created_by: uuid.UUID | None = Field(default=None, description="Owner's user id.")
+    sort: JobSort = Field(default="-created_at", description="A field; `-` sorts descending.")
+
+
+class JobListResponse(BaseModel):
+    count: int = Field(description="Jobs on this page.")
+    total: int
+    page: int
+    per_page: int
+    total_pages: int
+    jobs: list[JobRead]
+
+
+class CronValidateRequest(RequestModel):
+    cron_expression: str = Field(max_length=1000, examples=["0 2 * * *"])
+    timezone: str | None = Field(default=None, max_length=1000)
+
+
+class CronValidation(BaseModel):
+    valid: bool
+    cron_expression: str | None = None
+    description: str | None = None
+    error: str | None = None
+
+
+class CronPreviewRequest(RequestModel):
+    cron_expression: str = Field(max_length=1000, examples=["0 9 * * 1-5"])
+    count: int = Field(default=5, ge=1, le=50)
+    timezone: TimezoneName | None = Field(
+        default=None, description="IANA name; defaults to SCHEDULER_TIMEZONE."
+    )
+
+
+class CronPreview(BaseModel):
+    cron_expression: str
+    timezone: str
+    count: int
+    next_runs: list[datetime] = Field(description="In the requested time zone's offset.")

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
+
+from schemas.taxonomy import TaxonomyCreate, TaxonomyRead, TaxonomyUpdate
+from schemas.text import storable_text
+
+SlackHandle = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+    AfterValidator(storable_text),
+]
+SLACK_HANDLE_DESCRIPTION = "Mentioned in failure alerts, e.g. `@devops-team`; never empty."
+
+
+class PicTeamCreate(TaxonomyCreate):
+    slack_handle: SlackHandle = Field(description=SLACK_HANDLE_DESCRIPTION)
+
+
+class PicTeamUpdate(TaxonomyUpdate):
+    slack_handle: SlackHandle | None = Field(default=None, description=SLACK_HANDLE_DESCRIPTION)
+
+    @field_validator("slack_handle", mode="before")
+    @classmethod
+    def _handle_not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null; leave the field out to keep it")
+        return value
+
+
+class PicTeamRead(TaxonomyRead):
+    slack_handle: str
+
+
+class PicTeamListResponse(BaseModel):
+    pic_teams: list[PicTeamRead]
+
+
+class PicTeamResponse(BaseModel):
+    pic_team: PicTeamRead
+
+
+class PicTeamMessageResponse(BaseModel):
+    message: str
+    pic_team: PicTeamRead
+
+
+class PicTeamUpdatedResponse(PicTeamMessageResponse):
+    jobs_updated: int

@@ -1,0 +1,154 @@
+"""Users and their preferences. `<user>` never carries the password hash."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
+
+from models.enums import UserRole
+from schemas.common import ORMModel, RequestModel
+
+Username = Annotated[
+    str, StringConstraints(min_length=3, max_length=80, pattern=r"^[A-Za-z0-9_]+$")
+]
+# Stored lower-cased: uniqueness and login ignore case.
+Email = Annotated[EmailStr, Field(max_length=120), AfterValidator(str.lower)]
+# The upper bound keeps a single request from buying minutes of argon2 time.
+Password = Annotated[SecretStr, Field(min_length=8, max_length=256)]
+
+
+class UserOut(ORMModel):
+    id: uuid.UUID
+    username: str
+    email: str
+    role: UserRole
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserCreate(RequestModel):
+    username: Username
+    email: Email
+    password: Password
+    role: UserRole = UserRole.VIEWER
+
+
+class UserUpdate(RequestModel):
+    """The fields to change, at least one; `role` and `is_active` are for admins only."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
+    # Left out means unchanged; null is not a value any of them can take.
+    email: Email | SkipJsonSchema[None] = None
+    password: Password | SkipJsonSchema[None] = None
+    role: UserRole | SkipJsonSchema[None] = None
+    is_active: bool | SkipJsonSchema[None] = None
+
+    @field_validator("email", "password", "role", "is_active", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("leave the field out to keep it unchanged; null is not allowed")
+        return value
+
+
+class UserResponse(BaseModel):
+    user: UserOut
+
+
+class UserListResponse(BaseModel):
+    count: int
+    users: list[UserOut]
+
+
+class UserRegisteredResponse(BaseModel):
+    message: str
+    user: UserOut
+
+
+class UserUpdatedResponse(BaseModel):
+    message: str
+    updated_fields: list[str]
+    user: UserOut
+
+
+class DeletedUser(BaseModel):
+    id: uuid.UUID
+    username: str
+
+
+class UserDeletedResponse(BaseModel):
+    message: str
+    deleted_user: DeletedUser
+
+
+class NotificationPreferences(ORMModel):
+    email_on_job_success: bool
+    email_on_job_failure: bool
+    email_on_job_disabled: bool
+    browser_notifications: bool
+    daily_digest: bool
+    weekly_report: bool
+
+
+class NotificationPreferencesUpdate(RequestModel):
+    """Partial update: only the fields sent (and not `null`) change."""
+
+    email_on_job_success: bool | None = None
+    email_on_job_failure: bool | None = None
+    email_on_job_disabled: bool | None = None
+    browser_notifications: bool | None = None
+    daily_digest: bool | None = None
+    weekly_report: bool | None = None
+
+
+class NotificationPreferencesResponse(BaseModel):
+    message: str
+    preferences: NotificationPreferences
+
+
+class JobsTableColumns(BaseModel):
+    """Which columns of the jobs table are shown. Every column is shown unless the user hid it;
+    unknown keys are dropped."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: bool = True
+    cron_expression: bool = True
+    timezone: bool = True
+    target: bool = True
+    category: bool = True
+    pic_team: bool = True
+    end_date: bool = True
+    is_active: bool = True
+    last_execution_at: bool = True
+    next_execution_at: bool = True
+    created_by: bool = True
+
+
+class UiPreferences(BaseModel):
+    jobs_table_columns: JobsTableColumns
+
+
+class UiPreferencesUpdate(RequestModel):
+    """The whole column map: keys left out go back to their default (shown)."""
+
+    jobs_table_columns: dict[str, bool]
+
+
+class UiPreferencesResponse(BaseModel):
+    preferences: UiPreferences

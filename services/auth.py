@@ -1,0 +1,225 @@
+"""Login, the login throttle, token rotation and revocation, and who the caller is.
+
+Every decision is taken against the database, so it holds across processes: issued refresh
+tokens, revoked access tokens and failed logins are rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import Clock
+from core.config import Settings
+from core.errors import Forbidden, TooManyRequests, Unauthorized
+from core.security import (
+    IssuedToken,
+    TokenClaims,
+    create_access_token,
+    create_refresh_token,
+    decode_token,
+    dummy_verify,
+    verify_password,
+)
+from models.enums import TokenType
+from models.user import User
+from repositories.base import UniqueViolation
+from repositories.login_attempt import LoginAttemptRepository
+from repositories.refresh_token import RefreshTokenRepository
+from repositories.revoked_token import RevokedTokenRepository
+from repositories.user import UserRepository
+
+logger = logging.getLogger("services.auth")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access: IssuedToken
+    refresh: IssuedToken
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    user: User
+    tokens: TokenPair
+
+
+class AuthService:
+    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.users = UserRepository(session)
+        self.refresh_tokens = RefreshTokenRepository(session)
+        self.revoked_tokens = RevokedTokenRepository(session)
+        self.attempts = LoginAttemptRepository(session)
+
+    # --- login ---------------------------------------------------------------------------------
+
+    async def login(self, login: str, password: str, client_address: str) -> LoginResult:
+        """Check the credentials and issue an access and a refresh token.
+
+        A refused login still writes its failed attempt; the error says so (`keep_changes`),
+        so the request commits it.
+        """
+        user = await self._check_credentials(login, password, client_address)
+        return LoginResult(user=user, tokens=await self._issue_pair(user))
+
+    async def login_for_access_token(
+        self, login: str, password: str, client_address: str
+    ) -> IssuedToken:
+        """The OAuth2 password flow (Swagger's Authorize button): an access token only."""
+        user = await self._check_credentials(login, password, client_address)
+        return create_access_token(user.id, self.settings, self.clock.now())
+
+    async def _check_credentials(self, login: str, password: str, client_address: str) -> User:
+        now = self.clock.now()
+        user = await self.users.get_by_login(login)
+        # Failures count per account, whichever of its names was typed; unknown names count
+        # too, so throttling does not reveal which accounts exist.
+        account = str(user.id) if user is not None else login.lower()
+        await self._refuse_if_throttled(account, client_address, now)
+
+        if user is None:
+            await dummy_verify()
+            matches, new_hash = False, None
+        else:
+            matches, new_hash = await verify_password(password, user.password_hash)
+        if user is None or not matches:
+            await self.attempts.create(
+                {"account": account, "client_address": client_address, "attempted_at": now}
+            )
+            logger.info(
+                "login failed from %s",
+                client_address,
+                extra={"user_id": str(user.id) if user is not None else None},
+            )
+            raise Unauthorized(
+                "Invalid email/username or password",
+                title="Invalid credentials",
+                keep_changes=True,  # the failed attempt must count
+            )
+        if not user.is_active:
+            raise Forbidden("This account is deactivated.", title="Account inactive")
+
+        if new_hash is not None:
+            await self.users.update(user, {"password_hash": new_hash})
+        await self.attempts.clear_account(account)
+        await self._purge_expired(now)
+        logger.info("login succeeded for user %s", user.id, extra={"user_id": str(user.id)})
+        return user
+
+    async def _refuse_if_throttled(self, account: str, client_address: str, now: datetime) -> None:
+        window = timedelta(seconds=self.settings.login_window_seconds)
+        since = now - window
+        limit_reached_at = await self.attempts.nth_latest_for_account(
+            account, self.settings.login_max_failures, since
+        ) or await self.attempts.nth_latest_from_address(
+            client_address, self.settings.login_max_failures_per_address, since
+        )
+        if limit_reached_at is None:
+            return
+        retry_after = math.ceil((limit_reached_at + window - now).total_seconds())
+        raise TooManyRequests(
+            f"Too many failed logins; try again in {retry_after} seconds.",
+            retry_after_seconds=retry_after,
+            title="Too many login attempts",
+        )
+
+    # --- tokens --------------------------------------------------------------------------------
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Exchange a refresh token for a new pair; the one presented stops working (rotation).
+
+        A refresh token presented a second time was copied: every refresh token of its user is
+        revoked, so whoever holds a copy has to log in again; the error keeps that revocation
+        (`keep_changes`).
+        """
+        claims = decode_token(refresh_token, TokenType.REFRESH, self.settings, self.clock.now())
+        user = await self.users.get(claims.user_id)
+        if user is None or not user.is_active:
+            raise _unknown_or_inactive_user()
+        if not await self.refresh_tokens.consume(claims.jti):
+            revoked = await self.refresh_tokens.revoke_all(user.id)
+            logger.warning(
+                "refresh token reused for user %s; revoked its %d other refresh tokens",
+                user.id,
+                revoked,
+                extra={"user_id": str(user.id)},
+            )
+            raise Unauthorized(
+                "The refresh token has been revoked.",
+                title="Token revoked",
+                keep_changes=True,  # the revocation of every copy must stand
+            )
+        return await self._issue_pair(user)
+
+    async def current_user(self, claims: TokenClaims) -> User:
+        """The user an access token speaks for, loaded now: deactivation, deletion and role
+        changes apply to the very next request."""
+        user = await self.users.get_unless_revoked(claims.user_id, claims.jti)
+        if user is None or not user.is_active:
+            raise _unknown_or_inactive_user()
+        return user
+
+    async def logout(self, user: User, access: TokenClaims, refresh_token: str | None) -> None:
+        """Revoke the access token in use and, when given, the user's refresh token.
+
+        A refresh token that does not verify, or is someone else's, is ignored: it already works
+        nowhere, or is not the caller's to revoke.
+        """
+        now = self.clock.now()
+        try:
+            await self.revoked_tokens.create(
+                {
+                    "jti": access.jti,
+                    "user_id": user.id,
+                    "token_type": TokenType.ACCESS,
+                    "expires_at": access.expires_at,
+                    "revoked_at": now,
+                }
+            )
+        except UniqueViolation as exc:  # a concurrent logout with the same token won
+            raise Unauthorized("The token has been revoked.", title="Token revoked") from exc
+        if refresh_token is not None:
+            try:
+                refresh = decode_token(refresh_token, TokenType.REFRESH, self.settings, now)
+            except Unauthorized:
+                refresh = None
+            if refresh is not None and refresh.user_id == user.id:
+                await self.refresh_tokens.consume(refresh.jti)
+        await self._purge_expired(now)
+        logger.info("user %s logged out", user.id, extra={"user_id": str(user.id)})
+
+    async def _issue_pair(self, user: User) -> TokenPair:
+        now = self.clock.now()
+        access = create_access_token(user.id, self.settings, now)
+        refresh = create_refresh_token(user.id, self.settings, now)
+        await self.refresh_tokens.create(
+            {
+                "jti": refresh.jti,
+                "user_id": user.id,
+                "issued_at": now,
+                "expires_at": refresh.expires_at,
+            }
+        )
+        return TokenPair(access=access, refresh=refresh)
+
+    async def _purge_expired(self, now: datetime) -> None:
+        """Drop rows that can no longer matter. Done on successful logins and logouts, which
+        are frequent enough to keep the tables small and rare enough to cost nothing."""
+        await self.revoked_tokens.purge_expired(now)
+        await self.refresh_tokens.purge_expired(now)
+        await self.attempts.purge_before(
+            now - timedelta(seconds=self.settings.login_window_seconds)
+        )
+
+
+def _unknown_or_inactive_user() -> Unauthorized:
+    return Unauthorized(
+        "The token has been revoked, or its user no longer exists or is deactivated.",
+        title="Invalid token",
+    )

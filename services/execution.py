@@ -1,0 +1,238 @@
+"""Executions: starting runs by hand, recording outcomes and retries."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import Clock
+from core.config import Settings
+from core.date_range import parse_date_range
+from core.errors import NotFound
+from integrations.outbound import OutboundResult
+from models import Job, JobExecution
+from models.enums import ExecutionStatus, TriggerType
+from repositories.job_execution import ExecutionCounts, ExecutionFilters, JobExecutionRepository
+from repositories.job_schedule import JobScheduleRepository
+from schemas.execution import (
+    DateRangeRead,
+    ExecutionListQuery,
+    ExecutionPage,
+    ExecutionRead,
+    ExecutionStatistics,
+    JobExecutionList,
+    JobExecutionListQuery,
+    JobExecutionStats,
+    JobStatistics,
+    StatisticsQuery,
+)
+from services.scheduling import RunSpec, execution_type_of, run_spec, target_of
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    run: RunSpec
+    result: OutboundResult
+    duration_seconds: float
+    final: bool
+    """The last attempt of its slot: what the job's failure streak counts."""
+
+
+class ExecutionService:
+    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+        self.session = session
+        self.settings = settings
+        self.clock = clock
+        self.executions = JobExecutionRepository(session)
+        self.jobs = JobScheduleRepository(session)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def list(self, query: ExecutionListQuery) -> ExecutionPage:
+        window = parse_date_range(query.from_, query.to)
+        filters = ExecutionFilters(
+            job_id=query.job_id,
+            statuses=query.status,
+            trigger_type=query.trigger_type,
+            execution_type=query.execution_type,
+            start=window.start,
+            end=window.end,
+        )
+        rows = await self.executions.search(
+            filters, offset=(query.page - 1) * query.limit, limit=query.limit
+        )
+        total = await self.executions.count(*filters.where())
+        return ExecutionPage(
+            executions=[execution_read(execution, name) for execution, name in rows],
+            total=total,
+            page=query.page,
+            limit=query.limit,
+            total_pages=math.ceil(total / query.limit),
+        )
+
+    async def get(self, execution_id: uuid.UUID, job: Job | None = None) -> ExecutionRead:
+        found = await self.executions.get_with_job_name(execution_id)
+        if found is None or (job is not None and found[0].job_id != job.id):
+            raise NotFound("Execution not found")
+        return execution_read(*found)
+
+    async def statistics(self, query: StatisticsQuery) -> ExecutionStatistics:
+        window = parse_date_range(query.from_, query.to)
+        counts = await self.executions.counts(
+            ExecutionFilters(job_id=query.job_id, start=window.start, end=window.end)
+        )
+        return ExecutionStatistics(
+            total_executions=counts.total,
+            successful_executions=counts.success,
+            failed_executions=counts.failed,
+            running_executions=counts.running,
+            success_rate=_success_rate(counts),
+            average_duration_seconds=counts.average_duration_seconds,
+            range=DateRangeRead(from_=window.start, to=window.end),
+        )
+
+    async def list_for_job(self, job: Job, query: JobExecutionListQuery) -> JobExecutionList:
+        window = parse_date_range(query.from_, query.to)
+        filters = ExecutionFilters(
+            job_id=job.id,
+            statuses=query.status,
+            trigger_type=query.trigger_type,
+            start=window.start,
+            end=window.end,
+        )
+        rows = await self.executions.search(filters, offset=0, limit=query.limit)
+        return JobExecutionList(
+            job_id=job.id,
+            job_name=job.name,
+            total_executions=await self.executions.count(*filters.where()),
+            executions=[execution_read(execution, name) for execution, name in rows],
+        )
+
+    async def statistics_for_job(self, job: Job) -> JobExecutionStats:
+        filters = ExecutionFilters(job_id=job.id)
+        counts = await self.executions.counts(filters)
+        latest = await self.executions.search(filters, offset=0, limit=1)
+        return JobExecutionStats(
+            job_id=job.id,
+            job_name=job.name,
+            statistics=JobStatistics(
+                total_executions=counts.total,
+                success_count=counts.success,
+                failed_count=counts.failed,
+                running_count=counts.running,
+                success_rate=_success_rate(counts),
+                average_duration_seconds=counts.average_duration_seconds,
+            ),
+            latest_execution=execution_read(*latest[0]) if latest else None,
+        )
+
+    # --- running -----------------------------------------------------------------------------
+
+    async def start_manual(
+        self, job: Job, *, metadata: dict[str, Any] | None, github_token: str | None
+    ) -> tuple[JobExecution, RunSpec]:
+        """A running execution for a manual trigger; overrides apply to this run only."""
+        now = self.clock.now()
+        execution = await self.executions.create(
+            {
+                "job_id": job.id,
+                "status": ExecutionStatus.RUNNING,
+                "trigger_type": TriggerType.MANUAL,
+                "execution_type": execution_type_of(job),
+                "target": target_of(job)[:500],
+                "scheduled_for": now,
+                "started_at": now,
+                "attempt": 1,
+                "lease_expires_at": self._lease_until(),
+            }
+        )
+        job.last_execution_at = now
+        spec = run_spec(
+            job,
+            execution.id,
+            now,
+            trigger_type=TriggerType.MANUAL,
+            metadata=metadata,
+            github_token=github_token,
+        )
+        return execution, spec
+
+    async def record_outcomes(self, outcomes: Sequence[Outcome]) -> None:
+        """Close finished executions with what their targets answered, in two statements.
+
+        An execution that is no longer running (reaped as interrupted, or deleted with its job)
+        is left as it is. Final outcomes update their job's failure streak.
+        """
+        now = self.clock.now()
+        await self.executions.close_running(
+            [
+                {
+                    "id": outcome.run.execution_id,
+                    "status": ExecutionStatus.SUCCESS
+                    if outcome.result.ok
+                    else ExecutionStatus.FAILED,
+                    "completed_at": now,
+                    "duration_seconds": round(outcome.duration_seconds, 3),
+                    "response_status": outcome.result.status_code,
+                    "output": outcome.result.output,
+                    "error_message": outcome.result.error,
+                }
+                for outcome in outcomes
+            ],
+            now,
+        )
+        await self.jobs.record_streaks(
+            [(outcome.run.job_id, outcome.result.ok) for outcome in outcomes if outcome.final]
+        )
+
+    async def start_retry(self, run: RunSpec) -> RunSpec | None:
+        """The next attempt of `run` as a new running execution (None if its job is gone)."""
+        if await self.session.get(Job, run.job_id) is None:
+            return None
+        now = self.clock.now()
+        execution_id = uuid.uuid4()
+        inserted = await self.executions.insert_new(
+            [
+                {
+                    "id": execution_id,
+                    "job_id": run.job_id,
+                    "status": ExecutionStatus.RUNNING,
+                    "trigger_type": run.trigger_type,
+                    "execution_type": run.execution_type,
+                    "target": run.target[:500],
+                    "scheduled_for": run.scheduled_for,
+                    "started_at": now,
+                    "attempt": run.attempt + 1,
+                    "lease_expires_at": self._lease_until(),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            ]
+        )
+        if not inserted:
+            return None
+        return replace(run, execution_id=execution_id, attempt=run.attempt + 1)
+
+    def _lease_until(self) -> datetime:
+        return self.clock.now() + timedelta(seconds=self.settings.execution_lease_seconds)
+
+
+def execution_read(execution: JobExecution, job_name: str) -> ExecutionRead:
+    return ExecutionRead.model_validate(
+        {
+            field: getattr(execution, field)
+            for field in ExecutionRead.model_fields
+            if field != "job_name"
+        }
+        | {"job_name": job_name}
+    )
+
+
+def _success_rate(counts: ExecutionCounts) -> float:
+    return round(100 * counts.success / counts.total, 2) if counts.total else 0.0

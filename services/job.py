@@ -1,0 +1,412 @@
+"""Job rules: validation that needs state, ownership, scheduling fields, cron tools."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Container, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import cron
+from core.clock import Clock
+from core.config import Settings
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, ValidationFailed
+from integrations.address_guard import (
+    AddressGuard,
+    HostUnresolvable,
+    TargetRefused,
+    parse_target_url,
+)
+from models.enums import UserRole
+from models.job import Job
+from models.job_category import GENERAL_CATEGORY_SLUG
+from models.user import User
+from repositories.base import Page, UniqueViolation
+from repositories.job import JobFilters, JobRepository
+from repositories.job_category import JobCategoryRepository
+from repositories.pic_team import PicTeamRepository
+from repositories.taxonomy import TaxonomyModelT, TaxonomyRepository
+from schemas.job import (
+    TARGET_FIELDS,
+    CronPreview,
+    CronPreviewRequest,
+    CronValidateRequest,
+    CronValidation,
+    JobCreate,
+    JobListQuery,
+    JobUpdate,
+)
+
+# Changing one of these moves the next run; other edits keep the slot already scheduled.
+SCHEDULE_FIELDS = ("cron_expression", "timezone", "is_active")
+
+
+class JobService:
+    def __init__(
+        self, session: AsyncSession, settings: Settings, clock: Clock, guard: AddressGuard
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.clock = clock
+        self.guard = guard
+        self.jobs = JobRepository(session)
+        self.categories = JobCategoryRepository(session)
+        self.teams = PicTeamRepository(session)
+        # Per-instance memos (an instance lives for one request): a CSV of 1,000 rows naming
+        # one team and one host resolves each once.
+        self._reference_slugs: dict[tuple[str, str], str] = {}
+        self._target_verdicts: dict[tuple[str, int], str | None] = {}
+
+    # --- reads -------------------------------------------------------------------------------
+
+    async def list(self, query: JobListQuery) -> Page[Job]:
+        filters = JobFilters(
+            search=query.search,
+            category=query.category,
+            pic_team=query.pic_team,
+            is_active=query.is_active,
+            created_by=query.created_by,
+        )
+        return await self.jobs.list_page(
+            filters, page=query.page, per_page=query.per_page, sort=query.sort
+        )
+
+    async def get(self, job_id: uuid.UUID) -> Job:
+        job = await self.jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"No job found with ID: {job_id}")
+        return job
+
+    # --- writes ------------------------------------------------------------------------------
+
+    async def create(self, data: JobCreate, actor: User) -> Job:
+        return await self.add(await self.build(data, actor))
+
+    async def build(
+        self, data: JobCreate, actor: User, *, taken_names: Container[str] | None = None
+    ) -> Job:
+        """Every rule of a new job, without writing: the (transient) job that `add` stores.
+
+        `taken_names` (from `taken_names()`) replaces the per-job uniqueness query in bulk.
+        """
+        _require_editor(actor)
+        timezone = data.timezone or self.settings.scheduler_timezone
+        self._check_end_date(data.end_date, timezone)
+        target = self._resolve_target({field: getattr(data, field) for field in TARGET_FIELDS})
+        if target["target_url"] is not None:
+            await self._check_target_url(target["target_url"])
+        if (
+            data.name in taken_names
+            if taken_names is not None
+            else await self.jobs.name_taken(data.name)
+        ):
+            raise _duplicate_name(data.name)
+        job = Job(
+            id=uuid.uuid4(),
+            name=data.name,
+            cron_expression=data.cron_expression,
+            timezone=timezone,
+            http_method=data.http_method,
+            job_metadata=data.metadata,
+            category=await self._category_slug(data.category or GENERAL_CATEGORY_SLUG),
+            pic_team=await self._team_slug(data.pic_team),
+            end_date=data.end_date,
+            enable_email_notifications=data.enable_email_notifications,
+            notification_emails=[str(email) for email in data.notification_emails],
+            notify_on_success=data.notify_on_success,
+            timeout_seconds=data.timeout_seconds,
+            max_retries=data.max_retries,
+            created_by=actor.id,
+            is_active=data.is_active,
+            last_execution_at=None,
+            consecutive_failures=0,
+            next_run_at=self._next_run_at(
+                data.cron_expression, timezone, is_active=data.is_active, end_date=data.end_date
+            ),
+            **target,
+        )
+        return job
+
+    async def add(self, job: Job) -> Job:
+        """Store a job made by `build` (a concurrent twin's name is still a 409)."""
+        try:
+            return await self.jobs.add(job)
+        except UniqueViolation as exc:
+            raise _duplicate_name(job.name) from exc
+
+    async def add_all(self, jobs: Sequence[Job]) -> None:
+        """Store many jobs made by `build` in one flush (409 when any name is taken)."""
+        try:
+            await self.jobs.add_all(jobs)
+        except UniqueViolation as exc:
+            raise Conflict("A job name is taken already.", title="Duplicate job name") from exc
+
+    async def taken_names(self, names: Collection[str]) -> set[str]:
+        return await self.jobs.existing_names(names)
+
+    async def update(self, job_id: uuid.UUID, data: JobUpdate, actor: User) -> Job:
+        job = await self._get_for_change(job_id, actor)
+        changes = data.model_dump(exclude_unset=True)
+        if not changes:
+            raise InvalidInput(
+                "Send at least one field to change.", title="No valid fields to update"
+            )
+        timezone: str = changes.get("timezone", job.timezone)
+        end_date: date = changes.get("end_date", job.end_date)
+        if "end_date" in changes:
+            self._check_end_date(end_date, timezone)
+        if any(field in changes for field in TARGET_FIELDS):
+            merged = {field: changes.get(field, getattr(job, field)) for field in TARGET_FIELDS}
+            changes.update(self._resolve_target(merged))
+            if changes.get("target_url") not in (None, job.target_url):
+                await self._check_target_url(changes["target_url"])
+        new_name = changes.get("name", job.name)
+        if new_name != job.name and await self.jobs.name_taken(new_name, exclude_id=job.id):
+            raise _duplicate_name(new_name)
+        if "category" in changes:
+            changes["category"] = await self._category_slug(changes["category"])
+        if "pic_team" in changes:
+            changes["pic_team"] = await self._team_slug(changes["pic_team"])
+        if changes.get("is_active") and not job.is_active:
+            self._check_can_enable(end_date, timezone)
+        if "metadata" in changes:
+            changes["job_metadata"] = changes.pop("metadata")
+        if "notification_emails" in changes:
+            changes["notification_emails"] = [str(e) for e in changes["notification_emails"]]
+
+        if any(
+            field in changes and changes[field] != getattr(job, field) for field in SCHEDULE_FIELDS
+        ) or (job.next_run_at is None and "end_date" in changes):
+            changes["next_run_at"] = self._next_run_at(
+                changes.get("cron_expression", job.cron_expression),
+                timezone,
+                is_active=changes.get("is_active", job.is_active),
+                end_date=end_date,
+            )
+        return await self._save(job, changes)
+
+    async def delete(self, job_id: uuid.UUID, actor: User) -> Job:
+        """Delete the job; its executions go with it (ON DELETE CASCADE)."""
+        job = await self._get_for_change(job_id, actor)
+        await self.jobs.delete(job)
+        return job
+
+    async def pause(self, job_id: uuid.UUID, actor: User) -> Job:
+        job = await self._get_for_change(job_id, actor)
+        return await self._save(job, {"is_active": False, "next_run_at": None})
+
+    async def resume(self, job_id: uuid.UUID, actor: User) -> Job:
+        job = await self._get_for_change(job_id, actor)
+        self._check_can_enable(job.end_date, job.timezone)
+        if job.is_active and job.next_run_at is not None:
+            return job  # running already: keep the slot it is waiting for
+        next_run_at = self._next_run_at(
+            job.cron_expression, job.timezone, is_active=True, end_date=job.end_date
+        )
+        return await self._save(job, {"is_active": True, "next_run_at": next_run_at})
+
+    async def get_for_manual_run(self, job_id: uuid.UUID, actor: User) -> Job:
+        """The job `actor` may run by hand now (admin: any; user: own; viewer: none).
+
+        A job past its end date is paused (the pause stands although the request is refused)
+        and refused with 400.
+        """
+        job = await self._get_for_change(job_id, actor)
+        if job.end_date < self._today(job.timezone):
+            await self._save(job, {"is_active": False, "next_run_at": None})
+            raise InvalidInput(
+                f"The job ended on {job.end_date.isoformat()} and has been paused; "
+                "set a later end_date to run it.",
+                title="Job expired",
+                keep_changes=True,  # the pause stands although the run is refused
+            )
+        return job
+
+    # --- cron tools --------------------------------------------------------------------------
+
+    def validate_cron(self, request: CronValidateRequest) -> CronValidation:
+        """Always an answer, never an error: `valid` says whether the expression is usable."""
+        try:
+            expression = cron.validate(request.cron_expression)
+            if request.timezone is not None:
+                cron.zone(request.timezone)
+        except (cron.InvalidCronExpression, cron.UnknownTimezone) as exc:
+            return CronValidation(valid=False, error=str(exc))
+        return CronValidation(
+            valid=True, cron_expression=expression, description=_describe(expression)
+        )
+
+    def preview(self, request: CronPreviewRequest) -> CronPreview:
+        timezone = request.timezone or self.settings.scheduler_timezone
+        try:
+            expression = cron.validate(request.cron_expression)
+        except cron.InvalidCronExpression as exc:
+            raise InvalidInput(str(exc), title="Invalid cron expression") from None
+        runs = cron.next_fire_times(
+            expression, timezone, after=self.clock.now(), count=request.count
+        )
+        return CronPreview(
+            cron_expression=expression, timezone=timezone, count=len(runs), next_runs=runs
+        )
+
+    # --- rules -------------------------------------------------------------------------------
+
+    async def _get_for_change(self, job_id: uuid.UUID, actor: User) -> Job:
+        _require_editor(actor)
+        job = await self.get(job_id)
+        if actor.role != UserRole.ADMIN and job.created_by != actor.id:
+            raise Forbidden("You can only change jobs you created.")
+        return job
+
+    def _today(self, timezone: str) -> date:
+        return self.clock.now().astimezone(cron.zone(timezone)).date()
+
+    def _check_end_date(self, end_date: date, timezone: str) -> None:
+        today = self._today(timezone)
+        if end_date < today:
+            raise ValidationFailed(
+                f"end_date {end_date.isoformat()} is in the past; today in {timezone} "
+                f"is {today.isoformat()}.",
+                field="body.end_date",
+            )
+
+    def _check_can_enable(self, end_date: date, timezone: str) -> None:
+        if end_date < self._today(timezone):
+            raise InvalidInput(
+                f"The job ended on {end_date.isoformat()}; set a later end_date to enable it.",
+                title="Job expired",
+            )
+
+    def _next_run_at(
+        self, expression: str, timezone: str, *, is_active: bool, end_date: date
+    ) -> datetime | None:
+        """The next slot (UTC) the scheduler will fire, or None when it will fire none."""
+        if not is_active or end_date < self._today(timezone):
+            return None
+        return cron.next_fire_time(expression, timezone, after=self.clock.now())
+
+    def _resolve_target(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Exactly one target: a webhook URL, or a GitHub workflow (owner defaulted)."""
+        url = values["target_url"]
+        owner, repo, workflow = (
+            values["github_owner"],
+            values["github_repo"],
+            values["github_workflow_name"],
+        )
+        if url is not None and (repo is not None or workflow is not None):
+            raise ValidationFailed(
+                "Give either target_url or the GitHub workflow fields, not both "
+                "(send null to clear the other kind).",
+                field="body.target_url",
+            )
+        if url is not None:
+            return {
+                "target_url": url,
+                "github_owner": None,
+                "github_repo": None,
+                "github_workflow_name": None,
+            }
+        if repo is None and workflow is None:
+            raise ValidationFailed(
+                "A target is required: target_url, or github_repo + github_workflow_name.",
+                field="body.target_url",
+                type_="missing",
+            )
+        if repo is None:
+            raise ValidationFailed(
+                "github_repo is required with github_workflow_name.",
+                field="body.github_repo",
+                type_="missing",
+            )
+        if workflow is None:
+            raise ValidationFailed(
+                "github_workflow_name is required with github_repo.",
+                field="body.github_workflow_name",
+                type_="missing",
+            )
+        owner = owner or self.settings.github_default_owner
+        if owner is None:
+            raise ValidationFailed(
+                "github_owner is required (no GITHUB_DEFAULT_OWNER is configured).",
+                field="body.github_owner",
+                type_="missing",
+            )
+        return {
+            "target_url": None,
+            "github_owner": owner,
+            "github_repo": repo,
+            "github_workflow_name": workflow,
+        }
+
+    async def _check_target_url(self, url: str) -> None:
+        """Refuse a URL whose host is, or resolves to, an address the guard forbids.
+
+        A name that does not resolve today is accepted: it proves nothing, and every run
+        checks the addresses again before connecting.
+        """
+        if self.guard.allow_private:
+            return
+        try:
+            target = parse_target_url(url)
+        except TargetRefused as exc:
+            raise ValidationFailed(exc.reason, field="body.target_url") from None
+        key = (target.host, target.port)
+        if key not in self._target_verdicts:
+            try:
+                await self.guard.check_host(target.host, target.port)
+                self._target_verdicts[key] = None
+            except HostUnresolvable:
+                self._target_verdicts[key] = None
+            except TargetRefused as exc:
+                self._target_verdicts[key] = exc.reason
+        reason = self._target_verdicts[key]
+        if reason is not None:
+            raise ValidationFailed(
+                f"target_url may not point at this host: {reason}.", field="body.target_url"
+            )
+
+    async def _category_slug(self, reference: str) -> str:
+        return await self._reference_slug(self.categories, "category", reference)
+
+    async def _team_slug(self, reference: str) -> str:
+        return await self._reference_slug(self.teams, "PIC team", reference)
+
+    async def _reference_slug(
+        self,
+        repository: TaxonomyRepository[TaxonomyModelT, Any, Any],
+        what: str,
+        reference: str,
+    ) -> str:
+        key = (what, reference.strip().lower())
+        if key not in self._reference_slugs:
+            found = await repository.find_active(reference)
+            if found is None:
+                raise InvalidInput(
+                    f'No active {what} matches "{reference}".', title=f"Invalid {what}"
+                )
+            self._reference_slugs[key] = found.slug
+        return self._reference_slugs[key]
+
+    async def _save(self, job: Job, changes: Mapping[str, Any]) -> Job:
+        try:
+            return await self.jobs.update(job, changes)
+        except UniqueViolation as exc:
+            raise _duplicate_name(job.name) from exc
+
+
+def _require_editor(actor: User) -> None:
+    if actor.role not in (UserRole.ADMIN, UserRole.USER):
+        raise Forbidden("Viewers cannot change jobs.")
+
+
+def _duplicate_name(name: str) -> Conflict:
+    return Conflict(f'A job named "{name}" already exists.', title="Duplicate job name")
+
+
+def _describe(expression: str) -> str:
+    try:
+        return cron.describe(expression)
+    except Exception:  # cron-descriptor has no common error base; a description is optional
+        return expression

@@ -1,0 +1,238 @@
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Job, PicTeam, User
+from models.enums import ExecutionStatus, TriggerType
+from tests.support.execution_factories import create_execution
+from tests.support.job_factories import create_job
+
+DAY = datetime(2026, 5, 20, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def job(session: AsyncSession, member: User, team: PicTeam) -> Job:
+    return await create_job(session, owner=member, pic_team=team.slug, name="nightly-report")
+
+
+@pytest.fixture
+async def other_job(session: AsyncSession, member: User, team: PicTeam) -> Job:
+    return await create_job(session, owner=member, pic_team=team.slug, name="other")
+
+
+@pytest.fixture
+async def history(session: AsyncSession, job: Job, other_job: Job) -> None:
+    """Five runs of `job` over three days, one of `other_job`."""
+    await create_execution(session, job, scheduled_for=DAY, duration_seconds=2.0)
+    await create_execution(
+        session,
+        job,
+        scheduled_for=DAY + timedelta(hours=1),
+        status=ExecutionStatus.FAILED,
+        duration_seconds=4.0,
+        response_status=500,
+        error_message="HTTP 500",
+    )
+    await create_execution(
+        session,
+        job,
+        scheduled_for=DAY + timedelta(days=1),
+        status=ExecutionStatus.MISSED,
+        duration_seconds=None,
+    )
+    await create_execution(
+        session,
+        job,
+        scheduled_for=DAY + timedelta(days=2),
+        trigger_type=TriggerType.MANUAL,
+        duration_seconds=6.0,
+    )
+    await create_execution(
+        session,
+        job,
+        scheduled_for=DAY + timedelta(days=2, hours=1),
+        status=ExecutionStatus.RUNNING,
+    )
+    await create_execution(session, other_job, scheduled_for=DAY)
+
+
+@pytest.mark.usefixtures("history")
+async def test_list_is_newest_first_with_job_names(
+    client: httpx.AsyncClient, viewer_headers: dict[str, str]
+) -> None:
+    response = await client.get("/api/v1/executions", headers=viewer_headers)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["total"], body["page"], body["limit"], body["total_pages"]) == (6, 1, 20, 1)
+    slots = [e["scheduled_for"] for e in body["executions"]]
+    assert slots == sorted(slots, reverse=True)
+    first = body["executions"][0]
+    assert first["job_name"] == "nightly-report"
+    assert first["status"] == "running"
+    assert set(first) == {
+        "id",
+        "job_id",
+        "job_name",
+        "status",
+        "trigger_type",
+        "scheduled_for",
+        "started_at",
+        "completed_at",
+        "duration_seconds",
+        "execution_type",
+        "target",
+        "response_status",
+        "error_message",
+        "output",
+        "attempt",
+    }
+
+
+@pytest.mark.usefixtures("history")
+async def test_list_filters_combine(
+    client: httpx.AsyncClient, viewer_headers: dict[str, str], job: Job
+) -> None:
+    response = await client.get(
+        "/api/v1/executions",
+        params={"job_id": str(job.id), "status": "failed,missed", "trigger_type": "scheduled"},
+        headers=viewer_headers,
+    )
+
+    statuses = sorted(e["status"] for e in response.json()["executions"])
+    assert statuses == ["failed", "missed"]
+
+
+@pytest.mark.usefixtures("history")
+async def test_list_paginates(client: httpx.AsyncClient, viewer_headers: dict[str, str]) -> None:
+    response = await client.get(
+        "/api/v1/executions", params={"page": 2, "limit": 4}, headers=viewer_headers
+    )
+
+    body = response.json()
+    assert (len(body["executions"]), body["total"], body["total_pages"]) == (2, 6, 2)
+
+
+@pytest.mark.usefixtures("history")
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"from": "2026-05-21"}, 3),
+        ({"to": "2026-05-20"}, 3),  # a date-only `to` covers that whole day
+        ({"from": "2026-05-20T09:30:00Z", "to": "2026-05-22"}, 4),
+        ({"from": "2026-05-20T10:00:00+01:00"}, 6),  # offsets are honoured (09:00 UTC)
+        ({"to": "2026-05-20T09:00:00Z"}, 0),  # `to` is exclusive
+    ],
+)
+async def test_date_filters(
+    client: httpx.AsyncClient,
+    viewer_headers: dict[str, str],
+    params: dict[str, str],
+    expected: int,
+) -> None:
+    response = await client.get("/api/v1/executions", params=params, headers=viewer_headers)
+
+    assert response.status_code == 200
+    assert response.json()["total"] == expected
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"from": "yesterday"}, "Invalid date"),
+        ({"to": "2026-13-01"}, "Invalid date"),
+        ({"from": "2026-05-22", "to": "2026-05-21"}, "Invalid date range"),
+        ({"from": "2026-05-21", "to": "2026-05-20T00:00:00Z"}, "Invalid date range"),
+    ],
+)
+async def test_bad_dates_are_400(
+    client: httpx.AsyncClient, viewer_headers: dict[str, str], params: dict[str, str], error: str
+) -> None:
+    response = await client.get("/api/v1/executions", params=params, headers=viewer_headers)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == error
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"status": "failed,exploded"}, "query.status.1"),
+        ({"limit": "201"}, "query.limit"),
+        ({"page": "0"}, "query.page"),
+        ({"trigger_type": "cron"}, "query.trigger_type"),
+        ({"job_id": "not-a-uuid"}, "query.job_id"),
+    ],
+)
+async def test_bad_query_values_are_422(
+    client: httpx.AsyncClient, viewer_headers: dict[str, str], params: dict[str, str], field: str
+) -> None:
+    response = await client.get("/api/v1/executions", params=params, headers=viewer_headers)
+
+    assert response.status_code == 422
+    assert field in [d["field"] for d in response.json()["details"]]
+
+
+async def test_listing_needs_a_token(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/executions")
+
+    assert response.status_code == 401
+
+
+@pytest.mark.usefixtures("history")
+async def test_statistics_over_a_range(
+    client: httpx.AsyncClient, viewer_headers: dict[str, str], job: Job
+) -> None:
+    response = await client.get(
+        "/api/v1/executions/statistics",
+        params={"job_id": str(job.id), "from": "2026-05-20", "to": "2026-05-20"},
+        headers=viewer_headers,
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "total_executions": 2,
+        "successful_executions": 1,
+        "failed_executions": 1,
+        "running_executions": 0,
+        "success_rate": 50.0,
+        "average_duration_seconds": 3.0,
+        "range": {"from": "2026-05-20T00:00:00Z", "to": "2026-05-21T00:00:00Z"},
+    }
+
+
+async def test_statistics_of_nothing(
+    client: httpx.AsyncClient, viewer_headers: dict[str, str]
+) -> None:
+    response = await client.get("/api/v1/executions/statistics", headers=viewer_headers)
+
+    body = response.json()
+    assert (body["total_executions"], body["success_rate"]) == (0, 0.0)
+    assert body["average_duration_seconds"] is None
+    assert body["range"] == {"from": None, "to": None}
+
+
+async def test_get_one_execution(
+    client: httpx.AsyncClient, viewer_headers: dict[str, str], session: AsyncSession, job: Job
+) -> None:
+    execution = await create_execution(session, job, scheduled_for=DAY, output="pong")
+
+    response = await client.get(f"/api/v1/executions/{execution.id}", headers=viewer_headers)
+
+    assert response.status_code == 200
+    assert response.json()["execution"]["output"] == "pong"
+    assert response.json()["execution"]["job_name"] == "nightly-report"
+
+
+async def test_unknown_execution_is_404(
+    client: httpx.AsyncClient, viewer_headers: dict[str, str]
+) -> None:
+    response = await client.get(f"/api/v1/executions/{uuid.uuid4()}", headers=viewer_headers)
+
+    assert response.status_code == 404
+    assert response.json()["error"] == "Not found"

@@ -1,0 +1,122 @@
+"""Scheduler tests commit for real: several schedulers (own engines, own connections) race
+over the same rows, as separate processes would. Rows are removed after each test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core import db
+from core.config import Settings
+from integrations import outbound
+from integrations.address_guard import AddressGuard
+from models import Job, JobExecution, Notification, User
+from models.enums import UserRole
+from scheduler.dispatcher import Dispatcher
+from scheduler.loop import Scheduler
+from tests.support.clock import FrozenClock
+from tests.support.job_factories import create_job
+
+JobMaker = Callable[..., Awaitable[Job]]
+SchedulerMaker = Callable[..., Scheduler]
+
+
+@pytest.fixture
+async def committing(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    sessionmaker = db.create_sessionmaker(engine)
+    yield sessionmaker
+    async with sessionmaker.begin() as session:
+        for model in (JobExecution, Notification, Job, User):
+            await session.execute(delete(model))
+
+
+@pytest.fixture
+async def owner(committing: async_sessionmaker[AsyncSession]) -> User:
+    async with committing.begin() as session:
+        user = User(
+            username=f"owner_{uuid.uuid4().hex[:8]}",
+            email=f"{uuid.uuid4().hex[:8]}@example.com",
+            password_hash="not-a-real-hash",
+            role=UserRole.USER,
+        )
+        session.add(user)
+    return user
+
+
+@pytest.fixture
+def make_job(
+    committing: async_sessionmaker[AsyncSession], owner: User, clock: FrozenClock
+) -> JobMaker:
+    async def make(**fields: Any) -> Job:
+        fields.setdefault("cron_expression", "*/5 * * * *")
+        fields.setdefault("timezone", "UTC")
+        async with committing.begin() as session:
+            return await create_job(session, owner=owner, pic_team="ops", now=clock.now(), **fields)
+
+    return make
+
+
+@pytest.fixture
+async def http_clients() -> AsyncIterator[outbound.HttpClients]:
+    clients = outbound.HttpClients(max_connections=100)
+    yield clients
+    await clients.aclose()
+
+
+@pytest.fixture
+async def make_scheduler(
+    committing: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: FrozenClock,
+    http_clients: outbound.HttpClients,
+) -> AsyncIterator[SchedulerMaker]:
+    made: list[Scheduler] = []
+
+    def make(
+        sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        **overrides: Any,
+    ) -> Scheduler:
+        scheduler_settings = settings.model_copy(
+            update={"allow_private_targets": True, **overrides}
+        )
+        sessions = sessionmaker or committing
+        extra = {"sleep": sleep} if sleep is not None else {}
+        dispatcher = Dispatcher(
+            sessions,
+            scheduler_settings,
+            clock,
+            http_clients,
+            AddressGuard(allow_private=True),
+            **extra,
+        )
+        made.append(Scheduler(sessions, scheduler_settings, clock, dispatcher))
+        return made[-1]
+
+    yield make
+    for scheduler in made:
+        await scheduler.dispatcher.close(grace_seconds=5)
+
+
+async def run_pass(scheduler: Scheduler) -> int:
+    """One scheduler pass with its runs finished (no real waiting for cron minutes)."""
+    dispatched = await scheduler.tick()
+    await scheduler.dispatcher.drain(grace_seconds=30)
+    return dispatched
+
+
+async def executions_of(
+    sessionmaker: async_sessionmaker[AsyncSession], job_id: uuid.UUID
+) -> list[JobExecution]:
+    async with sessionmaker() as session:
+        rows = await session.scalars(
+            select(JobExecution)
+            .where(JobExecution.job_id == job_id)
+            .order_by(JobExecution.scheduled_for, JobExecution.attempt)
+        )
+        return list(rows)

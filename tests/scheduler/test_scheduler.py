@@ -1,0 +1,336 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from croniter import croniter
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from core import db
+from models import Job, JobExecution, Notification
+from models.enums import ExecutionStatus
+from services.scheduling import INTERRUPTED
+from tests.scheduler.conftest import JobMaker, SchedulerMaker, executions_of, run_pass
+from tests.support.clock import FrozenClock
+from tests.support.http_target import HttpTarget, Reply
+
+T0 = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
+
+
+async def test_every_slot_of_an_hour_fires_once(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    clock: FrozenClock,
+    http_target: HttpTarget,
+    committing: async_sessionmaker[AsyncSession],
+) -> None:
+    clock.set(T0)
+    job = await make_job(cron_expression="*/5 * * * *", target_url=http_target.url + "/hook")
+    scheduler = make_scheduler()
+
+    for _ in range(60 * 2):  # every 30 seconds for an hour
+        clock.advance(timedelta(seconds=30))
+        await run_pass(scheduler)
+
+    executions = await executions_of(committing, job.id)
+    expected = [T0 + timedelta(minutes=5 * i) for i in range(1, 13)]
+    assert [e.scheduled_for for e in executions] == expected
+    assert {e.status for e in executions} == {ExecutionStatus.SUCCESS}
+    assert len(http_target.received) == 12
+    keys = {r.headers["idempotency-key"] for r in http_target.received}
+    assert len(keys) == 12
+    assert f"{job.id}:{expected[0].isoformat()}" in keys
+
+
+@pytest.mark.parametrize(
+    "day", [datetime(2026, 3, 27, tzinfo=UTC), datetime(2026, 10, 23, tzinfo=UTC)]
+)
+async def test_dst_change_days_fire_one_run_per_day(
+    day: datetime,
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    clock: FrozenClock,
+    http_target: HttpTarget,
+    committing: async_sessionmaker[AsyncSession],
+) -> None:
+    clock.set(day)
+    job = await make_job(
+        cron_expression="30 2 * * *", timezone="Europe/Berlin", target_url=http_target.url
+    )
+    scheduler = make_scheduler()
+
+    for _ in range(4 * 24 * 4):  # four days in 15-minute steps
+        clock.advance(timedelta(minutes=15))
+        await run_pass(scheduler)
+
+    executions = await executions_of(committing, job.id)
+    local_days = [e.scheduled_for.astimezone(ZoneInfo("Europe/Berlin")).date() for e in executions]
+    assert len(executions) == 4
+    assert len(set(local_days)) == 4
+    assert all(e.status == ExecutionStatus.SUCCESS for e in executions)
+
+
+async def test_a_short_outage_catches_up_once_within_grace(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    clock: FrozenClock,
+    http_target: HttpTarget,
+    committing: async_sessionmaker[AsyncSession],
+) -> None:
+    clock.set(T0)
+    job = await make_job(cron_expression="* * * * *", target_url=http_target.url)
+    clock.set(T0 + timedelta(minutes=1, seconds=30))  # the 00:01 slot is 30 s late
+
+    await run_pass(make_scheduler(misfire_grace_seconds=60))
+
+    executions = await executions_of(committing, job.id)
+    assert [(e.scheduled_for, e.status) for e in executions] == [
+        (T0 + timedelta(minutes=1), ExecutionStatus.SUCCESS)
+    ]
+
+
+async def test_a_ten_minute_outage_is_one_missed_row_not_ten_fires(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    clock: FrozenClock,
+    http_target: HttpTarget,
+    committing: async_sessionmaker[AsyncSession],
+) -> None:
+    clock.set(T0)
+    job = await make_job(cron_expression="* * * * *", target_url=http_target.url)
+    clock.set(T0 + timedelta(minutes=10, seconds=30))
+
+    await run_pass(make_scheduler(misfire_grace_seconds=60))
+
+    executions = await executions_of(committing, job.id)
+    assert [(e.scheduled_for, e.status) for e in executions] == [
+        (T0 + timedelta(minutes=1), ExecutionStatus.MISSED),
+        (T0 + timedelta(minutes=10), ExecutionStatus.SUCCESS),
+    ]
+    assert len(http_target.received) == 1
+    async with committing() as session:
+        refreshed = await session.get(Job, job.id)
+        assert refreshed is not None
+        assert refreshed.next_run_at == T0 + timedelta(minutes=11)
+
+
+async def test_a_job_past_its_end_date_is_paused_and_its_owner_told(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    clock: FrozenClock,
+    http_target: HttpTarget,
+    committing: async_sessionmaker[AsyncSession],
+) -> None:
+    clock.set(datetime(2026, 6, 1, 22, 0, tzinfo=UTC))
+    job = await make_job(
+        cron_expression="0 23 * * *",
+        target_url=http_target.url,
+        end_date=datetime(2026, 6, 1).date(),
+    )
+    scheduler = make_scheduler()
+
+    for _ in range(6):
+        clock.advance(timedelta(minutes=30))
+        await run_pass(scheduler)
+
+    executions = await executions_of(committing, job.id)
+    assert len(executions) == 1
+    async with committing() as session:
+        refreshed = await session.get(Job, job.id)
+        assert refreshed is not None
+        assert (refreshed.is_active, refreshed.next_run_at) == (False, None)
+        notes = (
+            await session.scalars(select(Notification).where(Notification.related_job_id == job.id))
+        ).all()
+        assert [n.type for n in notes] == ["warning"]
+        assert notes[0].user_id == job.created_by
+
+
+async def test_retries_a_500_then_succeeds(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    clock: FrozenClock,
+    http_target: HttpTarget,
+    committing: async_sessionmaker[AsyncSession],
+) -> None:
+    clock.set(T0)
+    job = await make_job(cron_expression="* * * * *", target_url=http_target.url, max_retries=2)
+    http_target.respond(Reply(status=500, body=b"boom"), Reply(status=200, body=b"fine"))
+    delays: list[float] = []
+
+    async def record_sleep(seconds: float) -> None:
+        delays.append(seconds)
+
+    clock.advance(timedelta(minutes=1))
+    await run_pass(make_scheduler(sleep=record_sleep))
+
+    executions = await executions_of(committing, job.id)
+    assert [(e.attempt, e.status, e.response_status) for e in executions] == [
+        (1, ExecutionStatus.FAILED, 500),
+        (2, ExecutionStatus.SUCCESS, 200),
+    ]
+    assert executions[0].output == "boom"
+    assert len(delays) == 1
+    assert [r.headers["x-cron-attempt"] for r in http_target.received] == ["1", "2"]
+
+
+async def test_retry_honours_retry_after_and_gives_up_after_max_retries(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    clock: FrozenClock,
+    http_target: HttpTarget,
+    committing: async_sessionmaker[AsyncSession],
+) -> None:
+    clock.set(T0)
+    job = await make_job(cron_expression="* * * * *", target_url=http_target.url, max_retries=1)
+    http_target.default = Reply(status=429, headers={"Retry-After": "1"})
+    delays: list[float] = []
+
+    async def record_sleep(seconds: float) -> None:
+        delays.append(seconds)
+
+    clock.advance(timedelta(minutes=1))
+    await run_pass(make_scheduler(sleep=record_sleep))
+
+    executions = await executions_of(committing, job.id)
+    assert [(e.attempt, e.status, e.response_status) for e in executions] == [
+        (1, ExecutionStatus.FAILED, 429),
+        (2, ExecutionStatus.FAILED, 429),
+    ]
+    assert delays == [1.0]
+    async with committing() as session:
+        refreshed = await session.get(Job, job.id)
+        assert refreshed is not None
+        assert refreshed.consecutive_failures == 1
+
+
+async def test_a_404_is_not_retried(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    clock: FrozenClock,
+    http_target: HttpTarget,
+    committing: async_sessionmaker[AsyncSession],
+) -> None:
+    clock.set(T0)
+    job = await make_job(cron_expression="* * * * *", target_url=http_target.url, max_retries=3)
+    http_target.default = Reply(status=404)
+
+    clock.advance(timedelta(minutes=1))
+    await run_pass(make_scheduler())
+
+    executions = await executions_of(committing, job.id)
+    assert [(e.attempt, e.status, e.response_status) for e in executions] == [
+        (1, ExecutionStatus.FAILED, 404)
+    ]
+
+
+async def test_a_killed_scheduler_run_is_closed_as_interrupted_and_not_fired_again(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    clock: FrozenClock,
+    http_target: HttpTarget,
+    committing: async_sessionmaker[AsyncSession],
+) -> None:
+    clock.set(T0)
+    job = await make_job(cron_expression="*/5 * * * *", target_url=http_target.url)
+    http_target.respond(Reply(hang=True))
+    doomed = make_scheduler(execution_lease_seconds=30)
+    clock.advance(timedelta(minutes=5))
+
+    assert await doomed.tick() == 1
+    await http_target.wait_for_requests(1)
+    # Killed without cleanup: its run never records an outcome.
+    for task in list(doomed.dispatcher._tasks):
+        task.cancel()
+    await asyncio.sleep(0)
+
+    survivor = make_scheduler(execution_lease_seconds=30)
+    clock.advance(timedelta(seconds=20))
+    await run_pass(survivor)
+    assert (await executions_of(committing, job.id))[0].status == ExecutionStatus.RUNNING
+
+    clock.advance(timedelta(seconds=20))  # lease (30 s) has lapsed
+    await run_pass(survivor)
+
+    executions = await executions_of(committing, job.id)
+    assert [(e.scheduled_for, e.status, e.error_message) for e in executions] == [
+        (T0 + timedelta(minutes=5), ExecutionStatus.FAILED, INTERRUPTED)
+    ]
+    assert len(http_target.received) == 1
+
+
+async def test_a_job_change_wakes_the_scheduler(
+    engine: AsyncEngine, make_scheduler: SchedulerMaker, make_job: JobMaker
+) -> None:
+    session_class = type("WakeSession", (Session,), {})
+    sessionmaker = db.create_sessionmaker(engine, session_class)
+    scheduler = make_scheduler(sessionmaker=sessionmaker)
+    scheduler.wake_on_job_changes(session_class)
+    job = await make_job()
+
+    async with sessionmaker.begin() as session:
+        await session.get(Job, job.id)
+    assert not scheduler._wake.is_set()
+
+    async with sessionmaker.begin() as session:
+        loaded = await session.get(Job, job.id)
+        assert loaded is not None
+        loaded.cron_expression = "*/10 * * * *"
+    assert scheduler._wake.is_set()
+
+
+@pytest.mark.postgres_only
+async def test_two_schedulers_fire_every_slot_exactly_once(
+    database_url: str,
+    settings: object,
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    clock: FrozenClock,
+    http_target: HttpTarget,
+    committing: async_sessionmaker[AsyncSession],
+) -> None:
+    clock.set(T0)
+    jobs = [
+        await make_job(cron_expression="* * * * *", target_url=http_target.url) for _ in range(200)
+    ]
+    engines = [db.create_engine(make_scheduler().settings) for _ in range(2)]
+    schedulers = [
+        make_scheduler(sessionmaker=db.create_sessionmaker(e), scheduler_batch_size=25)
+        for e in engines
+    ]
+    try:
+        for _ in range(30):
+            clock.advance(timedelta(minutes=1))
+            await asyncio.gather(*(s.tick() for s in schedulers))
+            await asyncio.gather(*(s.dispatcher.drain(grace_seconds=60) for s in schedulers))
+    finally:
+        for e in engines:
+            await e.dispose()
+
+    expected_slots = [T0 + timedelta(minutes=m) for m in range(1, 31)]
+    assert expected_slots == _croniter_slots("* * * * *", T0, 30)
+    async with committing() as session:
+        rows = (
+            await session.execute(
+                select(JobExecution.job_id, JobExecution.scheduled_for, JobExecution.status)
+            )
+        ).all()
+    assert len(rows) == 200 * 30
+    assert len({(job_id, slot) for job_id, slot, _ in rows}) == 200 * 30
+    assert {status for _, _, status in rows} == {ExecutionStatus.SUCCESS}
+    for job in jobs[:5]:
+        assert sorted(slot for job_id, slot, _ in rows if job_id == job.id) == expected_slots
+    assert len(http_target.received) == 200 * 30
+    assert len({r.headers["idempotency-key"] for r in http_target.received}) == 200 * 30
+    async with committing() as session:
+        claimed = await session.scalar(select(func.count()).select_from(JobExecution))
+    assert claimed == 6000
+
+
+def _croniter_slots(expression: str, start: datetime, count: int) -> list[datetime]:
+    iterator = croniter(expression, start)
+    return [iterator.get_next(datetime) for _ in range(count)]

@@ -1,0 +1,135 @@
+"""A real HTTP/1.1 server on loopback that stands in for webhook targets, GitHub or Slack.
+
+Each test scripts what it answers (`respond`, `hang`, `stream`) and reads what it received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ReceivedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b"ok"
+    headers: dict[str, str] = field(default_factory=dict)
+    hang: bool = False
+    stream_bytes: int = 0
+    delay_seconds: float = 0
+
+
+class HttpTarget:
+    def __init__(self) -> None:
+        self.received: list[ReceivedRequest] = []
+        self.bytes_sent = 0
+        self.port = 0
+        self._script: deque[Reply] = deque()
+        self.default = Reply()
+        self._server: asyncio.Server | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
+        self._arrived = asyncio.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def respond(self, *replies: Reply) -> None:
+        """Answer the next requests with `replies`, in order, then with `default`."""
+        self._script.extend(replies)
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._on_connection, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._handlers):
+            task.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+
+    async def wait_for_requests(self, count: int, within_seconds: float = 10) -> None:
+        async with asyncio.timeout(within_seconds):
+            while len(self.received) < count:
+                self._arrived.clear()
+                await self._arrived.wait()
+
+    def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.create_task(self._serve(reader, writer))
+        self._handlers.add(task)
+        task.add_done_callback(self._handlers.discard)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                request = await _read_request(reader)
+                if request is None:
+                    return
+                self.received.append(request)
+                self._arrived.set()
+                reply = self._script.popleft() if self._script else self.default
+                await self._answer(reply, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            return
+        finally:
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    async def _answer(self, reply: Reply, writer: asyncio.StreamWriter) -> None:
+        if reply.hang:
+            await asyncio.Event().wait()
+        if reply.delay_seconds:
+            await asyncio.sleep(reply.delay_seconds)
+        length = reply.stream_bytes or len(reply.body)
+        head = [f"HTTP/1.1 {reply.status} X", f"Content-Length: {length}"]
+        head += [f"{name}: {value}" for name, value in reply.headers.items()]
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
+        if not reply.stream_bytes:
+            writer.write(reply.body)
+            self.bytes_sent += len(reply.body)
+            await writer.drain()
+            return
+        chunk = b"x" * 65536
+        remaining = reply.stream_bytes
+        while remaining > 0:
+            piece = chunk[: min(remaining, len(chunk))]
+            writer.write(piece)
+            await writer.drain()
+            self.bytes_sent += len(piece)
+            remaining -= len(piece)
+
+
+async def _read_request(reader: asyncio.StreamReader) -> ReceivedRequest | None:
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError:
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    method, path, _ = lines[0].split(" ", 2)
+    headers = {}
+    for line in lines[1:]:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    body = await reader.readexactly(length) if length else b""
+    return ReceivedRequest(method, path, headers, body)
