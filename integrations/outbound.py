@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import ssl
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -25,13 +26,16 @@ OUTPUT_LIMIT_BYTES = 4096
 USER_AGENT = f"cronjob-service/{VERSION}"
 
 
-CONNECTIONS_PER_CLIENT = 32
+CONNECTIONS_PER_CLIENT = 8
 
 
-def create_http_client(max_connections: int = CONNECTIONS_PER_CLIENT) -> httpx.AsyncClient:
+def create_http_client(
+    max_connections: int = CONNECTIONS_PER_CLIENT, tls: ssl.SSLContext | None = None
+) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         follow_redirects=False,
         trust_env=False,
+        verify=tls or ssl.create_default_context(),
         limits=httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         ),
@@ -50,7 +54,8 @@ class HttpClients:
 
     def __init__(self, max_connections: int) -> None:
         count = max(1, -(-max_connections // CONNECTIONS_PER_CLIENT))
-        self._clients = [create_http_client() for _ in range(count)]
+        tls = ssl.create_default_context()  # loading the CA bundle is slow: once, shared
+        self._clients = [create_http_client(tls=tls) for _ in range(count)]
         self._turn = itertools.cycle(self._clients)
 
     def next(self) -> httpx.AsyncClient:

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import make_url
 
 from api.main import create_app
+from core.config import Settings
 from tests.conftest import make_settings
 from tests.support.tcp_proxy import TcpProxy
 
@@ -77,3 +78,18 @@ async def test_health_answers_503_when_the_database_does_not_respond(
             assert response.status_code == 503
     finally:
         silent.close()
+
+
+async def test_health_reports_a_running_scheduler_and_a_stopped_one(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"scheduler_enabled": True}))
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://test") as client,
+    ):
+        running = (await client.get("/api/v1/health")).json()
+        await app.state.scheduler.stop()
+        stopped = (await client.get("/api/v1/health")).json()
+
+    assert running["scheduler"] == "running"
+    assert stopped["scheduler"] == "stopped"
