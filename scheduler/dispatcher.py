@@ -32,6 +32,7 @@ Sleep = Callable[[float], Awaitable[None]]
 # 4xx other than these mean the request itself is wrong: repeating it cannot help.
 RETRYABLE_CLIENT_ERRORS = frozenset({408, 425, 429})
 OUTCOME_BATCH_LIMIT = 500
+OUTCOME_WRITE_ATTEMPTS = 4
 
 
 def is_retryable(result: OutboundResult) -> bool:
@@ -177,19 +178,35 @@ class Dispatcher:
             batch = [await self._outcomes.get()]
             while not self._outcomes.empty() and len(batch) < OUTCOME_BATCH_LIMIT:
                 batch.append(self._outcomes.get_nowait())
+            error = await self._write_batch([outcome for outcome, _ in batch])
+            for _, written in batch:
+                if written.done():
+                    continue
+                if error is None:
+                    written.set_result(None)
+                else:
+                    written.set_exception(error)
+
+    async def _write_batch(self, outcomes: list[Outcome]) -> Exception | None:
+        """Write one batch, trying again while the database is briefly away; the error if it
+        stays away (the runs are then closed as interrupted when their leases lapse)."""
+        delay = 0.5
+        for attempt in range(1, OUTCOME_WRITE_ATTEMPTS + 1):
             try:
                 async with self.sessionmaker.begin() as session:
                     await ExecutionService(session, self.settings, self.clock).record_outcomes(
-                        [outcome for outcome, _ in batch]
+                        outcomes
                     )
+                return None
             except Exception as exc:
-                for _, written in batch:
-                    if not written.done():
-                        written.set_exception(exc)
-            else:
-                for _, written in batch:
-                    if not written.done():
-                        written.set_result(None)
+                if attempt == OUTCOME_WRITE_ATTEMPTS:
+                    return exc
+                logger.warning(
+                    "could not record %d outcomes (attempt %d): %s", len(outcomes), attempt, exc
+                )
+                await self.sleep(delay)
+                delay *= 2
+        return None
 
     async def _keep_leases(self) -> None:
         interval = self.settings.execution_lease_seconds / 3
