@@ -53,5 +53,8 @@ def configure_logging(level: str, log_format: str) -> None:
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers = []
         uvicorn_logger.propagate = True
+    # httpx logs every URL it calls at INFO; target and Slack webhook URLs can carry secrets.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     # The request log of RequestContextMiddleware replaces the access log (it adds duration and id).
     logging.getLogger("uvicorn.access").disabled = True
