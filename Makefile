@@ -19,12 +19,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed-runtime
 
-## Migrate the database (embedded SQLite unless DATABASE_URL is set) and serve on 127.0.0.1:8000.
+## Migrate the database (embedded SQLite unless DATABASE_URL is set), make sure an admin exists
+## (a first one's password goes to ./.local-admin) and serve on 127.0.0.1:8000.
 run: $(VENV)/.installed-runtime
 	$(BIN)/alembic upgrade head
-	@echo "To log in: create an admin once with '$(BIN)/python -m api.cli create-admin --username admin --email admin@example.com'"
-	@echo "(or set ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD), then use Authorize on http://$(HOST):$(PORT)/docs"
-	@echo "or POST http://$(HOST):$(PORT)/api/v1/auth/login with {\"username\": ..., \"password\": ...}."
+	$(BIN)/python -m api.cli ensure-local-admin
+	@echo "Log in with Authorize on http://$(HOST):$(PORT)/docs, or POST http://$(HOST):$(PORT)/api/v1/auth/login"
+	@echo "with {\"username\": \"admin\", \"password\": <the password in .local-admin>}."
 	$(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT)
 
 ## Run the whole suite on PostgreSQL, then again on SQLite.

@@ -33,11 +33,18 @@ async def create_admin_from_settings(
             "password": settings.admin_password.get_secret_value(),
         }
     )
-    async with sessionmaker() as session, session.begin():
-        return await UserService(session).ensure_admin(data)
+    return await ensure_admin(sessionmaker, data)
 
 
 async def create_admin(sessionmaker: async_sessionmaker[AsyncSession], data: UserCreate) -> User:
     """Create an admin whether or not others exist (the CLI)."""
     async with sessionmaker() as session, session.begin():
         return await UserService(session).register(data.model_copy(update={"role": UserRole.ADMIN}))
+
+
+async def ensure_admin(
+    sessionmaker: async_sessionmaker[AsyncSession], data: UserCreate
+) -> User | None:
+    """Create `data` as the first admin unless an admin exists (`make run`)."""
+    async with sessionmaker() as session, session.begin():
+        return await UserService(session).ensure_admin(data)

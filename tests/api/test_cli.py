@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -115,3 +116,45 @@ async def test_create_admin_refuses_a_taken_username(
 
     assert code == 1
     assert "Username already exists" in capsys.readouterr().err
+
+
+async def test_ensure_local_admin_writes_credentials_to_a_private_file(
+    cli_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    credentials = tmp_path / ".local-admin"
+
+    code = await run(["ensure-local-admin", "--credentials-file", str(credentials)], cli_settings)
+
+    assert code == 0
+    username, password = (line.split(": ", 1)[1] for line in credentials.read_text().splitlines())
+    assert username == "admin"
+    assert credentials.stat().st_mode & 0o777 == 0o600
+    (user,) = await stored_users(cli_settings)
+    assert user.role == UserRole.ADMIN
+    assert (await verify_password(password, user.password_hash))[0]
+    assert password not in capsys.readouterr().out
+
+
+async def test_ensure_local_admin_leaves_an_existing_admin_alone(
+    cli_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{PASSWORD}\n"))
+    await run([*ARGS, "--password-stdin"], cli_settings)
+    credentials = tmp_path / ".local-admin"
+
+    code = await run(["ensure-local-admin", "--credentials-file", str(credentials)], cli_settings)
+
+    assert code == 0
+    assert not credentials.exists()
+    assert [u.username for u in await stored_users(cli_settings)] == ["cli_admin"]
+
+
+async def test_ensure_local_admin_refuses_production(
+    cli_settings: Settings, tmp_path: Path
+) -> None:
+    production = cli_settings.model_copy(update={"environment": "production"})
+
+    code = await run(["ensure-local-admin", "--credentials-file", str(tmp_path / "x")], production)
+
+    assert code == 2
+    assert await stored_users(cli_settings) == []
