@@ -76,6 +76,25 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=1_048_576, ge=1)
     allow_private_targets: bool = False
 
+    # Notifications. Email goes through this SMTP server (no SMTP_HOST: email is off); port 465
+    # speaks TLS from the start, other ports upgrade with STARTTLS when SMTP_STARTTLS is true.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_from: str = "cronjobs@localhost"
+    # Email and Slack deliveries: attempts before giving up, the first retry delay (doubled on
+    # each attempt), the deadline of one send, sends in flight per channel, and how often the
+    # worker looks for due retries (new alerts wake it at once).
+    notification_max_attempts: int = Field(default=5, ge=1, le=20)
+    notification_retry_base_seconds: float = Field(default=30, ge=0)
+    notification_timeout_seconds: float = Field(default=10, gt=0)
+    notification_concurrency: int = Field(default=10, ge=1)
+    notification_poll_seconds: float = Field(default=5, gt=0)
+    # Pause a job after this many failed runs in a row (0: never).
+    auto_pause_after_failures: int = Field(default=0, ge=0)
+
     @field_validator("database_url")
     @classmethod
     def _normalize_database_url(cls, value: str) -> str:
@@ -92,6 +111,11 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_owner_is_none(cls, value: str | None) -> str | None:
         return (value or "").strip() or None
+
+    @field_validator("smtp_host", "smtp_username", "smtp_password", mode="before")
+    @classmethod
+    def _blank_smtp_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("admin_username", "admin_email", "admin_password", mode="before")
     @classmethod

@@ -6,6 +6,7 @@ from models.job_category import GENERAL_CATEGORY_SLUG, JobCategory
 from models.job_execution import JobExecution
 from models.login_attempt import LoginAttempt
 from models.notification import Notification
+from models.notification_delivery import NotificationDelivery
 from models.pic_team import PicTeam
 from models.refresh_token import RefreshToken
 from models.revoked_token import RevokedToken
@@ -21,6 +22,7 @@ __all__ = [
     "JobExecution",
     "LoginAttempt",
     "Notification",
+    "NotificationDelivery",
     "PicTeam",
     "RefreshToken",
     "RevokedToken",

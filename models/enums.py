@@ -46,3 +46,24 @@ class NotificationType(StrEnum):
 class TokenType(StrEnum):
     ACCESS = "access"
     REFRESH = "refresh"
+
+
+class AlertKind(StrEnum):
+    """Why a notification was sent: the key, with the execution, that keeps alerts unique."""
+
+    FAILURE = "failure"
+    SUCCESS = "success"
+    RECOVERY = "recovery"
+    AUTO_PAUSE = "auto_pause"
+    END_DATE = "end_date"
+
+
+class DeliveryChannel(StrEnum):
+    EMAIL = "email"
+    SLACK = "slack"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"

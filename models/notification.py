@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Timestamps, UUIDPrimaryKey, str_enum
@@ -12,7 +12,19 @@ from models.enums import NotificationType
 
 class Notification(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_user_created", "user_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_notification_user_created", "user_id", "created_at"),
+        # An execution notifies a user of one thing once, however many schedulers recorded it.
+        Index(
+            "uq_notification_user_execution_type",
+            "user_id",
+            "related_execution_id",
+            "type",
+            unique=True,
+            postgresql_where=text("related_execution_id IS NOT NULL"),
+            sqlite_where=text("related_execution_id IS NOT NULL"),
+        ),
+    )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(255))

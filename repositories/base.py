@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 from sqlalchemy import CursorResult, Select, delete, func, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
@@ -24,6 +25,8 @@ ModelT = TypeVar("ModelT", bound=Base)
 CreateSchemaT = TypeVar("CreateSchemaT", bound=BaseModel)
 UpdateSchemaT = TypeVar("UpdateSchemaT", bound=BaseModel)
 ItemT = TypeVar("ItemT")
+# Bound parameters per statement, under asyncpg's (32767) and SQLite's (32766) limits.
+_MAX_PARAMETERS = 30_000
 
 
 class RepositoryError(Exception):
@@ -140,6 +143,23 @@ class BaseRepository(Generic[ModelT, CreateSchemaT, UpdateSchemaT]):
                 return await self.create(data)
         except UniqueViolation:
             return None
+
+    async def insert_ignoring_duplicates(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """Insert `rows`, skipping those a unique constraint says exist already (ON CONFLICT DO
+        NOTHING); returns the primary keys of the rows inserted. Processes writing the same
+        rows at once insert each one once. Chunked below the drivers' parameter limits."""
+        if not rows:
+            return []
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        primary_key = inspect(self.model).primary_key[0]
+        chunk = max(1, _MAX_PARAMETERS // max(len(row) for row in rows))
+        inserted: list[Any] = []
+        for start in range(0, len(rows), chunk):
+            values = insert(self.model).values(list(rows[start : start + chunk]))
+            statement = values.on_conflict_do_nothing().returning(primary_key)
+            inserted.extend((await self.session.execute(statement)).scalars())
+        return inserted
 
     async def _flush(self) -> None:
         try:

@@ -8,7 +8,6 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 from sqlalchemy import Table, bindparam, case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement
 
 from models import Job, JobExecution
@@ -101,17 +100,6 @@ class JobExecutionRepository(BaseRepository[JobExecution, BaseModel, BaseModel])
             None if average is None else round(float(average), 3),
         )
 
-    async def insert_new(self, rows: Sequence[dict[str, Any]]) -> list[uuid.UUID]:
-        """Insert executions, skipping any whose slot already has one; ids of those inserted.
-
-        The unique slot index decides, so replicas racing for the same slot insert it once.
-        """
-        if not rows:
-            return []
-        statement = self._insert().values(list(rows)).on_conflict_do_nothing()
-        result = await self.session.execute(statement.returning(JobExecution.id))
-        return list(result.scalars())
-
     async def fail_lapsed_leases(self, now: datetime, message: str) -> list[uuid.UUID]:
         """Close running executions whose owner stopped renewing their lease."""
         statement = (
@@ -163,7 +151,15 @@ class JobExecutionRepository(BaseRepository[JobExecution, BaseModel, BaseModel])
             .values(lease_expires_at=until)
         )
 
-    def _insert(self) -> postgresql.Insert | sqlite.Insert:
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        return insert(JobExecution)
+    async def lock_running(self, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of `ids` are still running, locked for this transaction: what a writer about
+        to close them will close (a reaper racing for one of them waits, then skips it)."""
+        if not ids:
+            return set()
+        statement = (
+            select(JobExecution.id)
+            .where(JobExecution.id.in_(ids), JobExecution.status == ExecutionStatus.RUNNING)
+            .order_by(JobExecution.id)
+            .with_for_update()
+        )
+        return set((await self.session.execute(statement)).scalars())

@@ -1,9 +1,10 @@
 """Builds and tears down everything a process needs to run jobs: engine, sessions, the guarded
-HTTP client, dispatcher and (optionally) the scheduler loop. Used by the API lifespan and by
-`python -m scheduler`."""
+HTTP client, dispatcher and (optionally) the scheduler loop with the notification delivery
+worker. Used by the API lifespan and by `python -m scheduler`."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,8 +17,11 @@ from core.clock import Clock
 from core.config import Settings
 from integrations import outbound
 from integrations.address_guard import AddressGuard
+from scheduler.deliveries import DeliveryWorker
 from scheduler.dispatcher import Dispatcher
 from scheduler.loop import Scheduler
+
+logger = logging.getLogger("scheduler")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,7 @@ class Runtime:
     guard: AddressGuard
     dispatcher: Dispatcher
     scheduler: Scheduler | None
+    deliveries: DeliveryWorker | None = None
 
 
 @asynccontextmanager
@@ -40,16 +45,25 @@ async def running_scheduler(
     http_clients = outbound.HttpClients(settings.scheduler_max_concurrency)
     guard = AddressGuard(allow_private=settings.allow_private_targets)
     dispatcher = Dispatcher(sessionmaker, settings, clock, http_clients, guard)
+    if settings.smtp_host is None:
+        logger.info("SMTP_HOST is not set: email notifications are off")
     scheduler = None
+    deliveries = None
     if start_loop:
         scheduler = Scheduler(sessionmaker, settings, clock, dispatcher)
         scheduler.wake_on_job_changes(session_class)
         scheduler.start()
+        # Processes that run jobs also send the alerts they (or any process) queued.
+        deliveries = DeliveryWorker(sessionmaker, settings, clock, http_clients)
+        deliveries.wake_on_new_deliveries(session_class)
+        deliveries.start()
     try:
-        yield Runtime(engine, sessionmaker, guard, dispatcher, scheduler)
+        yield Runtime(engine, sessionmaker, guard, dispatcher, scheduler, deliveries)
     finally:
         if scheduler is not None:
             await scheduler.stop()
         await dispatcher.close(grace_seconds=10)
+        if deliveries is not None:
+            await deliveries.stop(grace_seconds=10)
         await http_clients.aclose()
         await engine.dispose()

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from models.enums import ExecutionStatus, ExecutionType, HttpMethod, TriggerType
 from schemas.common import RequestModel
+from schemas.date_range import DateRangeRead, RangeQuery
 from schemas.job import (
     GithubOwner,
     GithubRepo,
@@ -43,18 +44,7 @@ class ExecutionEnvelope(BaseModel):
     execution: ExecutionRead
 
 
-class _RangeQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    from_: str | None = Field(
-        default=None, alias="from", description="Inclusive; a date or an ISO datetime."
-    )
-    to: str | None = Field(
-        default=None, description="Exclusive; a date-only value covers that day."
-    )
-
-
-class _ExecutionFilterQuery(_RangeQuery):
+class _ExecutionFilterQuery(RangeQuery):
     status: list[ExecutionStatus] | None = Field(
         default=None, description="Comma-separated statuses, e.g. `failed,missed`."
     )
@@ -88,12 +78,7 @@ class ExecutionPage(BaseModel):
     total_pages: int
 
 
-class DateRangeRead(BaseModel):
-    from_: datetime | None = Field(serialization_alias="from")
-    to: datetime | None
-
-
-class StatisticsQuery(_RangeQuery):
+class StatisticsQuery(RangeQuery):
     job_id: uuid.UUID | None = None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import uuid
 from collections.abc import Sequence
@@ -18,10 +19,10 @@ from core.errors import NotFound
 from integrations.outbound import OutboundResult
 from models import Job, JobExecution
 from models.enums import ExecutionStatus, TriggerType
+from repositories.job import JobRepository
 from repositories.job_execution import ExecutionCounts, ExecutionFilters, JobExecutionRepository
-from repositories.job_schedule import JobScheduleRepository
+from schemas.date_range import DateRangeRead
 from schemas.execution import (
-    DateRangeRead,
     ExecutionListQuery,
     ExecutionPage,
     ExecutionRead,
@@ -32,7 +33,10 @@ from schemas.execution import (
     JobStatistics,
     StatisticsQuery,
 )
+from services.notifier import FinishedRun, NotifierService
 from services.scheduling import RunSpec, execution_type_of, run_spec, target_of
+
+logger = logging.getLogger("services.execution")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +54,7 @@ class ExecutionService:
         self.settings = settings
         self.clock = clock
         self.executions = JobExecutionRepository(session)
-        self.jobs = JobScheduleRepository(session)
+        self.jobs = JobRepository(session)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -164,12 +168,32 @@ class ExecutionService:
         return execution, spec
 
     async def record_outcomes(self, outcomes: Sequence[Outcome]) -> None:
-        """Close finished executions with what their targets answered, in two statements.
+        """Close finished executions with what their targets answered, in a few statements.
 
         An execution that is no longer running (reaped as interrupted, or deleted with its job)
-        is left as it is. Final outcomes update their job's failure streak.
+        is left as it is. Final outcomes of the executions this closes update their job's
+        failure streak and notify, in this same transaction (services/notifier.py).
         """
         now = self.clock.now()
+        # Locked first: a reaper closing one of them meanwhile waits, then leaves it alone.
+        closing = await self.executions.lock_running(
+            [outcome.run.execution_id for outcome in outcomes if outcome.final]
+        )
+        finished = [
+            _finished_run(outcome)
+            for outcome in outcomes
+            if outcome.final and outcome.run.execution_id in closing
+        ]
+        # Before the streaks change: recovery and auto-pause read the streak runs ended with.
+        # In a savepoint: whatever goes wrong there costs the alerts, never the records.
+        try:
+            async with self.session.begin_nested():
+                await NotifierService(self.session, self.settings, self.clock).on_finished(finished)
+        except Exception:
+            logger.exception(
+                "could not notify about executions %s",
+                ", ".join(str(run.execution_id) for run in finished),
+            )
         await self.executions.close_running(
             [
                 {
@@ -187,9 +211,7 @@ class ExecutionService:
             ],
             now,
         )
-        await self.jobs.record_streaks(
-            [(outcome.run.job_id, outcome.result.ok) for outcome in outcomes if outcome.final]
-        )
+        await self.jobs.record_streaks([(run.job_id, run.succeeded) for run in finished])
 
     async def start_retry(self, run: RunSpec) -> RunSpec | None:
         """The next attempt of `run` as a new running execution (None if its job is gone)."""
@@ -197,7 +219,7 @@ class ExecutionService:
             return None
         now = self.clock.now()
         execution_id = uuid.uuid4()
-        inserted = await self.executions.insert_new(
+        inserted = await self.executions.insert_ignoring_duplicates(
             [
                 {
                     "id": execution_id,
@@ -231,6 +253,20 @@ def execution_read(execution: JobExecution, job_name: str) -> ExecutionRead:
             if field != "job_name"
         }
         | {"job_name": job_name}
+    )
+
+
+def _finished_run(outcome: Outcome) -> FinishedRun:
+    return FinishedRun(
+        execution_id=outcome.run.execution_id,
+        job_id=outcome.run.job_id,
+        scheduled_for=outcome.run.scheduled_for,
+        trigger_type=outcome.run.trigger_type,
+        attempt=outcome.run.attempt,
+        succeeded=outcome.result.ok,
+        status_code=outcome.result.status_code,
+        error=outcome.result.error,
+        duration_seconds=round(outcome.duration_seconds, 3),
     )
 
 

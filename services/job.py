@@ -38,6 +38,7 @@ from schemas.job import (
     JobListQuery,
     JobUpdate,
 )
+from services.notifier import NotifierService
 
 # Changing one of these moves the next run; other edits keep the slot already scheduled.
 SCHEDULE_FIELDS = ("cron_expression", "timezone", "is_active")
@@ -210,12 +211,15 @@ class JobService:
     async def get_for_manual_run(self, job_id: uuid.UUID, actor: User) -> Job:
         """The job `actor` may run by hand now (admin: any; user: own; viewer: none).
 
-        A job past its end date is paused (the pause stands although the request is refused)
-        and refused with 400.
+        A job past its end date is paused (the pause stands although the request is refused,
+        and its owner is told, as when the scheduler pauses it) and refused with 400.
         """
         job = await self._get_for_change(job_id, actor)
         if job.end_date < self._today(job.timezone):
+            was_active = job.is_active
             await self._save(job, {"is_active": False, "next_run_at": None})
+            if was_active:
+                await NotifierService(self.session, self.settings, self.clock).on_jobs_ended([job])
             raise InvalidInput(
                 f"The job ended on {job.end_date.isoformat()} and has been paused; "
                 "set a later end_date to run it.",

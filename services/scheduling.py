@@ -5,6 +5,7 @@ dispatches the returned runs only after it commits."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import cron
 from core.clock import Clock
 from core.config import Settings
-from models import Job, Notification
-from models.enums import ExecutionStatus, ExecutionType, NotificationType, TriggerType
+from models import Job, JobExecution
+from models.enums import ExecutionStatus, ExecutionType, TriggerType
+from repositories.job import JobRepository
 from repositories.job_execution import JobExecutionRepository
-from repositories.job_schedule import JobScheduleRepository
+from services.notifier import FinishedRun, NotifierService
 
 INTERRUPTED = "interrupted"
 
@@ -99,8 +101,9 @@ class SchedulingService:
         self.session = session
         self.settings = settings
         self.clock = clock
-        self.jobs = JobScheduleRepository(session)
+        self.jobs = JobRepository(session)
         self.executions = JobExecutionRepository(session)
+        self.notifier = NotifierService(session, settings, clock)
 
     async def claim_due(self, limit: int) -> list[RunSpec]:
         """Lock up to `limit` due jobs, record their due slots and advance them.
@@ -112,6 +115,7 @@ class SchedulingService:
         grace = timedelta(seconds=self.settings.misfire_grace_seconds)
         lease_until = now + timedelta(seconds=self.settings.execution_lease_seconds)
         fired: list[tuple[Job, datetime]] = []
+        ended: list[Job] = []
         rows: list[dict[str, Any]] = []
         for job in await self.jobs.lock_due(now, limit):
             slot: datetime | None = job.next_run_at
@@ -128,8 +132,9 @@ class SchedulingService:
                 slot = next_slot(job, slot)
             job.next_run_at = slot
             if slot is None:
-                await self._pause_finished(job)
-        inserted = set(await self.executions.insert_new(rows))
+                ended.append(job)
+        await self._pause_finished(ended)
+        inserted = set(await self.executions.insert_ignoring_duplicates(rows))
         by_slot = {(row["job_id"], row["scheduled_for"]): row["id"] for row in rows}
         runs = []
         for job, slot in fired:
@@ -142,14 +147,21 @@ class SchedulingService:
     async def pause_finished_jobs(self, limit: int) -> int:
         """Pause active jobs that have no slot left (their end date has passed)."""
         jobs = await self.jobs.lock_finished(limit)
-        for job in jobs:
-            await self._pause_finished(job)
+        await self._pause_finished(jobs)
         await self.session.flush()
         return len(jobs)
 
     async def reap_interrupted(self) -> int:
-        """Close runs whose scheduler died (lease lapsed) as failed: "interrupted"."""
-        return len(await self.executions.fail_lapsed_leases(self.clock.now(), INTERRUPTED))
+        """Close runs whose scheduler died (lease lapsed) as failed: "interrupted". Such a run
+        is final (nobody retries it): it counts in its job's failure streak and notifies."""
+        ids = await self.executions.fail_lapsed_leases(self.clock.now(), INTERRUPTED)
+        if not ids:
+            return 0
+        reaped = await self.executions.get_multi(JobExecution.id.in_(ids))
+        runs = [FinishedRun.of_execution(execution) for execution in reaped]
+        await self.notifier.on_finished(runs)  # before the streaks change
+        await self.jobs.record_streaks([(run.job_id, False) for run in runs])
+        return len(ids)
 
     async def renew_leases(self, execution_ids: list[uuid.UUID]) -> None:
         until = self.clock.now() + timedelta(seconds=self.settings.execution_lease_seconds)
@@ -158,22 +170,12 @@ class SchedulingService:
     async def earliest_due(self) -> datetime | None:
         return await self.jobs.earliest_due()
 
-    async def _pause_finished(self, job: Job) -> None:
-        job.is_active = False
-        job.next_run_at = None
-        if job.created_by is not None:
-            self.session.add(
-                Notification(
-                    user_id=job.created_by,
-                    title=f"Job paused: {job.name}",
-                    message=(
-                        f"'{job.name}' reached its end date ({job.end_date.isoformat()}) "
-                        "and was paused. Extend the end date and resume it to run it again."
-                    ),
-                    type=NotificationType.WARNING,
-                    related_job_id=job.id,
-                )
-            )
+    async def _pause_finished(self, jobs: Sequence[Job]) -> None:
+        """Pause jobs with no slot left before their end date, and tell their owners."""
+        for job in jobs:
+            job.is_active = False
+            job.next_run_at = None
+        await self.notifier.on_jobs_ended(jobs)
 
     def _base_row(self, job: Job, slot: datetime, now: datetime) -> dict[str, Any]:
         return {

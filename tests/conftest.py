@@ -18,6 +18,7 @@ from tests.support import databases
 from tests.support.clock import FrozenClock
 from tests.support.factories import auth_headers, create_user
 from tests.support.http_target import HttpTarget
+from tests.support.smtp_server import SmtpServer
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -116,6 +117,15 @@ async def http_target() -> AsyncIterator[HttpTarget]:
     await target.start()
     yield target
     await target.stop()
+
+
+@pytest.fixture
+async def smtp_server() -> AsyncIterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on loopback that keeps the messages it accepts."""
+    server = SmtpServer()
+    await server.start()
+    yield server
+    await server.stop()
 
 
 # --- users of each role, and headers carrying their access tokens -------------------------------

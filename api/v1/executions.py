@@ -19,7 +19,7 @@ from services.execution import ExecutionService
 router = APIRouter(prefix="/executions", tags=["executions"])
 
 
-def get_execution_service(
+async def get_execution_service(
     session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> ExecutionService:
     return ExecutionService(session, settings, clock)

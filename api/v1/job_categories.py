@@ -21,7 +21,7 @@ from services.job_category import JobCategoryService
 router = APIRouter(prefix="/job-categories", tags=["job categories"])
 
 
-def get_service(session: SessionDep) -> JobCategoryService:
+async def get_service(session: SessionDep) -> JobCategoryService:
     return JobCategoryService(session)
 
 

@@ -38,7 +38,7 @@ router = APIRouter(prefix="/jobs", tags=["job runs"])
 GuardDep = Annotated[AddressGuard, Depends(get_address_guard)]
 
 
-def get_dispatcher(request: Request) -> Dispatcher:
+async def get_dispatcher(request: Request) -> Dispatcher:
     dispatcher: Dispatcher = request.app.state.dispatcher
     return dispatcher
 

@@ -35,7 +35,7 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
 
-def get_address_guard(request: Request, settings: SettingsDep) -> AddressGuard:
+async def get_address_guard(request: Request, settings: SettingsDep) -> AddressGuard:
     """The app's outbound address guard when the lifespan made one, else one from settings."""
     guard = getattr(request.app.state, "address_guard", None)
     if isinstance(guard, AddressGuard):
@@ -43,7 +43,7 @@ def get_address_guard(request: Request, settings: SettingsDep) -> AddressGuard:
     return AddressGuard(allow_private=settings.allow_private_targets)
 
 
-def get_job_service(
+async def get_job_service(
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
@@ -55,7 +55,7 @@ def get_job_service(
 JobServiceDep = Annotated[JobService, Depends(get_job_service)]
 
 
-def get_job_import_service(session: SessionDep, jobs: JobServiceDep) -> JobImportService:
+async def get_job_import_service(session: SessionDep, jobs: JobServiceDep) -> JobImportService:
     return JobImportService(session, jobs)
 
 

@@ -21,7 +21,7 @@ from services.pic_team import PicTeamService
 router = APIRouter(prefix="/pic-teams", tags=["pic teams"])
 
 
-def get_service(session: SessionDep) -> PicTeamService:
+async def get_service(session: SessionDep) -> PicTeamService:
     return PicTeamService(session)
 
 

@@ -9,7 +9,9 @@ from api.v1 import (
     job_categories,
     job_runs,
     jobs,
+    notifications,
     pic_teams,
+    settings,
     users,
 )
 
@@ -22,3 +24,5 @@ api_router.include_router(job_runs.router)
 api_router.include_router(job_categories.router)
 api_router.include_router(pic_teams.router)
 api_router.include_router(executions.router)
+api_router.include_router(notifications.router)
+api_router.include_router(settings.router)

@@ -15,8 +15,17 @@ from core import db
 from core.config import Settings
 from integrations import outbound
 from integrations.address_guard import AddressGuard
-from models import Job, JobExecution, Notification, User
+from models import (
+    Job,
+    JobExecution,
+    Notification,
+    NotificationDelivery,
+    PicTeam,
+    SlackSettings,
+    User,
+)
 from models.enums import UserRole
+from scheduler.deliveries import DeliveryWorker
 from scheduler.dispatcher import Dispatcher
 from scheduler.loop import Scheduler
 from tests.support.clock import FrozenClock
@@ -24,6 +33,7 @@ from tests.support.job_factories import create_job
 
 JobMaker = Callable[..., Awaitable[Job]]
 SchedulerMaker = Callable[..., Scheduler]
+WorkerMaker = Callable[..., DeliveryWorker]
 
 
 @pytest.fixture
@@ -31,7 +41,15 @@ async def committing(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[As
     sessionmaker = db.create_sessionmaker(engine)
     yield sessionmaker
     async with sessionmaker.begin() as session:
-        for model in (JobExecution, Notification, Job, User):
+        for model in (
+            JobExecution,
+            Notification,
+            NotificationDelivery,
+            Job,
+            User,
+            PicTeam,
+            SlackSettings,
+        ):
             await session.execute(delete(model))
 
 
@@ -101,6 +119,30 @@ async def make_scheduler(
     yield make
     for scheduler in made:
         await scheduler.dispatcher.close(grace_seconds=5)
+
+
+@pytest.fixture
+async def make_worker(
+    committing: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: FrozenClock,
+    http_clients: outbound.HttpClients,
+) -> AsyncIterator[WorkerMaker]:
+    """Delivery workers for the outbox; `overrides` change their settings (SMTP, limits)."""
+    made: list[DeliveryWorker] = []
+
+    def make(
+        sessionmaker: async_sessionmaker[AsyncSession] | None = None, **overrides: Any
+    ) -> DeliveryWorker:
+        worker_settings = settings.model_copy(update=overrides)
+        made.append(
+            DeliveryWorker(sessionmaker or committing, worker_settings, clock, http_clients)
+        )
+        return made[-1]
+
+    yield make
+    for worker in made:
+        await worker.stop(grace_seconds=5)
 
 
 async def run_pass(scheduler: Scheduler) -> int:

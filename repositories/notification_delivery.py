@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from pydantic import BaseModel
+from sqlalchemy import CursorResult, select, update
+
+from models.enums import DeliveryChannel, DeliveryStatus
+from models.notification_delivery import NotificationDelivery
+from repositories.base import BaseRepository
+
+
+class NotificationDeliveryRepository(BaseRepository[NotificationDelivery, BaseModel, BaseModel]):
+    model = NotificationDelivery
+
+    async def lock_due(
+        self, channel: DeliveryChannel, now: datetime, limit: int
+    ) -> Sequence[NotificationDelivery]:
+        """Pending deliveries of `channel` due by `now`, oldest first, locked for this
+        transaction; rows another worker holds are skipped (SQLite ignores the clause)."""
+        statement = (
+            select(NotificationDelivery)
+            .where(
+                NotificationDelivery.status == DeliveryStatus.PENDING,
+                NotificationDelivery.channel == channel,
+                NotificationDelivery.next_attempt_at <= now,
+            )
+            .order_by(NotificationDelivery.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def settle(self, delivery_id: uuid.UUID, attempt: int, values: dict[str, Any]) -> bool:
+        """Write the result of attempt `attempt` unless the delivery has moved on since (its
+        claim lapsed and another worker took it); True when written."""
+        statement = (
+            update(NotificationDelivery)
+            .where(
+                NotificationDelivery.id == delivery_id,
+                NotificationDelivery.attempts == attempt,
+                NotificationDelivery.status == DeliveryStatus.PENDING,
+            )
+            .values(values)
+        )
+        return cast(CursorResult[Any], await self.session.execute(statement)).rowcount == 1

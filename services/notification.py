@@ -1,0 +1,73 @@
+"""A user's own in-app notifications: reading, marking read, deleting. Nobody, admins
+included, reads or changes another user's notifications."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import Clock
+from core.date_range import parse_date_range
+from core.errors import Forbidden, NotFound
+from models.notification import Notification
+from models.user import User
+from repositories.notification import NotificationRepository, owned_by
+from schemas.date_range import DateRangeRead, RangeQuery
+from schemas.notification import NotificationListQuery, NotificationPage, NotificationRead
+
+
+class NotificationService:
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+        self.clock = clock
+        self.notifications = NotificationRepository(session)
+
+    async def list(self, user: User, query: NotificationListQuery) -> NotificationPage:
+        window = parse_date_range(query.from_, query.to)
+        where = owned_by(user.id, window)
+        if query.unread_only:
+            where.append(Notification.is_read.is_(False))
+        page = await self.notifications.list_page(where, page=query.page, per_page=query.per_page)
+        return NotificationPage(
+            notifications=[NotificationRead.model_validate(item) for item in page.items],
+            total=page.total,
+            page=page.page,
+            per_page=page.per_page,
+            total_pages=page.total_pages,
+            range=DateRangeRead(from_=window.start, to=window.end),
+        )
+
+    async def unread_count(self, user: User, query: RangeQuery) -> tuple[int, DateRangeRead]:
+        window = parse_date_range(query.from_, query.to)
+        count = await self.notifications.count(
+            *owned_by(user.id, window), Notification.is_read.is_(False)
+        )
+        return count, DateRangeRead(from_=window.start, to=window.end)
+
+    async def mark_read(self, user: User, notification_id: uuid.UUID) -> Notification:
+        notification = await self._get_own(user, notification_id)
+        if not notification.is_read:
+            await self.notifications.update(
+                notification, {"is_read": True, "read_at": self.clock.now()}
+            )
+        return notification
+
+    async def mark_all_read(self, user: User) -> int:
+        return await self.notifications.mark_read(owned_by(user.id), self.clock.now())
+
+    async def delete(self, user: User, notification_id: uuid.UUID) -> None:
+        await self.notifications.delete(await self._get_own(user, notification_id))
+
+    async def delete_read(self, user: User, query: RangeQuery) -> int:
+        window = parse_date_range(query.from_, query.to)
+        return await self.notifications.delete_where(
+            *owned_by(user.id, window), Notification.is_read.is_(True)
+        )
+
+    async def _get_own(self, user: User, notification_id: uuid.UUID) -> Notification:
+        notification = await self.notifications.get(notification_id)
+        if notification is None:
+            raise NotFound("Notification not found.", title="Notification not found")
+        if notification.user_id != user.id:
+            raise Forbidden("You can only change your own notifications.")
+        return notification
