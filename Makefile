@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate clean
+.PHONY: run test lint format migrate clean loadtest
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(VENV)/.installed-runtime: pyproject.toml | $(BIN)/activate
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed-runtime
+
+$(VENV)/.installed-loadtest: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet -e '.[loadtest]'
 	touch $@ $(VENV)/.installed-runtime
 
 ## Migrate the database (embedded SQLite unless DATABASE_URL is set), make sure an admin exists
@@ -47,3 +51,9 @@ migrate: $(VENV)/.installed-runtime
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache cronjobs.db cronjobs.db-wal cronjobs.db-shm
+
+## Load test: async vs sync baseline vs asyncpg ceiling on a fresh PostgreSQL database (about
+## 20 minutes; ARGS=--quick for under 5). Writes loadtest/results/report.md and rps.png.
+loadtest: $(VENV)/.installed-loadtest
+	pg_url=$$(bash scripts/ensure_postgres.sh) && trap 'bash scripts/ensure_postgres.sh --stop' EXIT && \
+		TEST_DATABASE_URL="$$pg_url" $(BIN)/python -m loadtest.run $(ARGS)
