@@ -24,8 +24,10 @@ class JobExecution(UUIDPrimaryKey, Timestamps, Base):
             postgresql_where=text("trigger_type = 'scheduled'"),
             sqlite_where=text("trigger_type = 'scheduled'"),
         ),
-        Index("ix_job_execution_job_started", "job_id", "started_at"),
-        Index("ix_job_execution_status_started", "status", "started_at"),
+        # Listings are newest slot first, filtered by job or by status.
+        Index("ix_job_execution_job_slot", "job_id", "scheduled_for"),
+        Index("ix_job_execution_status_slot", "status", "scheduled_for"),
+        Index("ix_job_execution_slot", "scheduled_for"),
         Index(
             "ix_job_execution_running_lease",
             "lease_expires_at",
