@@ -162,3 +162,18 @@ async def executions_of(
             .order_by(JobExecution.scheduled_for, JobExecution.attempt)
         )
         return list(rows)
+
+
+class RecordedSleeps:
+    """A `sleep` for the dispatcher that returns at once and remembers what it was asked."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> RecordedSleeps:
+    return RecordedSleeps()

@@ -9,7 +9,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.enums import ExecutionStatus
-from tests.scheduler.conftest import JobMaker, SchedulerMaker, executions_of, run_pass
+from tests.scheduler.conftest import (
+    JobMaker,
+    RecordedSleeps,
+    SchedulerMaker,
+    executions_of,
+    run_pass,
+)
 from tests.support.clock import FrozenClock
 from tests.support.http_target import HttpTarget
 
@@ -41,16 +47,12 @@ async def test_outcomes_survive_a_brief_database_outage(
     clock: FrozenClock,
     http_target: HttpTarget,
     committing: async_sessionmaker[AsyncSession],
+    sleeps: RecordedSleeps,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     clock.set(T0)
     job = await make_job(cron_expression="* * * * *", target_url=http_target.url)
-    pauses: list[float] = []
-
-    async def record_pause(seconds: float) -> None:
-        pauses.append(seconds)
-
-    scheduler = make_scheduler(sleep=record_pause)
+    scheduler = make_scheduler(sleep=sleeps)
     clock.advance(timedelta(minutes=1))
     assert await scheduler.tick() == 1
     scheduler.dispatcher.sessionmaker = FlakySessions(committing, failures=2)  # type: ignore[assignment]
@@ -58,7 +60,7 @@ async def test_outcomes_survive_a_brief_database_outage(
 
     (execution,) = await executions_of(committing, job.id)
     assert execution.status == ExecutionStatus.SUCCESS
-    assert pauses == [0.5, 1.0]
+    assert sleeps.delays == [0.5, 1.0]
     assert "could not record 1 outcomes" in caplog.text
 
 
@@ -68,14 +70,12 @@ async def test_a_long_outage_leaves_the_run_to_its_lease(
     clock: FrozenClock,
     http_target: HttpTarget,
     committing: async_sessionmaker[AsyncSession],
+    sleeps: RecordedSleeps,
 ) -> None:
     clock.set(T0)
     job = await make_job(cron_expression="* * * * *", target_url=http_target.url)
 
-    async def no_pause(_seconds: float) -> None:
-        return None
-
-    scheduler = make_scheduler(sleep=no_pause, execution_lease_seconds=30)
+    scheduler = make_scheduler(sleep=sleeps, execution_lease_seconds=30)
     clock.advance(timedelta(minutes=1))
     await scheduler.tick()
     scheduler.dispatcher.sessionmaker = FlakySessions(committing, failures=99)  # type: ignore[assignment]

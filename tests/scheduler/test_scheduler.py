@@ -14,7 +14,13 @@ from core import db
 from models import Job, JobExecution, Notification
 from models.enums import ExecutionStatus
 from services.scheduling import INTERRUPTED
-from tests.scheduler.conftest import JobMaker, SchedulerMaker, executions_of, run_pass
+from tests.scheduler.conftest import (
+    JobMaker,
+    RecordedSleeps,
+    SchedulerMaker,
+    executions_of,
+    run_pass,
+)
 from tests.support.clock import FrozenClock
 from tests.support.http_target import HttpTarget, Reply
 
@@ -156,17 +162,13 @@ async def test_retries_a_500_then_succeeds(
     clock: FrozenClock,
     http_target: HttpTarget,
     committing: async_sessionmaker[AsyncSession],
+    sleeps: RecordedSleeps,
 ) -> None:
     clock.set(T0)
     job = await make_job(cron_expression="* * * * *", target_url=http_target.url, max_retries=2)
     http_target.respond(Reply(status=500, body=b"boom"), Reply(status=200, body=b"fine"))
-    delays: list[float] = []
-
-    async def record_sleep(seconds: float) -> None:
-        delays.append(seconds)
-
     clock.advance(timedelta(minutes=1))
-    await run_pass(make_scheduler(sleep=record_sleep))
+    await run_pass(make_scheduler(sleep=sleeps))
 
     executions = await executions_of(committing, job.id)
     assert [(e.attempt, e.status, e.response_status) for e in executions] == [
@@ -174,7 +176,7 @@ async def test_retries_a_500_then_succeeds(
         (2, ExecutionStatus.SUCCESS, 200),
     ]
     assert executions[0].output == "boom"
-    assert len(delays) == 1
+    assert len(sleeps.delays) == 1
     assert [r.headers["x-cron-attempt"] for r in http_target.received] == ["1", "2"]
 
 
@@ -184,24 +186,20 @@ async def test_retry_honours_retry_after_and_gives_up_after_max_retries(
     clock: FrozenClock,
     http_target: HttpTarget,
     committing: async_sessionmaker[AsyncSession],
+    sleeps: RecordedSleeps,
 ) -> None:
     clock.set(T0)
     job = await make_job(cron_expression="* * * * *", target_url=http_target.url, max_retries=1)
     http_target.default = Reply(status=429, headers={"Retry-After": "1"})
-    delays: list[float] = []
-
-    async def record_sleep(seconds: float) -> None:
-        delays.append(seconds)
-
     clock.advance(timedelta(minutes=1))
-    await run_pass(make_scheduler(sleep=record_sleep))
+    await run_pass(make_scheduler(sleep=sleeps))
 
     executions = await executions_of(committing, job.id)
     assert [(e.attempt, e.status, e.response_status) for e in executions] == [
         (1, ExecutionStatus.FAILED, 429),
         (2, ExecutionStatus.FAILED, 429),
     ]
-    assert delays == [1.0]
+    assert sleeps.delays == [1.0]
     async with committing() as session:
         refreshed = await session.get(Job, job.id)
         assert refreshed is not None
