@@ -12,7 +12,7 @@ from models.enums import AlertKind, DeliveryChannel, DeliveryStatus
 
 class NotificationDelivery(UUIDPrimaryKey, Timestamps, Base):
     """The outbox: one email or Slack message, written in the transaction that decided to send
-    it and delivered afterwards by `scheduler/deliveries.py`, with retries.
+    it and delivered afterwards by `services/notifications/sender.py`, with retries.
 
     `execution_id` and `job_id` are kept without foreign keys: a message already decided is
     still sent (and its log keeps the ids) when the job and its executions are deleted.

@@ -17,9 +17,9 @@ from core.clock import Clock
 from core.config import Settings
 from integrations import outbound
 from integrations.address_guard import AddressGuard
-from scheduler.deliveries import DeliveryWorker
 from scheduler.dispatcher import Dispatcher
 from scheduler.loop import Scheduler
+from services.notifications.sender import DeliveryWorker
 
 logger = logging.getLogger("scheduler")
 

@@ -33,7 +33,7 @@ from schemas.execution import (
     JobStatistics,
     StatisticsQuery,
 )
-from services.notifier import FinishedRun, NotifierService
+from services.notifications.rules import FinishedRun, NotifierService
 from services.scheduling import RunSpec, execution_type_of, run_spec, target_of
 
 logger = logging.getLogger("services.execution")
@@ -172,7 +172,7 @@ class ExecutionService:
 
         An execution that is no longer running (reaped as interrupted, or deleted with its job)
         is left as it is. Final outcomes of the executions this closes update their job's
-        failure streak and notify, in this same transaction (services/notifier.py).
+        failure streak and notify, in this same transaction (services/notifications/rules.py).
         """
         now = self.clock.now()
         # Locked first: a reaper closing one of them meanwhile waits, then leaves it alone.

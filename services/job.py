@@ -38,7 +38,7 @@ from schemas.job import (
     JobListQuery,
     JobUpdate,
 )
-from services.notifier import NotifierService
+from services.notifications.rules import NotifierService
 
 # Changing one of these moves the next run; other edits keep the slot already scheduled.
 SCHEDULE_FIELDS = ("cron_expression", "timezone", "is_active")

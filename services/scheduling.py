@@ -19,7 +19,7 @@ from models import Job, JobExecution
 from models.enums import ExecutionStatus, ExecutionType, TriggerType
 from repositories.job import JobRepository
 from repositories.job_execution import JobExecutionRepository
-from services.notifier import FinishedRun, NotifierService
+from services.notifications.rules import FinishedRun, NotifierService
 
 INTERRUPTED = "interrupted"
 

@@ -20,7 +20,7 @@ from schemas.notification import (
     ReadDeleted,
     UnreadCount,
 )
-from services.notification import NotificationService
+from services.notifications.inbox import NotificationService
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 

@@ -25,9 +25,9 @@ from models import (
     User,
 )
 from models.enums import UserRole
-from scheduler.deliveries import DeliveryWorker
 from scheduler.dispatcher import Dispatcher
 from scheduler.loop import Scheduler
+from services.notifications.sender import DeliveryWorker
 from tests.support.clock import FrozenClock
 from tests.support.job_factories import create_job
 

@@ -22,8 +22,8 @@ from core.config import Settings
 from models import NotificationDelivery, SlackSettings
 from models.enums import AlertKind, DeliveryChannel, DeliveryStatus
 from repositories.slack_settings import SLACK_SETTINGS_ID
-from services.delivery import DeliveryService
-from services.notifier import QUEUED_DELIVERIES
+from services.notifications.outbox import DeliveryService
+from services.notifications.rules import QUEUED_DELIVERIES
 from tests.scheduler.conftest import WorkerMaker
 from tests.support.clock import FrozenClock
 from tests.support.http_target import HttpTarget, Reply
@@ -162,7 +162,7 @@ async def test_smtp_down_is_logged_retried_with_backoff_and_given_up(
         notification_max_attempts=3,
         notification_retry_base_seconds=30,
     )
-    caplog.set_level(logging.WARNING, logger="scheduler.deliveries")
+    caplog.set_level(logging.WARNING, logger="services.notifications.sender")
     start = clock.now()
 
     assert await worker.run_once() == 1

@@ -245,7 +245,7 @@ async def test_smtp_down_and_slack_failing_never_cost_the_record_or_the_in_app_a
     with socket.socket() as probe:  # a port nobody listens on: SMTP is down
         probe.bind(("127.0.0.1", 0))
         channels = smtp_at(probe.getsockname()[1])
-    caplog.set_level(logging.WARNING, logger="scheduler.deliveries")
+    caplog.set_level(logging.WARNING, logger="services.notifications.sender")
 
     clock.advance(timedelta(minutes=1))
     await run_pass(make_scheduler(**channels))
@@ -265,7 +265,7 @@ async def test_smtp_down_and_slack_failing_never_cost_the_record_or_the_in_app_a
     }
     assert all(row.last_error for row in rows)
     assert len(slack_server.received) == 1
-    failures = [r for r in caplog.records if r.name == "scheduler.deliveries"]
+    failures = [r for r in caplog.records if r.name == "services.notifications.sender"]
     assert len(failures) == 3
     assert all(str(execution.id) in record.getMessage() for record in failures)
     assert "SECRETTOKEN" not in caplog.text

@@ -24,14 +24,13 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from core.clock import Clock
 from core.config import Settings
-from integrations import email, slack
-from integrations.delivery import DeliveryFailed
+from integrations.channels import DeliveryFailed, email, slack
 from integrations.outbound import HttpClients
 from models.enums import DeliveryChannel, DeliveryStatus
-from services.delivery import Claim, Delivery, DeliveryService, SlackTarget
-from services.notifier import QUEUED_DELIVERIES
+from services.notifications.outbox import Claim, Delivery, DeliveryService, SlackTarget
+from services.notifications.rules import QUEUED_DELIVERIES
 
-logger = logging.getLogger("scheduler.deliveries")
+logger = logging.getLogger("services.notifications.sender")
 
 T = TypeVar("T")
 

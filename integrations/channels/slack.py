@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from integrations import outbound
-from integrations.delivery import DeliveryFailed
+from integrations.channels import DeliveryFailed
 
 # Answers worth repeating the request for, besides 5xx.
 _RETRYABLE_STATUSES = frozenset({408, 425, 429})

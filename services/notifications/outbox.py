@@ -1,5 +1,5 @@
 """The outbox's side of sending emails and Slack messages: claiming due deliveries and
-recording what each attempt gave, in short transactions of their own (scheduler/deliveries.py
+recording what each attempt gave, in short transactions of their own (`sender`
 does the sending in between, with no transaction open)."""
 
 from __future__ import annotations

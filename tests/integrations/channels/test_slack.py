@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from integrations import outbound, slack
-from integrations.delivery import DeliveryFailed
+from integrations import outbound
+from integrations.channels import DeliveryFailed, slack
 from tests.support.http_target import HttpTarget, Reply
 
 SECRET_PATH = "/services/T000/B000/XXXXSECRET"

@@ -11,7 +11,7 @@ import aiosmtplib
 from pydantic import SecretStr
 
 from core.config import Settings
-from integrations.delivery import DeliveryFailed
+from integrations.channels import DeliveryFailed
 
 IMPLICIT_TLS_PORT = 465
 

@@ -10,8 +10,7 @@ from email.message import EmailMessage
 import pytest
 from pydantic import SecretStr
 
-from integrations import email
-from integrations.delivery import DeliveryFailed
+from integrations.channels import DeliveryFailed, email
 from tests.conftest import make_settings
 from tests.support.smtp_server import SmtpServer
 

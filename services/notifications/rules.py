@@ -5,7 +5,7 @@ each into an in-app notification for the job's owner and into one outbox row
 (`notification_delivery`) per email and Slack message, in the caller's transaction. So an alert
 exists exactly when its cause is committed, and exists once: notifications and outbox rows are
 unique per execution (ON CONFLICT DO NOTHING), whichever scheduler process writes them first.
-Sending is `scheduler/deliveries.py`'s job, after the commit, off the execution path.
+Sending is `services/notifications/sender.py`'s job, after the commit, off the execution path.
 
 - A failed run: the owner in-app (`error`); email to `notification_emails` when
   `enable_email_notifications`, and to the owner when `email_on_job_failure`; Slack.
@@ -38,7 +38,7 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from core import cron
 from core.clock import Clock
 from core.config import APP_NAME, Settings
-from integrations import slack
+from integrations.channels import slack
 from models import Job, JobExecution, PicTeam, User, UserNotificationPreferences
 from models.enums import (
     AlertKind,

@@ -28,7 +28,7 @@ from models.enums import ExecutionStatus, TriggerType
 from repositories.slack_settings import SLACK_SETTINGS_ID
 from services.execution import ExecutionService, Outcome
 from services.job import JobService
-from services.notifier import QUEUED_DELIVERIES, FinishedRun, NotifierService
+from services.notifications.rules import QUEUED_DELIVERIES, FinishedRun, NotifierService
 from services.scheduling import INTERRUPTED, SchedulingService, run_spec
 from tests.support.clock import FrozenClock
 from tests.support.execution_factories import create_execution

@@ -1,4 +1,5 @@
-"""What the notification channels (email, Slack) raise when a message could not be delivered."""
+"""The notification channels (email, Slack) and what they raise when a message could not be
+delivered."""
 
 from __future__ import annotations
 
