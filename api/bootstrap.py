@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.config import Settings
-from models.enums import UserRole
+from core.enums import UserRole
 from models.user import User
 from schemas.user import UserCreate
 from services.user import UserService

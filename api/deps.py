@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from core.clock import Clock
 from core.config import Settings
+from core.enums import TokenType, UserRole
 from core.errors import DomainError, Forbidden, Unauthorized
 from core.security import TokenClaims, decode_token
-from models.enums import TokenType, UserRole
 from models.user import User
 from services.auth import AuthService
 

@@ -16,8 +16,8 @@ from jose import JWTError, jwt
 from passlib.context import CryptContext
 
 from core.config import Settings
+from core.enums import TokenType
 from core.errors import Unauthorized
-from models.enums import TokenType
 
 # Pinned: the algorithm named in a token's header is never trusted (no `none`, no key confusion).
 JWT_ALGORITHM = "HS256"

@@ -20,7 +20,8 @@ import httpx
 
 from core.clock import utcnow
 from core.config import VERSION
-from integrations.address_guard import AddressGuard, HostUnresolvable, TargetRefused
+from core.urls import TargetRefused
+from integrations.address_guard import AddressGuard, HostUnresolvable
 
 OUTPUT_LIMIT_BYTES = 4096
 USER_AGENT = f"cronjob-service/{VERSION}"

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.config import Settings
+from core.enums import ExecutionType
 from integrations import github, webhook
 from integrations.address_guard import AddressGuard
 from integrations.outbound import HttpClients, OutboundResult
-from models.enums import ExecutionType
 
 
 @dataclass(frozen=True, slots=True)

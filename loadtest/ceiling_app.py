@@ -31,9 +31,9 @@ from api.middleware.request_context import RequestContextMiddleware
 from core import cron
 from core.clock import utcnow
 from core.config import Settings
+from core.enums import TokenType
 from core.errors import Unauthorized
 from core.security import decode_token
-from models.enums import TokenType
 
 JOB_COLUMNS = (
     "id, name, cron_expression, timezone, target_url, http_method, github_owner, github_repo, "

@@ -29,8 +29,8 @@ from sqlalchemy import func, insert, select
 
 from core import db
 from core.config import Settings
+from core.enums import ExecutionStatus
 from models import Job, JobExecution
-from models.enums import ExecutionStatus
 from tests.support import databases
 
 SECONDS_UNTIL_DUE = 8

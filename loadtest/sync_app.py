@@ -38,6 +38,7 @@ from core import cron
 from core.clock import utcnow
 from core.config import Settings
 from core.date_range import parse_date_range
+from core.enums import ExecutionStatus, ExecutionType, TokenType, TriggerType, UserRole
 from core.errors import (
     Conflict,
     DomainError,
@@ -53,7 +54,6 @@ from core.slugs import slugify
 from integrations import webhook
 from integrations.outbound import OUTPUT_LIMIT_BYTES, USER_AGENT
 from models import Job, JobExecution
-from models.enums import ExecutionStatus, ExecutionType, TokenType, TriggerType, UserRole
 from models.job_category import GENERAL_CATEGORY_SLUG, JobCategory
 from models.login_attempt import LoginAttempt
 from models.pic_team import PicTeam

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.enums import HttpMethod
 from models.base import Base, JSONType, Timestamps, UUIDPrimaryKey, str_enum
-from models.enums import HttpMethod
 
 
 class Job(UUIDPrimaryKey, Timestamps, Base):

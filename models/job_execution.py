@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.enums import ExecutionStatus, ExecutionType, TriggerType
 from models.base import Base, Timestamps, UUIDPrimaryKey, str_enum
-from models.enums import ExecutionStatus, ExecutionType, TriggerType
 from models.job import Job
 
 

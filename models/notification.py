@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.enums import NotificationType
 from models.base import Base, Timestamps, UUIDPrimaryKey, str_enum
-from models.enums import NotificationType
 
 
 class Notification(UUIDPrimaryKey, Timestamps, Base):

@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.enums import AlertKind, DeliveryChannel, DeliveryStatus
 from models.base import Base, Timestamps, UUIDPrimaryKey, str_enum
-from models.enums import AlertKind, DeliveryChannel, DeliveryStatus
 
 
 class NotificationDelivery(UUIDPrimaryKey, Timestamps, Base):

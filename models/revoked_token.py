@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.enums import TokenType
 from models.base import Base, str_enum
-from models.enums import TokenType
 
 
 class RevokedToken(Base):

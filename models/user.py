@@ -3,8 +3,8 @@ from __future__ import annotations
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.enums import UserRole
 from models.base import Base, Timestamps, UUIDPrimaryKey, str_enum
-from models.enums import UserRole
 
 
 class User(UUIDPrimaryKey, Timestamps, Base):

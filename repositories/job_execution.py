@@ -10,8 +10,8 @@ from pydantic import BaseModel
 from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.sql import ColumnElement
 
+from core.enums import ExecutionStatus, ExecutionType, TriggerType
 from models import Job, JobExecution
-from models.enums import ExecutionStatus, ExecutionType, TriggerType
 from repositories.base import BaseRepository
 
 

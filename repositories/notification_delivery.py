@@ -8,7 +8,7 @@ from typing import Any, cast
 from pydantic import BaseModel
 from sqlalchemy import CursorResult, select, update
 
-from models.enums import DeliveryChannel, DeliveryStatus
+from core.enums import DeliveryChannel, DeliveryStatus
 from models.notification_delivery import NotificationDelivery
 from repositories.base import BaseRepository
 

@@ -5,7 +5,7 @@ import uuid
 from pydantic import BaseModel
 from sqlalchemy import or_, select
 
-from models.enums import UserRole
+from core.enums import UserRole
 from models.revoked_token import RevokedToken
 from models.user import User
 from repositories.base import BaseRepository

@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock
 from core.config import Settings
+from core.enums import ExecutionType
 from integrations import targets, webhook
 from integrations.address_guard import AddressGuard
 from integrations.outbound import HttpClients, OutboundResult
-from models.enums import ExecutionType
 from services.execution import ExecutionService, Outcome
 from services.scheduling import RunSpec, SchedulingService
 

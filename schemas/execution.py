@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from models.enums import ExecutionStatus, ExecutionType, HttpMethod, TriggerType
+from core.enums import ExecutionStatus, ExecutionType, HttpMethod, TriggerType
 from schemas.common import RequestModel
 from schemas.date_range import DateRangeRead, RangeQuery
 from schemas.job import (

@@ -23,8 +23,8 @@ from pydantic import (
 )
 
 from core import cron
-from integrations.address_guard import TargetRefused, parse_target_url
-from models.enums import HttpMethod
+from core.enums import HttpMethod
+from core.urls import TargetRefused, parse_target_url
 from models.job import Job
 from schemas.common import RequestModel
 from schemas.text import storable_json, storable_text

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from models.enums import NotificationType
+from core.enums import NotificationType
 from schemas.common import ORMModel
 from schemas.date_range import DateRangeRead, RangeQuery
 

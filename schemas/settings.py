@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from integrations.address_guard import TargetRefused, parse_target_url
+from core.urls import TargetRefused, parse_target_url
 from schemas.common import ORMModel, RequestModel
 from schemas.job import TARGET_URL_MAX_LENGTH
 from schemas.text import storable_text

@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from models.enums import UserRole
+from core.enums import UserRole
 from schemas.common import ORMModel, RequestModel
 
 Username = Annotated[

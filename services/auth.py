@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
 from core.config import Settings
+from core.enums import TokenType
 from core.errors import Forbidden, TooManyRequests, Unauthorized
 from core.security import (
     IssuedToken,
@@ -25,7 +26,6 @@ from core.security import (
     dummy_verify,
     verify_password,
 )
-from models.enums import TokenType
 from models.user import User
 from repositories.base import UniqueViolation
 from repositories.login_attempt import LoginAttemptRepository

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import Clock
 from core.config import Settings
 from core.date_range import parse_date_range
+from core.enums import ExecutionStatus, TriggerType
 from core.errors import NotFound
 from integrations.outbound import OutboundResult
 from models import Job, JobExecution
-from models.enums import ExecutionStatus, TriggerType
 from repositories.job import JobRepository
 from repositories.job_execution import ExecutionCounts, ExecutionFilters, JobExecutionRepository
 from schemas.date_range import DateRangeRead

@@ -12,14 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import cron
 from core.clock import Clock
 from core.config import Settings
+from core.enums import UserRole
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, ValidationFailed
-from integrations.address_guard import (
-    AddressGuard,
-    HostUnresolvable,
-    TargetRefused,
-    parse_target_url,
-)
-from models.enums import UserRole
+from core.urls import TargetRefused, parse_target_url
+from integrations.address_guard import AddressGuard, HostUnresolvable
 from models.job import Job
 from models.job_category import GENERAL_CATEGORY_SLUG
 from models.user import User

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import cron
 from core.clock import Clock
 from core.config import Settings
+from core.enums import ExecutionStatus, ExecutionType, TriggerType
 from models import Job, JobExecution
-from models.enums import ExecutionStatus, ExecutionType, TriggerType
 from repositories.job import JobRepository
 from repositories.job_execution import JobExecutionRepository
 from services.notifications.rules import FinishedRun, NotifierService

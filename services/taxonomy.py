@@ -8,9 +8,9 @@ from typing import Any, ClassVar, Generic
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.enums import UserRole
 from core.errors import Conflict, InvalidInput, NotFound
 from core.slugs import slugify
-from models.enums import UserRole
 from models.user import User
 from repositories.base import UniqueViolation
 from repositories.job import JobRepository, Reference

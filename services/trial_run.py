@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from core.config import Settings
+from core.enums import ExecutionType
 from integrations import targets
 from integrations.address_guard import AddressGuard
 from integrations.outbound import HttpClients
-from models.enums import ExecutionType
 from schemas.execution import TrialRunRequest, TrialRunResult
 
 TRIAL_HEADERS = {"X-Cron-Test-Run": "true"}

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.enums import UserRole
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.security import hash_password
-from models.enums import UserRole
 from models.user import User
 from models.user_preferences import UserNotificationPreferences
 from repositories.base import UniqueViolation

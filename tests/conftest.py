@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api.main import create_app
 from core import db
 from core.config import Settings
-from models.enums import UserRole
+from core.enums import UserRole
 from models.user import User
 from tests.support import databases
 from tests.support.clock import FrozenClock

@@ -23,9 +23,9 @@ from api.main import create_app
 from core import db
 from core.clock import utcnow
 from core.config import Settings
+from core.enums import UserRole
 from core.security import create_access_token
 from integrations.address_guard import AddressGuard
-from models.enums import UserRole
 from tests.conftest import make_settings
 from tests.support import databases
 from tests.support.factories import create_user

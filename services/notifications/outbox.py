@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
 from core.config import Settings
-from models.enums import AlertKind, DeliveryChannel, DeliveryStatus
+from core.enums import AlertKind, DeliveryChannel, DeliveryStatus
 from models.notification_delivery import NotificationDelivery
 from repositories.notification_delivery import NotificationDeliveryRepository
 from repositories.slack_settings import SlackSettingsRepository

@@ -38,9 +38,7 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from core import cron
 from core.clock import Clock
 from core.config import APP_NAME, Settings
-from integrations.channels import slack
-from models import Job, JobExecution, PicTeam, User, UserNotificationPreferences
-from models.enums import (
+from core.enums import (
     AlertKind,
     DeliveryChannel,
     DeliveryStatus,
@@ -48,6 +46,8 @@ from models.enums import (
     NotificationType,
     TriggerType,
 )
+from integrations.channels import slack
+from models import Job, JobExecution, PicTeam, User, UserNotificationPreferences
 from repositories.job import JobRepository
 from repositories.notification import NotificationRepository
 from repositories.notification_delivery import NotificationDeliveryRepository

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from core.clock import Clock
 from core.config import Settings
+from core.enums import DeliveryChannel, DeliveryStatus
 from integrations.channels import DeliveryFailed, email, slack
 from integrations.outbound import HttpClients
-from models.enums import DeliveryChannel, DeliveryStatus
 from services.notifications.outbox import Claim, Delivery, DeliveryService, SlackTarget
 from services.notifications.rules import QUEUED_DELIVERIES
 

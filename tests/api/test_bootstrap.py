@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from api.main import create_app
-from models.enums import UserRole
+from core.enums import UserRole
 from models.user import User
 from tests.conftest import make_settings
 from tests.support import databases

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from api import cli
 from core.config import Settings
+from core.enums import UserRole
 from core.security import verify_password
-from models.enums import UserRole
 from models.user import User
 from tests.conftest import make_settings
 from tests.support import databases

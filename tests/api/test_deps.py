@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.deps import AdminUser, CurrentUser, EditorUser, require_role
 from api.middleware.errors import register_error_handlers
 from core.config import Settings
-from models.enums import UserRole
+from core.enums import UserRole
 from models.user import User
 from tests.support.clock import FrozenClock
 from tests.support.factories import auth_headers, create_user

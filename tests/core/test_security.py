@@ -12,6 +12,7 @@ from jose import jwt
 from passlib.hash import pbkdf2_sha256
 
 from core.config import Settings
+from core.enums import TokenType
 from core.errors import Unauthorized
 from core.security import (
     create_access_token,
@@ -20,7 +21,6 @@ from core.security import (
     hash_password,
     verify_password,
 )
-from models.enums import TokenType
 from tests.support.clock import FrozenClock
 
 PASSWORD = "correct-horse-9"

@@ -8,14 +8,12 @@ import ipaddress
 
 import pytest
 
+from core.urls import TargetRefused, parse_ip_literal, parse_target_url
 from integrations.address_guard import (
     AddressGuard,
     HostUnresolvable,
-    TargetRefused,
     check_url,
     embedded_ipv4,
-    parse_ip_literal,
-    parse_target_url,
     refusal_reason,
     system_resolver,
 )

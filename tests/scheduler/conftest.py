@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core import db
 from core.config import Settings
+from core.enums import UserRole
 from integrations import outbound
 from integrations.address_guard import AddressGuard
 from models import (
@@ -24,7 +25,6 @@ from models import (
     SlackSettings,
     User,
 )
-from models.enums import UserRole
 from scheduler.dispatcher import Dispatcher
 from scheduler.loop import Scheduler
 from services.notifications.sender import DeliveryWorker

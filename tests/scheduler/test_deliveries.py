@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from core import db
 from core.config import Settings
+from core.enums import AlertKind, DeliveryChannel, DeliveryStatus
 from models import NotificationDelivery, SlackSettings
-from models.enums import AlertKind, DeliveryChannel, DeliveryStatus
 from repositories.slack_settings import SLACK_SETTINGS_ID
 from services.notifications.outbox import DeliveryService
 from services.notifications.rules import QUEUED_DELIVERIES

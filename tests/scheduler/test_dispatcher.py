@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.enums import ExecutionStatus
+from core.enums import ExecutionStatus
 from tests.scheduler.conftest import (
     JobMaker,
     RecordedSleeps,

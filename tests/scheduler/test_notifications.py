@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import db
+from core.enums import DeliveryStatus, ExecutionStatus
 from models import (
     Job,
     Notification,
@@ -25,7 +26,6 @@ from models import (
     User,
     UserNotificationPreferences,
 )
-from models.enums import DeliveryStatus, ExecutionStatus
 from repositories.slack_settings import SLACK_SETTINGS_ID
 from tests.scheduler.conftest import (
     JobMaker,

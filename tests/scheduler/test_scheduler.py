@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from core import db
+from core.enums import ExecutionStatus
 from models import Job, JobExecution, Notification
-from models.enums import ExecutionStatus
 from services.scheduling import INTERRUPTED
 from tests.scheduler.conftest import (
     JobMaker,

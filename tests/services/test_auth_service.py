@@ -4,9 +4,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.config import Settings
+from core.enums import TokenType
 from core.errors import Unauthorized
 from core.security import TokenClaims, create_access_token, decode_token
-from models.enums import TokenType
 from models.user import User
 from services.auth import AuthService
 from tests.support.clock import FrozenClock

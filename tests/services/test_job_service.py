@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.config import Settings
+from core.enums import UserRole
 from core.errors import Forbidden, InvalidInput
 from integrations.address_guard import AddressGuard
-from models.enums import UserRole
 from services.job import JobService
 from tests.support.clock import FrozenClock
 from tests.support.factories import create_user

@@ -4,9 +4,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.enums import UserRole
 from core.errors import Conflict
 from core.security import verify_password
-from models.enums import UserRole
 from models.user import User
 from schemas.user import UserCreate
 from services.user import UserService

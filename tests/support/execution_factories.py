@@ -5,8 +5,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.enums import ExecutionStatus, ExecutionType, TriggerType
 from models import Job, JobExecution
-from models.enums import ExecutionStatus, ExecutionType, TriggerType
 
 
 async def create_execution(

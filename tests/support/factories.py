@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
 from core.config import Settings
+from core.enums import UserRole
 from core.security import create_access_token
-from models.enums import UserRole
 from models.user import User
 
 DEFAULT_PASSWORD = "correct-horse-9"

@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.config import Settings
+from core.enums import UserRole
 from core.security import create_access_token, create_refresh_token
-from models.enums import UserRole
 from models.login_attempt import LoginAttempt
 from models.refresh_token import RefreshToken
 from models.revoked_token import RevokedToken

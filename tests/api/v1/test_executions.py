@@ -7,8 +7,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.enums import ExecutionStatus, TriggerType
 from models import Job, PicTeam, User
-from models.enums import ExecutionStatus, TriggerType
 from tests.support.execution_factories import create_execution
 from tests.support.job_factories import create_job
 

@@ -10,9 +10,9 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.enums import ExecutionStatus, TriggerType
 from integrations.address_guard import AddressGuard
 from models import Job, JobExecution, PicTeam, User
-from models.enums import ExecutionStatus, TriggerType
 from scheduler.dispatcher import Dispatcher
 from tests.support.clock import FrozenClock
 from tests.support.execution_factories import create_execution

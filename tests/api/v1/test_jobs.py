@@ -16,7 +16,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from core.config import Settings
-from models.enums import ExecutionType, TriggerType, UserRole
+from core.enums import ExecutionType, TriggerType, UserRole
 from models.job import Job
 from models.job_execution import JobExecution
 from models.pic_team import PicTeam

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.enums import NotificationType
 from models import Notification, User
-from models.enums import NotificationType
 from tests.support.clock import FrozenClock
 
 DAY = datetime(2026, 5, 20, 9, 0, tzinfo=UTC)

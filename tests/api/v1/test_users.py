@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.config import Settings
-from models.enums import UserRole
+from core.enums import UserRole
 from models.user import User
 from models.user_preferences import UserNotificationPreferences, UserUiPreferences
 from schemas.user import JobsTableColumns

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.config import Settings
+from core.enums import ExecutionStatus, TriggerType
 from core.errors import InvalidInput
 from integrations.address_guard import AddressGuard
 from integrations.outbound import OutboundResult
@@ -24,7 +25,6 @@ from models import (
     User,
     UserNotificationPreferences,
 )
-from models.enums import ExecutionStatus, TriggerType
 from repositories.slack_settings import SLACK_SETTINGS_ID
 from services.execution import ExecutionService, Outcome
 from services.job import JobService
