@@ -10,8 +10,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.middleware.request_context import REQUEST_ID_HEADER
 from core import errors
 
 logger = logging.getLogger("api.errors")
@@ -93,9 +93,47 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
     )
 
 
-async def handle_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    request_id = getattr(request.state, "request_id", None)
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+class UnexpectedErrorMiddleware:
+    """Answers an exception no handler took with the 500 envelope, and logs it once.
+
+    Starlette's own last-resort handler (ServerErrorMiddleware) re-raises after answering, so
+    uvicorn logged each error a second time ("Exception in ASGI application") and, seeing a
+    response already sent, closed the keep-alive connection: the client's next request on it
+    was dropped. Nothing leaves this middleware. It sits inside RequestContextMiddleware, so
+    the log line carries the request id. An error after the response started (a background
+    task) can only be logged.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        response_started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            logger.exception(
+                "unhandled error on %s %s%s",
+                scope["method"],
+                scope["path"],
+                " after the response started" if response_started else "",
+            )
+            if not response_started:
+                await _internal_error_response(scope)(scope, receive, send)
+
+
+def _internal_error_response(scope: Scope) -> JSONResponse:
+    request_id = scope.get("state", {}).get("request_id")
     return JSONResponse(
         error_body(
             "Internal server error",
@@ -103,8 +141,6 @@ async def handle_unexpected_error(request: Request, exc: Exception) -> JSONRespo
             {"request_id": request_id},
         ),
         status_code=500,
-        # This response is built outside the request-id middleware, so it sets the header itself.
-        headers={REQUEST_ID_HEADER: request_id} if request_id else None,
     )
 
 
@@ -112,4 +148,6 @@ def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.DomainError, handle_domain_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
-    app.add_exception_handler(Exception, handle_unexpected_error)
+    # Added before any other middleware, so it is the innermost: CORS and the request id
+    # middleware still see (and decorate) the 500 it sends.
+    app.add_middleware(UnexpectedErrorMiddleware)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import BackgroundTasks, FastAPI
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -15,7 +16,9 @@ from api.deps import SessionDep
 from api.main import create_app
 from core import errors
 from core.config import Settings
+from core.logging import RequestIdFilter
 from models import JobCategory
+from tests.support.live_server import serve
 
 
 class ItemIn(BaseModel):
@@ -199,3 +202,51 @@ async def test_a_domain_error_rolls_back_the_request(
 
     assert response.status_code == 409
     assert not await _category_exists(sessionmaker, "rolled-back")
+
+
+async def test_repeated_500s_under_uvicorn_are_logged_once_with_the_request_id_and_answered(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    caplog.handler.addFilter(RequestIdFilter())
+    app = _build_app(settings)
+    with serve(app) as url:
+        # One keep-alive connection: a server that closes it after a 500 drops the next request.
+        async with httpx.AsyncClient(base_url=url) as live:
+            responses = [
+                await live.get("/boom", headers={"X-Request-ID": f"boom-{n}"}) for n in range(3)
+            ]
+
+    assert [response.status_code for response in responses] == [500, 500, 500]
+    assert [response.json()["details"] for response in responses] == [
+        {"request_id": f"boom-{n}"} for n in range(3)
+    ]
+    errors_logged = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert [(record.name, record.request_id) for record in errors_logged] == [  # type: ignore[attr-defined]
+        ("api.errors", f"boom-{n}") for n in range(3)
+    ]
+    assert all(record.exc_info is not None for record in errors_logged)
+
+
+async def test_an_error_after_the_response_started_is_logged_once_and_the_connection_survives(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    app = _build_app(settings)
+
+    @app.get("/after-response")
+    async def after_response(background: BackgroundTasks) -> dict[str, bool]:
+        def fail() -> None:
+            raise RuntimeError("background failure")
+
+        background.add_task(fail)
+        return {"ok": True}
+
+    with serve(app) as url:
+        async with httpx.AsyncClient(base_url=url) as live:
+            first = await live.get("/after-response")
+            second = await live.get("/after-response")
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    errors_logged = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert [record.name for record in errors_logged] == ["api.errors", "api.errors"]
