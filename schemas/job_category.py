@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from pydantic import BaseModel
-
-from schemas.taxonomy import TaxonomyCreate, TaxonomyRead, TaxonomyUpdate
+from schemas.taxonomy import TaxonomyCreate, TaxonomyRead, TaxonomyResponses, TaxonomyUpdate
 
 
 class JobCategoryCreate(TaxonomyCreate):
@@ -17,18 +15,6 @@ class JobCategoryRead(TaxonomyRead):
     pass
 
 
-class JobCategoryListResponse(BaseModel):
-    categories: list[JobCategoryRead]
-
-
-class JobCategoryResponse(BaseModel):
-    category: JobCategoryRead
-
-
-class JobCategoryMessageResponse(BaseModel):
-    message: str
-    category: JobCategoryRead
-
-
-class JobCategoryUpdatedResponse(JobCategoryMessageResponse):
-    jobs_updated: int
+JOB_CATEGORY_RESPONSES = TaxonomyResponses.of(
+    JobCategoryRead, schema_name="JobCategory", list_key="categories", item_key="category"
+)

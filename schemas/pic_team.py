@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
-from schemas.taxonomy import TaxonomyCreate, TaxonomyRead, TaxonomyUpdate
+from schemas.taxonomy import TaxonomyCreate, TaxonomyRead, TaxonomyResponses, TaxonomyUpdate
 from schemas.text import storable_text
 
 SlackHandle = Annotated[
@@ -34,18 +34,6 @@ class PicTeamRead(TaxonomyRead):
     slack_handle: str
 
 
-class PicTeamListResponse(BaseModel):
-    pic_teams: list[PicTeamRead]
-
-
-class PicTeamResponse(BaseModel):
-    pic_team: PicTeamRead
-
-
-class PicTeamMessageResponse(BaseModel):
-    message: str
-    pic_team: PicTeamRead
-
-
-class PicTeamUpdatedResponse(PicTeamMessageResponse):
-    jobs_updated: int
+PIC_TEAM_RESPONSES = TaxonomyResponses.of(
+    PicTeamRead, schema_name="PicTeam", list_key="pic_teams", item_key="pic_team"
+)

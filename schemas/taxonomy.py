@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from types import GenericAlias
 from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
+    BaseModel,
     Field,
     StringConstraints,
     ValidationInfo,
+    create_model,
     field_validator,
 )
 
@@ -83,3 +88,55 @@ class TaxonomyRead(ORMModel):
     is_active: bool
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TaxonomyResponses:
+    """The response bodies of one taxonomy's routes; they differ from the other taxonomy's only
+    in the keys (`categories`/`category`, `pic_teams`/`pic_team`)."""
+
+    read: type[TaxonomyRead]
+    list_key: str
+    item_key: str
+    listing: type[BaseModel]
+    single: type[BaseModel]
+    message: type[BaseModel]
+    updated: type[BaseModel]
+
+    @classmethod
+    def of(
+        cls, read: type[TaxonomyRead], *, schema_name: str, list_key: str, item_key: str
+    ) -> TaxonomyResponses:
+        """`schema_name` prefixes the models' names in the OpenAPI (`JobCategoryResponse`)."""
+        item: Any = (read, ...)
+        items: Any = (GenericAlias(list, read), ...)
+        message = create_model(
+            f"{schema_name}MessageResponse", message=(str, ...), **{item_key: item}
+        )
+        return cls(
+            read=read,
+            list_key=list_key,
+            item_key=item_key,
+            listing=create_model(f"{schema_name}ListResponse", **{list_key: items}),
+            single=create_model(f"{schema_name}Response", **{item_key: item}),
+            message=message,
+            updated=create_model(
+                f"{schema_name}UpdatedResponse", __base__=message, jobs_updated=(int, ...)
+            ),
+        )
+
+    def list_of(self, items: Sequence[object]) -> BaseModel:
+        return self.listing(**{self.list_key: [self.read.model_validate(i) for i in items]})
+
+    def one(self, item: object) -> BaseModel:
+        return self.single(**{self.item_key: self.read.model_validate(item)})
+
+    def with_message(self, message: str, item: object) -> BaseModel:
+        return self.message(message=message, **{self.item_key: self.read.model_validate(item)})
+
+    def with_moved_jobs(self, message: str, item: object, jobs_updated: int) -> BaseModel:
+        return self.updated(
+            message=message,
+            jobs_updated=jobs_updated,
+            **{self.item_key: self.read.model_validate(item)},
+        )

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from models.job_category import GENERAL_CATEGORY_SLUG, JobCategory
 from repositories.job_category import JobCategoryRepository
 from services.taxonomy import TaxonomyService
@@ -9,9 +7,7 @@ from services.taxonomy import TaxonomyService
 
 class JobCategoryService(TaxonomyService[JobCategory]):
     noun = "category"
+    repository_class = JobCategoryRepository
     job_field = "category"
     # Jobs without a category land in `general`: it always exists, under that slug.
     protected_slugs = frozenset({GENERAL_CATEGORY_SLUG})
-
-    def __init__(self, session: AsyncSession) -> None:
-        super().__init__(session, JobCategoryRepository(session))

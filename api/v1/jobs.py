@@ -3,10 +3,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import Depends, Query, Request, status
 
 from api.deps import ClockDep, CurrentUser, EditorUser, SessionDep, SettingsDep
 from api.openapi import error_responses
+from api.routing import CollectionRouter
 from api.uploads import multipart_request_body, read_upload
 from core.errors import ValidationFailed
 from integrations.address_guard import AddressGuard
@@ -29,7 +30,7 @@ from schemas.job_import import BulkUploadResponse
 from services.job import JobService
 from services.job_import import JobImportService
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = CollectionRouter(prefix="/jobs", tags=["jobs"])
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -73,7 +74,6 @@ JobImportServiceDep = Annotated[JobImportService, Depends(get_job_import_service
     response_model=JobListResponse,
     responses=error_responses(401),
 )
-@router.get("/", include_in_schema=False)
 async def list_jobs(
     query: Annotated[JobListQuery, Query()], _user: CurrentUser, service: JobServiceDep
 ) -> JobListResponse:
@@ -112,7 +112,6 @@ async def list_jobs(
         },
     ),
 )
-@router.post("/", status_code=status.HTTP_201_CREATED, include_in_schema=False)
 async def create_job(
     body: JobCreate, actor: EditorUser, service: JobServiceDep
 ) -> JobMessageResponse:
