@@ -14,6 +14,7 @@ _DESCRIPTIONS = {
     404: "Not found",
     409: "Conflicts with an existing record",
     413: "Payload too large",
+    415: "Unsupported media type",
     429: "Too many attempts; retry after the given number of seconds",
 }
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from core.errors import InvalidInput, PayloadTooLarge, ValidationFailed
@@ -59,15 +60,15 @@ async def read_upload(request: Request, *, file_field: str, max_file_bytes: int)
     """The one file (at most `max_file_bytes`) and the text fields of a multipart form.
 
     413 as soon as the body grows past the limit (and the framing allowance), before the rest
-    is read; 400 for a body that is not multipart; 422 when the file field is missing.
+    is read; 415 for a body that is not multipart; 422 when the file field is missing.
     """
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith("application/x-www-form-urlencoded"):
         raise _missing_file(file_field)  # a form, but one that cannot carry a file
     if not content_type.startswith("multipart/form-data"):
-        raise InvalidInput(
-            f"Send the file as multipart/form-data in a field named {file_field!r}.",
-            title="Invalid upload",
+        raise HTTPException(
+            status_code=415,
+            detail=f"Send the file as multipart/form-data in a field named {file_field!r}.",
         )
     body_limit = max_file_bytes + MULTIPART_OVERHEAD_BYTES
     declared = request.headers.get("content-length", "")

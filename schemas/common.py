@@ -1,8 +1,13 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+# The page of every paginated listing: 1-based and bounded, so that OFFSET (page x size)
+# stays far inside the 64-bit integer the database takes.
+MAX_PAGE = 1_000_000
+Page = Annotated[int, Field(ge=1, le=MAX_PAGE, description=f"1-based, at most {MAX_PAGE:,}.")]
 
 
 class ErrorResponse(BaseModel):

@@ -7,17 +7,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.enums import ExecutionStatus, ExecutionType, HttpMethod, TriggerType
-from schemas.common import RequestModel
+from schemas.common import Page, RequestModel
 from schemas.date_range import DateRangeRead, RangeQuery
 from schemas.job import (
     GithubOwner,
     GithubRepo,
-    Metadata,
     Method,
     TargetUrl,
     TimeoutSeconds,
     WorkflowName,
 )
+from schemas.json_value import Metadata
 
 
 class ExecutionRead(BaseModel):
@@ -60,7 +60,7 @@ class _ExecutionFilterQuery(RangeQuery):
 
 
 class ExecutionListQuery(_ExecutionFilterQuery):
-    page: int = Field(default=1, ge=1)
+    page: Page = 1
     limit: int = Field(default=20, ge=1, le=200)
     job_id: uuid.UUID | None = None
     execution_type: ExecutionType | None = None

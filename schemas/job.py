@@ -17,7 +17,6 @@ from pydantic import (
     BeforeValidator,
     EmailStr,
     Field,
-    JsonValue,
     StringConstraints,
     field_validator,
 )
@@ -26,8 +25,9 @@ from core import cron
 from core.enums import HttpMethod
 from core.urls import TargetRefused, parse_target_url
 from models.job import Job
-from schemas.common import RequestModel
-from schemas.text import storable_json, storable_text
+from schemas.common import Page, RequestModel
+from schemas.json_value import METADATA_MAX_BYTES, Metadata
+from schemas.text import storable_text
 
 TARGET_URL_MAX_LENGTH = 500
 MAX_NOTIFICATION_EMAILS = 50
@@ -114,7 +114,6 @@ Method = Annotated[HttpMethod, BeforeValidator(_upper)]
 TimeoutSeconds = Annotated[int, Field(ge=1, le=300)]
 MaxRetries = Annotated[int, Field(ge=0, le=5)]
 EmailList = Annotated[list[EmailStr], Field(max_length=MAX_NOTIFICATION_EMAILS)]
-Metadata = Annotated[dict[str, JsonValue], AfterValidator(storable_json)]
 
 TARGET_FIELDS = ("target_url", "github_owner", "github_repo", "github_workflow_name")
 
@@ -138,7 +137,8 @@ class JobCreate(RequestModel):
     metadata: Metadata = Field(
         default_factory=dict,
         description="JSON object: the webhook body, or the workflow inputs "
-        "(`branchDetails` is the git ref, default `main`).",
+        f"(`branchDetails` is the git ref, default `main`). At most {METADATA_MAX_BYTES:,} "
+        "bytes as compact JSON; numbers must be finite (no NaN or Infinity).",
     )
     category: Reference | None = Field(
         default=None, description="Slug or name of an active category; default `general`."
@@ -303,7 +303,7 @@ JobSort = Literal[
 
 
 class JobListQuery(BaseModel):
-    page: int = Field(default=1, ge=1, le=1_000_000)
+    page: Page = 1
     per_page: int = Field(default=20, ge=1, le=100)
     search: QueryText | None = Field(
         default=None, max_length=255, description="Part of the name, case-insensitive."

@@ -6,7 +6,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from core.enums import NotificationType
-from schemas.common import ORMModel
+from schemas.common import ORMModel, Page
 from schemas.date_range import DateRangeRead, RangeQuery
 
 
@@ -26,7 +26,7 @@ class NotificationRead(ORMModel):
 class NotificationListQuery(RangeQuery):
     """`from`/`to` filter on when the notification was created."""
 
-    page: int = Field(default=1, ge=1, le=1_000_000)
+    page: Page = 1
     per_page: int = Field(default=20, ge=1, le=100)
     unread_only: bool = False
 

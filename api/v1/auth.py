@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Form, Request, status
+from fastapi import Body, Depends, Form, Request, status
 
 from api.deps import (
     AccessClaims,
@@ -13,6 +13,7 @@ from api.deps import (
     SettingsDep,
 )
 from api.openapi import error_responses
+from api.routing import ApiRouter
 from schemas.auth import (
     NO_NUL_PATTERN,
     AccessTokenResponse,
@@ -28,7 +29,7 @@ from schemas.user import UserCreate, UserOut, UserRegisteredResponse
 from services.auth import AuthService
 from services.user import UserService
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = ApiRouter(prefix="/auth", tags=["auth"])
 
 _LOGIN_ERRORS = error_responses(
     401,

@@ -3,10 +3,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
 from api.openapi import error_responses
+from api.routing import ApiRouter
 from schemas.execution import (
     ExecutionEnvelope,
     ExecutionListQuery,
@@ -16,7 +17,7 @@ from schemas.execution import (
 )
 from services.execution import ExecutionService
 
-router = APIRouter(prefix="/executions", tags=["executions"])
+router = ApiRouter(prefix="/executions", tags=["executions"])
 
 
 async def get_execution_service(

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from api.deps import EngineDep, SettingsDep
+from api.routing import ApiRouter
 from schemas.health import HealthResponse
 from services.health import HealthService
 
-router = APIRouter(tags=["health"])
+router = ApiRouter(tags=["health"])
 
 
 @router.get(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
+from fastapi import BackgroundTasks, Depends, Query, Request, status
 
 from api.deps import (
     ClockDep,
@@ -15,6 +15,7 @@ from api.deps import (
     SettingsDep,
 )
 from api.openapi import error_responses
+from api.routing import ApiRouter
 from api.v1.executions import ExecutionServiceDep
 from api.v1.jobs import JobServiceDep, get_address_guard
 from integrations.address_guard import AddressGuard
@@ -33,7 +34,7 @@ from services.execution import ExecutionService, execution_read
 from services.job import JobService
 from services.trial_run import TrialRunService
 
-router = APIRouter(prefix="/jobs", tags=["job runs"])
+router = ApiRouter(prefix="/jobs", tags=["job runs"])
 
 GuardDep = Annotated[AddressGuard, Depends(get_address_guard)]
 

@@ -160,9 +160,11 @@ async def cron_preview(
         401,
         403,
         413,
+        415,
         descriptions={
             400: "Empty, undecodable or malformed file",
             413: "The file is larger than MAX_UPLOAD_BYTES",
+            415: "The body is not multipart/form-data",
         },
     ),
     openapi_extra=multipart_request_body(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from api.deps import ClockDep, CurrentUser, SessionDep
 from api.openapi import error_responses
+from api.routing import ApiRouter
 from schemas.common import MessageResponse
 from schemas.date_range import RangeQuery
 from schemas.notification import (
@@ -22,7 +23,7 @@ from schemas.notification import (
 )
 from services.notifications.inbox import NotificationService
 
-router = APIRouter(prefix="/notifications", tags=["notifications"])
+router = ApiRouter(prefix="/notifications", tags=["notifications"])
 
 
 def get_notification_service(session: SessionDep, clock: ClockDep) -> NotificationService:

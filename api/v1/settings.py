@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from api.deps import AdminUser, SessionDep
 from api.openapi import error_responses
+from api.routing import ApiRouter
 from schemas.settings import (
     SlackSettingsEnvelope,
     SlackSettingsRead,
@@ -14,7 +13,7 @@ from schemas.settings import (
 )
 from services.settings import SettingsService
 
-router = APIRouter(prefix="/settings", tags=["settings"])
+router = ApiRouter(prefix="/settings", tags=["settings"])
 
 
 @router.get(

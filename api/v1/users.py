@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
-
 from api.deps import AdminUser, CurrentUser, SessionDep
 from api.openapi import error_responses
+from api.routing import ApiRouter
 from schemas.user import (
     DeletedUser,
     NotificationPreferences,
@@ -23,7 +22,7 @@ from schemas.user import (
 )
 from services.user import UserService
 
-router = APIRouter(prefix="/auth/users", tags=["users"])
+router = ApiRouter(prefix="/auth/users", tags=["users"])
 
 _SELF_OR_ADMIN_ERRORS = error_responses(
     401, 403, 404, descriptions={403: "Another user's, and the caller is not an admin"}

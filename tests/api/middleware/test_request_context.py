@@ -42,14 +42,14 @@ async def test_one_log_line_per_request(
 ) -> None:
     caplog.set_level(logging.INFO, logger="api.request")
 
-    await client.get("/api/v1/health?x=1", headers={"X-Request-ID": "log-me"})
+    await client.get("/api/v1/executions?page=2", headers={"X-Request-ID": "log-me"})
 
     lines = [record for record in caplog.records if record.name == "api.request"]
     assert len(lines) == 1
     line = lines[0]
-    assert (line.method, line.path, line.status) == ("GET", "/api/v1/health", 200)  # type: ignore[attr-defined]
+    assert (line.method, line.path, line.status) == ("GET", "/api/v1/executions", 401)  # type: ignore[attr-defined]
     assert line.duration_ms >= 0  # type: ignore[attr-defined]
-    assert line.getMessage().startswith("GET /api/v1/health 200 ")
+    assert line.getMessage().startswith("GET /api/v1/executions 401 ")
 
 
 async def test_json_log_lines_carry_request_fields(

@@ -435,8 +435,8 @@ async def test_an_unbounded_body_is_cut_off_while_streaming(
             400,
             None,
         ),
-        ({"json": {"file": "a,b"}}, 400, None),
-        ({"content": b"a,b", "headers": {"Content-Type": "text/csv"}}, 400, None),
+        ({"json": {"file": "a,b"}}, 415, None),
+        ({"content": b"a,b", "headers": {"Content-Type": "text/csv"}}, 415, None),
         (
             {"files": {"file": ("a.csv", b"x", "text/csv")}, "data": {"dry_run": "perhaps"}},
             422,
