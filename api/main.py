@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.bootstrap import create_admin_from_settings
+from api.middleware.body_limit import RequestBodyLimitMiddleware
 from api.middleware.errors import register_error_handlers
 from api.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
 from api.v1.router import api_router
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock = clock or SystemClock()
 
     register_error_handlers(app)
+    app.add_middleware(RequestBodyLimitMiddleware, settings=settings)
     app.include_router(api_router)
     if settings.cors_origins:
         app.add_middleware(

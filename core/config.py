@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     # CSV upload accepted, and whether targets on private/loopback/metadata addresses are allowed.
     github_default_owner: str | None = None
     max_upload_bytes: int = Field(default=1_048_576, ge=1)
+    # The largest request body other than an upload (413 above, before it is parsed).
+    max_request_bytes: int = Field(default=1_048_576, ge=1)
     allow_private_targets: bool = False
 
     # Notifications. Email goes through this SMTP server (no SMTP_HOST: email is off); port 465

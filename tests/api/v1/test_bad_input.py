@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.config import Settings
 from models.job_execution import JobExecution
 from models.pic_team import PicTeam
 from models.user import User
+from schemas.json_value import METADATA_MAX_BYTES
 from tests.support.job_factories import create_job, job_payload
 
 pytestmark = pytest.mark.usefixtures("fake_dns")
@@ -178,3 +181,41 @@ async def test_an_upload_that_is_not_multipart_is_a_415(
     )
     assert response.status_code == 415, response.text
     assert "multipart/form-data" in response.json()["message"]
+
+
+# --- request size ---------------------------------------------------------------------------
+
+
+async def test_a_body_above_max_request_bytes_is_413_before_it_is_parsed(
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    team: PicTeam,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(settings, "max_request_bytes", 10_000)
+    body = job_payload(team.slug, metadata={"blob": "x" * 20_000})
+    response = await client.post(JOBS, json=body, headers=admin_headers)
+    assert response.status_code == 413, response.text
+    assert response.json()["error"] == "Payload too large"
+    assert "MAX_REQUEST_BYTES" in response.json()["message"]
+
+    # Streamed without a length: cut off as soon as it grows past the limit.
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"name": "'
+        for _ in range(1_000):
+            yield b"x" * 1_000
+
+    streamed = await client.post(JOBS, content=chunks(), headers={**admin_headers, **JSON})
+    assert streamed.status_code == 413, streamed.text
+    assert streamed.json()["error"] == "Payload too large"
+
+
+async def test_metadata_has_its_own_cap(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], team: PicTeam
+) -> None:
+    body = job_payload(team.slug, metadata={"blob": "x" * (METADATA_MAX_BYTES + 1)})
+    response = await client.post(JOBS, json=body, headers=admin_headers)
+    assert response.status_code == 422, response.text
+    assert fields_of(response) == ["body.metadata"]
+    assert "65,536 bytes" in response.json()["details"][0]["message"]
