@@ -25,12 +25,15 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
+from starlette.types import Scope
 
 from schemas.json_value import non_finite_paths
 
 # Every operation documents its 4xx with this schema (`api/openapi.py`).
 ERROR_SCHEMA = "#/components/schemas/ErrorResponse"
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 class StrictJsonRequest(Request):
@@ -161,3 +164,17 @@ class CollectionRouter(ApiRouter):
         super().add_api_route(path, endpoint, **options)
         if path == "":
             super().add_api_route("/", endpoint, **{**options, "include_in_schema": False})
+
+
+def allowed_methods(scope: Scope) -> list[str]:
+    """Every method some route serves at the request's path: the `Allow` of its 405.
+
+    Starlette names only the methods of the first route matching the path, so `/jobs` said
+    `GET` though it serves POST, and `/jobs/test-run` named those of `/jobs/{job_id}`.
+    """
+    routes = scope["app"].router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in routes)
+    ]

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from schemas.common import RequestModel
+from schemas.text import secret_length
 from schemas.user import UserOut
 
 # PostgreSQL text cannot hold NUL: refused here, and said so in the schema, rather than failing
@@ -14,7 +15,7 @@ from schemas.user import UserOut
 NO_NUL_PATTERN = r"^[^\x00]*$"
 LoginName = Annotated[str, Field(min_length=1, max_length=120, pattern=NO_NUL_PATTERN)]
 # Only non-empty: accounts from before the 8-character rule must still be able to log in.
-LoginPassword = Annotated[SecretStr, Field(min_length=1, max_length=256)]
+LoginPassword = Annotated[SecretStr, *secret_length(min_length=1, max_length=256)]
 Token = Annotated[str, Field(min_length=1, max_length=4096)]
 
 

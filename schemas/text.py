@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import AfterValidator, Field, SecretStr
+from pydantic.fields import FieldInfo
+
 
 def storable_text(value: str) -> str:
     if "\x00" in value:
@@ -29,3 +32,19 @@ def storable_json(value: Any) -> Any:
         for item in value:
             storable_json(item)
     return value
+
+
+def secret_length(*, min_length: int, max_length: int) -> tuple[AfterValidator, FieldInfo]:
+    """Length rules of a `SecretStr`, in characters, for `Annotated[SecretStr, *rules]`.
+    Pydantic's own length rules on a secret say "at least 8 items"."""
+
+    def check(value: SecretStr) -> SecretStr:
+        length = len(value.get_secret_value())
+        if length < min_length:
+            raise ValueError(f"must be at least {min_length} characters")
+        if length > max_length:
+            raise ValueError(f"must be at most {max_length} characters")
+        return value
+
+    schema = Field(json_schema_extra={"minLength": min_length, "maxLength": max_length})
+    return AfterValidator(check), schema

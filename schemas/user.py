@@ -20,6 +20,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from core.enums import UserRole
 from schemas.common import ORMModel, RequestModel
+from schemas.text import secret_length
 
 Username = Annotated[
     str, StringConstraints(min_length=3, max_length=80, pattern=r"^[A-Za-z0-9_]+$")
@@ -27,7 +28,7 @@ Username = Annotated[
 # Stored lower-cased: uniqueness and login ignore case.
 Email = Annotated[EmailStr, Field(max_length=120), AfterValidator(str.lower)]
 # The upper bound keeps a single request from buying minutes of argon2 time.
-Password = Annotated[SecretStr, Field(min_length=8, max_length=256)]
+Password = Annotated[SecretStr, *secret_length(min_length=8, max_length=256)]
 
 
 class UserOut(ORMModel):

@@ -24,6 +24,7 @@ from models.job import Job
 from models.user import User
 from schemas.job import JobCreate, JobRead
 from schemas.job_import import BulkUploadResponse, BulkUploadRowError, BulkUploadStats
+from schemas.validation_errors import field_errors
 from services.job import JobService
 
 # Normalised header (lower-case, `_`/`-` as spaces, single spaces) → field of a row.
@@ -373,12 +374,10 @@ def _metadata(request_body: str | None) -> dict[str, Any]:
 
 
 def _describe_validation(errors: Iterable[Any]) -> str:
-    parts = []
-    for error in errors:
-        where = ".".join(str(part) for part in error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
-        parts.append(f"{where}: {message}" if where else message)
-    return "; ".join(parts)
+    return "; ".join(
+        f"{error['field']}: {error['message']}" if error["field"] else error["message"]
+        for error in field_errors(errors)
+    )
 
 
 def _row_error(row: CsvRow, message: str) -> BulkUploadRowError:

@@ -12,7 +12,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.routing import allowed_methods
 from core import errors
+from schemas.validation_errors import field_errors
 
 logger = logging.getLogger("api.errors")
 
@@ -66,14 +68,7 @@ async def handle_domain_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = [
-        {
-            "field": ".".join(str(part) for part in error["loc"]),
-            "message": error["msg"],
-            "type": error["type"],
-        }
-        for error in exc.errors()
-    ]
+    details = field_errors(exc.errors())
     return JSONResponse(
         error_body("Validation error", "The request is not valid; see details.", details),
         status_code=422,
@@ -86,11 +81,12 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
     message = exc.detail if isinstance(exc.detail, str) else title
     if exc.status_code == 404 and message == "Not Found":
         message = f"No route matches {request.method} {request.url.path}."
-    elif exc.status_code == 405 and message == "Method Not Allowed":
-        message = f"{request.method} is not allowed on {request.url.path}."
-    return JSONResponse(
-        error_body(title, message), status_code=exc.status_code, headers=exc.headers
-    )
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request.scope))}
+        if message == "Method Not Allowed":
+            message = f"{request.method} is not allowed on {request.url.path}."
+    return JSONResponse(error_body(title, message), status_code=exc.status_code, headers=headers)
 
 
 class UnexpectedErrorMiddleware:

@@ -63,7 +63,7 @@ async def execution_statistics(
 
 
 @router.get(
-    "/{execution_id}",
+    "/{execution_id:uuid}",
     summary="Get an execution",
     response_model=ExecutionEnvelope,
     responses=error_responses(401, 404),

@@ -48,7 +48,7 @@ DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
 
 
 @router.post(
-    "/{job_id}/execute",
+    "/{job_id:uuid}/execute",
     summary="Run a job now",
     description=(
         "Starts a manual run and answers at once with the execution (`running`); the call "
@@ -107,7 +107,7 @@ async def try_target(
 
 
 @router.get(
-    "/{job_id}/executions",
+    "/{job_id:uuid}/executions",
     summary="List a job's executions",
     response_model=JobExecutionList,
     responses=error_responses(400, 401, 404),
@@ -123,7 +123,7 @@ async def list_job_executions(
 
 
 @router.get(
-    "/{job_id}/executions/stats",
+    "/{job_id:uuid}/executions/stats",
     summary="A job's execution statistics",
     response_model=JobExecutionStats,
     responses=error_responses(401, 404),
@@ -138,7 +138,7 @@ async def job_execution_stats(
 
 
 @router.get(
-    "/{job_id}/executions/{execution_id}",
+    "/{job_id:uuid}/executions/{execution_id:uuid}",
     summary="Get one execution of a job",
     response_model=JobExecutionDetail,
     responses=error_responses(401, 404),

@@ -198,7 +198,7 @@ async def bulk_upload(
 
 
 @router.get(
-    "/{job_id}",
+    "/{job_id:uuid}",
     summary="Get a job",
     response_model=JobResponse,
     responses=error_responses(401, 404),
@@ -222,7 +222,7 @@ _UPDATE_ERRORS = error_responses(
 
 
 @router.put(
-    "/{job_id}",
+    "/{job_id:uuid}",
     summary="Update a job",
     description=(
         "Partial update: only the fields sent change (same as PATCH). Switching between a "
@@ -233,7 +233,7 @@ _UPDATE_ERRORS = error_responses(
     responses=_UPDATE_ERRORS,
 )
 @router.patch(
-    "/{job_id}",
+    "/{job_id:uuid}",
     summary="Update a job (partial)",
     response_model=JobMessageResponse,
     responses=_UPDATE_ERRORS,
@@ -246,7 +246,7 @@ async def update_job(
 
 
 @router.delete(
-    "/{job_id}",
+    "/{job_id:uuid}",
     summary="Delete a job and its executions",
     response_model=JobDeletedResponse,
     responses=error_responses(401, 403, 404),
@@ -261,7 +261,7 @@ async def delete_job(
 
 
 @router.post(
-    "/{job_id}/pause",
+    "/{job_id:uuid}/pause",
     summary="Pause a job",
     response_model=JobMessageResponse,
     responses=error_responses(401, 403, 404),
@@ -274,7 +274,7 @@ async def pause_job(
 
 
 @router.post(
-    "/{job_id}/resume",
+    "/{job_id:uuid}/resume",
     summary="Resume a paused job",
     response_model=JobMessageResponse,
     responses=error_responses(

@@ -1,4 +1,4 @@
-"""A user's own in-app notifications. Fixed paths are declared before `/{notification_id}`."""
+"""A user's own in-app notifications."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ async def delete_read(
 
 
 @router.put(
-    "/{notification_id}/read",
+    "/{notification_id:uuid}/read",
     summary="Mark one of my notifications read",
     response_model=NotificationMarkedRead,
     responses=_OTHERS_ERRORS,
@@ -109,7 +109,7 @@ async def mark_read(
 
 
 @router.delete(
-    "/{notification_id}",
+    "/{notification_id:uuid}",
     summary="Delete one of my notifications",
     response_model=MessageResponse,
     responses=_OTHERS_ERRORS,

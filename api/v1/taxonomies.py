@@ -88,7 +88,7 @@ def taxonomy_router(taxonomy: Taxonomy) -> CollectionRouter:
         item = await service.disable(id_)
         return responses.with_message(f"{taxonomy.message_noun} disabled", item)
 
-    item_path = f"/{{{taxonomy.id_name}}}"
+    item_path = f"/{{{taxonomy.id_name}:uuid}}"
     router.add_api_route(
         "",
         list_entries,

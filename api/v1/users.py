@@ -41,7 +41,7 @@ async def list_users(_admin: AdminUser, session: SessionDep) -> UserListResponse
 
 
 @router.get(
-    "/{user_id}",
+    "/{user_id:uuid}",
     summary="A user (self, or any user for admins)",
     response_model=UserResponse,
     responses=_SELF_OR_ADMIN_ERRORS,
@@ -52,7 +52,7 @@ async def get_user(user_id: uuid.UUID, actor: CurrentUser, session: SessionDep) 
 
 
 @router.put(
-    "/{user_id}",
+    "/{user_id:uuid}",
     summary="Update a user: email and password for oneself; also role and is_active for admins",
     description=(
         "A new password or a deactivation also revokes every refresh token of the user. "
@@ -84,7 +84,7 @@ async def update_user(
 
 
 @router.delete(
-    "/{user_id}",
+    "/{user_id:uuid}",
     summary="Delete a user (admin)",
     description="The user's jobs stay, with `created_by` cleared; their notifications go.",
     response_model=UserDeletedResponse,
@@ -103,7 +103,7 @@ async def delete_user(
 
 
 @router.get(
-    "/{user_id}/preferences",
+    "/{user_id:uuid}/preferences",
     summary="Notification preferences (created with defaults on first read)",
     response_model=NotificationPreferencesResponse,
     responses=_SELF_OR_ADMIN_ERRORS,
@@ -119,7 +119,7 @@ async def get_notification_preferences(
 
 
 @router.put(
-    "/{user_id}/preferences",
+    "/{user_id:uuid}/preferences",
     summary="Update notification preferences (partial)",
     response_model=NotificationPreferencesResponse,
     responses=_SELF_OR_ADMIN_ERRORS,
@@ -138,7 +138,7 @@ async def update_notification_preferences(
 
 
 @router.get(
-    "/{user_id}/ui-preferences",
+    "/{user_id:uuid}/ui-preferences",
     summary="Which columns of the jobs table are shown",
     response_model=UiPreferencesResponse,
     responses=_SELF_OR_ADMIN_ERRORS,
@@ -151,7 +151,7 @@ async def get_ui_preferences(
 
 
 @router.put(
-    "/{user_id}/ui-preferences",
+    "/{user_id:uuid}/ui-preferences",
     summary="Set which columns of the jobs table are shown",
     description="Unknown columns are dropped; columns left out are shown (the default).",
     response_model=UiPreferencesResponse,

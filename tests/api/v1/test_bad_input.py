@@ -219,3 +219,73 @@ async def test_metadata_has_its_own_cap(
     assert response.status_code == 422, response.text
     assert fields_of(response) == ["body.metadata"]
     assert "65,536 bytes" in response.json()["details"][0]["message"]
+
+
+# --- what a 422 says ----------------------------------------------------------------------------
+
+
+async def test_422_fields_are_the_clients_names_and_messages_are_sentences(
+    client: httpx.AsyncClient, admin: User, admin_headers: dict[str, str]
+) -> None:
+    url = f"/api/v1/auth/users/{admin.id}"
+    bad_email = await client.put(url, json={"email": "not-an-email"}, headers=admin_headers)
+    short_password = await client.put(url, json={"password": "short"}, headers=admin_headers)
+    bad_role = await client.put(url, json={"role": "king"}, headers=admin_headers)
+    null_email = await client.put(url, json={"email": None}, headers=admin_headers)
+
+    for response in (bad_email, short_password, bad_role, null_email):
+        assert response.status_code == 422, response.text
+    assert fields_of(bad_email) == ["body.email"]
+    assert fields_of(short_password) == ["body.password"]
+    assert fields_of(bad_role) == ["body.role"]
+    assert fields_of(null_email) == ["body.email"]
+    assert "at least 8 characters" in short_password.json()["details"][0]["message"]
+    for response in (bad_email, short_password, bad_role, null_email):
+        message = response.json()["details"][0]["message"]
+        assert not message.startswith("Value error"), message
+        assert "items" not in message, message
+
+
+async def test_malformed_json_says_what_is_wrong(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    response = await client.post(
+        f"{JOBS}/validate-cron", content=b'{"cron_expression": ', headers={**admin_headers, **JSON}
+    )
+    assert response.status_code == 422
+    assert response.json()["details"][0]["message"].startswith("Invalid JSON: Expecting value")
+
+
+# --- 405 --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "allowed"),
+    [
+        ("OPTIONS", JOBS, {"GET", "POST"}),
+        ("DELETE", JOBS, {"GET", "POST"}),
+        ("GET", f"{JOBS}/test-run", {"POST"}),
+        ("DELETE", f"{JOBS}/validate-cron", {"POST"}),
+        ("POST", f"{JOBS}/{uuid.uuid4()}", {"GET", "PUT", "PATCH", "DELETE"}),
+        ("DELETE", "/api/v1/executions/statistics", {"GET"}),
+    ],
+)
+async def test_405_allow_lists_every_method_the_path_serves(
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    method: str,
+    url: str,
+    allowed: set[str],
+) -> None:
+    response = await client.request(method, url, headers=admin_headers)
+    assert response.status_code == 405, response.text
+    assert set(response.headers["allow"].split(", ")) == allowed
+    assert response.json()["error"] == "Method not allowed"
+
+
+async def test_a_malformed_id_in_a_path_is_404(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    response = await client.get(f"{JOBS}/not-a-uuid", headers=admin_headers)
+    assert response.status_code == 404
+    assert response.json()["error"] == "Not found"

@@ -435,7 +435,7 @@ async def test_get_job(
     assert set(response.json()["job"]) == JOB_KEYS
 
 
-@pytest.mark.parametrize(("job_id", "status"), [(str(uuid.uuid4()), 404), ("not-a-uuid", 422)])
+@pytest.mark.parametrize(("job_id", "status"), [(str(uuid.uuid4()), 404), ("not-a-uuid", 404)])
 async def test_get_unknown_job(
     client: httpx.AsyncClient, viewer_headers: dict[str, str], job_id: str, status: int
 ) -> None:

@@ -1,0 +1,55 @@
+"""Pydantic's validation errors in the client's words: `{"field", "message", "type"}` with the
+field as the client names it (`body.email`) and the message as a sentence.
+
+Pydantic's `loc` also names the branches of a union (`function-after[lower(), ...]`,
+`str-enum[UserRole]`) and reports the `None` branch of an optional field as a second error
+(`body.email.none: Input should be None`); neither means anything to a client.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+# A core-schema name pydantic puts in `loc` for a union member (never a client's key).
+_SCHEMA_TAG = re.compile(
+    r"^(function-(after|before|wrap|plain)|[a-z]+-enum|lax-or-strict|json-or-python"
+    r"|is-instance|chain|nullable|default|union|tagged-union|list|dict|set|frozenset|tuple)\["
+)
+_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def client_field(loc: Sequence[int | str]) -> str:
+    return ".".join(
+        str(part) for part in loc if not (isinstance(part, str) and _SCHEMA_TAG.match(part))
+    )
+
+
+def client_message(error: dict[str, Any]) -> str:
+    message = str(error["msg"])
+    for prefix in _PREFIXES:
+        message = message.removeprefix(prefix)
+    if error["type"] == "json_invalid" and (error.get("ctx") or {}).get("error"):
+        message = f"Invalid JSON: {error['ctx']['error']}"
+    return message
+
+
+def field_errors(errors: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
+    found = list(errors)
+    failed_fields = {
+        client_field(error["loc"]) for error in found if error["type"] != "none_required"
+    }
+    details: list[dict[str, str]] = []
+    for error in found:
+        loc = list(error["loc"])
+        if error["type"] == "none_required" and loc[-1:] == ["none"]:
+            # The `None` branch of an optional field: only worth saying when nothing else
+            # failed there (it never does: our optional fields refuse null in a validator).
+            if client_field(loc[:-1]) in failed_fields:
+                continue
+            loc = loc[:-1]
+        details.append(
+            {"field": client_field(loc), "message": client_message(error), "type": error["type"]}
+        )
+    return details
