@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from core import db
 from core.clock import Clock
 from core.config import Settings
 from core.enums import TokenType, UserRole
@@ -53,8 +54,7 @@ def _session_slots(request: Request) -> asyncio.Semaphore:
         state, "session_slots", None
     )
     if found is None or found[0] is not loop:
-        settings: Settings = state.settings
-        found = (loop, asyncio.Semaphore(settings.db_pool_size + settings.db_max_overflow))
+        found = (loop, asyncio.Semaphore(db.max_connections(state.settings)))
         state.session_slots = found
     return found[1]
 
@@ -101,7 +101,14 @@ AccessClaims = Annotated[TokenClaims, Depends(get_access_claims)]
 async def get_current_user(
     claims: AccessClaims, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> User:
-    return await AuthService(session, settings, clock).current_user(claims)
+    user = await AuthService(session, settings, clock).current_user(claims)
+    # End the read transaction of authentication now: the request's own work starts a new
+    # one when it first touches the database. Until then no transaction stays open across
+    # slow work that needs none (a test run's call to its target, a DNS check), which on
+    # SQLite would hold the database's one write lock (core/db.py), on PostgreSQL a
+    # connection idle in transaction.
+    await session.commit()
+    return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

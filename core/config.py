@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=20, ge=0)
     db_pool_timeout_seconds: float = Field(default=10, gt=0)
     db_connect_timeout_seconds: float = Field(default=5, gt=0)
+    # The longest any statement (or, on SQLite, the wait for the write lock) may take; past it
+    # the request answers 503 instead of hanging on a frozen database.
+    db_command_timeout_seconds: float = Field(default=10, gt=0)
     health_timeout_seconds: float = Field(default=3, gt=0)
 
     jwt_secret_key: str = DEFAULT_JWT_SECRET

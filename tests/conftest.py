@@ -72,6 +72,9 @@ async def sessionmaker(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[
     database and the code still runs its real commit path.
     """
     async with engine.connect() as connection:
+        # A reader until the test writes: held for the whole test, an IMMEDIATE transaction
+        # would keep SQLite's write lock from every other connection, even for a health ping.
+        await connection.execution_options(**{db.SQLITE_BEGIN: "DEFERRED"})
         transaction = await connection.begin()
         yield async_sessionmaker(
             bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
