@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.bootstrap import create_admin_from_settings
+from api.docs import add_api_docs
 from api.middleware.body_limit import RequestBodyLimitMiddleware
 from api.middleware.errors import register_error_handlers
 from api.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         version=VERSION,
         description="Schedule HTTP webhooks and GitHub Actions workflows with cron expressions.",
         lifespan=lifespan,
+        docs_url=None,  # served by api/docs.py, without a CDN
+        redoc_url=None,
         responses={
             422: {"model": ValidationErrorResponse, "description": "Request validation failed"},
             500: {"model": ErrorResponse, "description": "Unexpected error (quote the request id)"},
@@ -56,6 +59,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     register_error_handlers(app)
     app.add_middleware(RequestBodyLimitMiddleware, settings=settings)
     app.include_router(api_router)
+    add_api_docs(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
