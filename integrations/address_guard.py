@@ -140,6 +140,10 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
+# How an operator allows what the guard refuses, said with every refusal of an address.
+ALLOW_PRIVATE_HINT = " (an operator allows such targets with ALLOW_PRIVATE_TARGETS=true)"
+
+
 class AddressGuard:
     """Checks outbound targets. Stateless: one per process or one per request, as convenient."""
 
@@ -160,7 +164,7 @@ class AddressGuard:
             return
         reason = refusal_reason(address)
         if reason is not None:
-            raise TargetRefused(reason)
+            raise TargetRefused(f"{reason}{ALLOW_PRIVATE_HINT}")
 
     async def check_url(self, url: str) -> CheckedTarget:
         """Parse, resolve and check `url`; every address it resolves to must be allowed.
@@ -178,7 +182,9 @@ class AddressGuard:
             return (literal,)
         name = host.lower().removesuffix(".")
         if not self.allow_private and (name in BLOCKED_HOST_NAMES or name.endswith(".localhost")):
-            raise TargetRefused(f"{host!r} names this machine or a metadata service")
+            raise TargetRefused(
+                f"{host!r} names this machine or a metadata service{ALLOW_PRIVATE_HINT}"
+            )
         addresses = await self._resolve(name, port)
         for address in addresses:
             self.check_address(address)

@@ -1,18 +1,41 @@
 """`python -m scheduler`: the scheduler as a process of its own, beside or instead of the one
-inside the API. Run as many as you like against one PostgreSQL database."""
+inside the API. Run as many as you like against one PostgreSQL database; on SQLite only one
+scheduler runs (see scheduler/single_node.py)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import signal
+import sys
 
 from core.clock import SystemClock
 from core.config import get_settings
 from core.logging import configure_logging
 from scheduler.runtime import running_scheduler
+from scheduler.single_node import SchedulerAlreadyRunning
 
 logger = logging.getLogger("scheduler")
+
+DESCRIPTION = """\
+Run the cron job scheduler: fire due jobs, retry failed runs and send alerts, until SIGINT or
+SIGTERM (runs in flight are given time to finish). Configuration comes from the environment
+or .env, as for the API: DATABASE_URL, SCHEDULER_POLL_SECONDS, SCHEDULER_MAX_CONCURRENCY, ...
+
+On PostgreSQL, any number of schedulers (and API processes with SCHEDULER_ENABLED=true) share
+the work. On SQLite only one may run: start the API with SCHEDULER_ENABLED=false to run the
+scheduler here instead; a second one refuses to start.
+"""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m scheduler",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser.parse_args(argv)
 
 
 async def main() -> None:
@@ -28,4 +51,8 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parse_args()
+    try:
+        asyncio.run(main())
+    except SchedulerAlreadyRunning as exc:
+        sys.exit(f"error: {exc}")

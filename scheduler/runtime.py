@@ -19,6 +19,7 @@ from integrations import outbound
 from integrations.address_guard import AddressGuard
 from scheduler.dispatcher import Dispatcher
 from scheduler.loop import Scheduler
+from scheduler.single_node import SchedulerLock
 from services.notifications.sender import DeliveryWorker
 
 logger = logging.getLogger("scheduler")
@@ -38,6 +39,7 @@ class Runtime:
 async def running_scheduler(
     settings: Settings, clock: Clock, *, start_loop: bool
 ) -> AsyncIterator[Runtime]:
+    lock = SchedulerLock.claim(settings) if start_loop else None
     engine = db.create_engine(settings)
     # A session class of this runtime's own, so listeners (the scheduler's wake-up) stay local.
     session_class = type("RuntimeSession", (Session,), {})
@@ -45,6 +47,11 @@ async def running_scheduler(
     http_clients = outbound.HttpClients(settings.scheduler_max_concurrency)
     guard = AddressGuard(allow_private=settings.allow_private_targets)
     dispatcher = Dispatcher(sessionmaker, settings, clock, http_clients, guard)
+    if settings.allow_private_targets:
+        logger.warning(
+            "ALLOW_PRIVATE_TARGETS is on: jobs may call private, loopback, link-local and "
+            "cloud-metadata addresses (never in production)"
+        )
     if settings.smtp_host is None:
         logger.info("SMTP_HOST is not set: email notifications are off")
     scheduler = None
@@ -67,3 +74,5 @@ async def running_scheduler(
             await deliveries.stop(grace_seconds=10)
         await http_clients.aclose()
         await engine.dispose()
+        if lock is not None:
+            lock.release()
