@@ -1,19 +1,20 @@
 """Generic repository: the data access every domain repository inherits.
 
 Repositories take the request's (or worker's) `AsyncSession`, flush so that database errors
-surface where they happen, and never commit: the unit of work belongs to the caller.
+surface where they happen, and never commit: the unit of work belongs to the caller. Their
+errors (below) say nothing of HTTP; services turn them into domain errors.
 """
 
 from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
-from pydantic import BaseModel
-from sqlalchemy import CursorResult, Select, delete, func, inspect, select
+from sqlalchemy import CursorResult, Executable, Result, Select, delete, func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,8 +23,6 @@ from sqlalchemy.sql import ColumnElement
 from models.base import Base
 
 ModelT = TypeVar("ModelT", bound=Base)
-CreateSchemaT = TypeVar("CreateSchemaT", bound=BaseModel)
-UpdateSchemaT = TypeVar("UpdateSchemaT", bound=BaseModel)
 ItemT = TypeVar("ItemT")
 # Bound parameters per statement, under asyncpg's (32767) and SQLite's (32766) limits.
 _MAX_PARAMETERS = 30_000
@@ -33,12 +32,27 @@ class RepositoryError(Exception):
     """Base of the data layer's own errors; it knows nothing of HTTP."""
 
 
-class UniqueViolation(RepositoryError):
-    """A write collided with a unique constraint."""
+class IntegrityViolation(RepositoryError):
+    """A write broke a constraint; `constraint` names it as the database does (PostgreSQL: the
+    constraint's name; SQLite: `table.column` for unique constraints, nothing for foreign keys)."""
+
+    kind = "integrity"
 
     def __init__(self, constraint: str | None) -> None:
-        super().__init__(f"unique constraint violated: {constraint or 'unknown'}")
+        super().__init__(f"{self.kind} constraint violated: {constraint or 'unknown'}")
         self.constraint = constraint
+
+
+class UniqueViolation(IntegrityViolation):
+    """A write collided with a unique constraint (or the primary key)."""
+
+    kind = "unique"
+
+
+class ForeignKeyViolation(IntegrityViolation):
+    """A write referenced a row that does not exist, or removed one still referenced."""
+
+    kind = "foreign key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +67,10 @@ class Page(Generic[ItemT]):
         return math.ceil(self.total / self.per_page) if self.total else 0
 
 
-class BaseRepository(Generic[ModelT, CreateSchemaT, UpdateSchemaT]):
+class BaseRepository(Generic[ModelT]):
+    """Reads and writes of one model. Every write goes through `_flush` or `_write`, where the
+    database's integrity errors become UniqueViolation or ForeignKeyViolation."""
+
     model: type[ModelT]
 
     def __init__(self, session: AsyncSession) -> None:
@@ -109,16 +126,21 @@ class BaseRepository(Generic[ModelT, CreateSchemaT, UpdateSchemaT]):
 
     # --- writes ------------------------------------------------------------------------------
 
-    async def create(self, data: CreateSchemaT | Mapping[str, Any]) -> ModelT:
-        values = data.model_dump() if isinstance(data, BaseModel) else dict(data)
-        instance = self.model(**values)
+    async def create(self, values: Mapping[str, Any]) -> ModelT:
+        return await self.add(self.model(**values))
+
+    async def add(self, instance: ModelT) -> ModelT:
+        """Insert an instance built elsewhere."""
         self.session.add(instance)
         await self._flush()
         return instance
 
-    async def update(self, instance: ModelT, data: UpdateSchemaT | Mapping[str, Any]) -> ModelT:
-        """Apply only the fields the caller set (`exclude_unset`), then flush."""
-        values = data.model_dump(exclude_unset=True) if isinstance(data, BaseModel) else data
+    async def add_all(self, instances: Sequence[ModelT]) -> None:
+        """Insert many instances in one flush (batched INSERTs)."""
+        self.session.add_all(instances)
+        await self._flush()
+
+    async def update(self, instance: ModelT, values: Mapping[str, Any]) -> ModelT:
         for field, value in values.items():
             setattr(instance, field, value)
         await self._flush()
@@ -130,17 +152,14 @@ class BaseRepository(Generic[ModelT, CreateSchemaT, UpdateSchemaT]):
 
     async def delete_where(self, *where: ColumnElement[bool]) -> int:
         """Delete every row matching `where` in one statement; returns how many went."""
-        result = await self.session.execute(delete(self.model).where(*where))
-        return cast(CursorResult[Any], result).rowcount
+        return await self._write_count(delete(self.model).where(*where))
 
-    async def create_unless_duplicate(
-        self, data: CreateSchemaT | Mapping[str, Any]
-    ) -> ModelT | None:
+    async def create_unless_duplicate(self, values: Mapping[str, Any]) -> ModelT | None:
         """`create` inside a savepoint: None when a unique constraint says the row exists already,
         with the caller's transaction still usable (get-or-create under concurrency)."""
         try:
             async with self.session.begin_nested():
-                return await self.create(data)
+                return await self.create(values)
         except UniqueViolation:
             return None
 
@@ -150,30 +169,78 @@ class BaseRepository(Generic[ModelT, CreateSchemaT, UpdateSchemaT]):
         rows at once insert each one once. Chunked below the drivers' parameter limits."""
         if not rows:
             return []
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = postgresql.insert if self._dialect() == "postgresql" else sqlite.insert
         primary_key = inspect(self.model).primary_key[0]
         chunk = max(1, _MAX_PARAMETERS // max(len(row) for row in rows))
         inserted: list[Any] = []
         for start in range(0, len(rows), chunk):
             values = insert(self.model).values(list(rows[start : start + chunk]))
             statement = values.on_conflict_do_nothing().returning(primary_key)
-            inserted.extend((await self.session.execute(statement)).scalars())
+            inserted.extend((await self._write(statement)).scalars())
         return inserted
 
+    async def _write(
+        self, statement: Executable, parameters: Sequence[Mapping[str, Any]] | None = None
+    ) -> Result[Any]:
+        """Execute a writing statement (one parameter set per row for an executemany)."""
+        with self._integrity_errors_translated():
+            return await self.session.execute(statement, parameters)
+
+    async def _write_count(
+        self, statement: Executable, parameters: Sequence[Mapping[str, Any]] | None = None
+    ) -> int:
+        """`_write`, returning how many rows the statement matched."""
+        return cast(CursorResult[Any], await self._write(statement, parameters)).rowcount
+
     async def _flush(self) -> None:
-        try:
+        with self._integrity_errors_translated():
             await self.session.flush()
+
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    @contextmanager
+    def _integrity_errors_translated(self) -> Iterator[None]:
+        try:
+            yield
         except IntegrityError as exc:
-            message = str(exc.orig)
-            if "duplicate key" in message or "UNIQUE constraint failed" in message:
-                raise UniqueViolation(_violated_constraint(exc)) from exc
-            raise
+            translated = translate_integrity_error(exc, self._dialect())
+            if translated is None:
+                raise
+            raise translated from exc
 
 
-def _violated_constraint(exc: IntegrityError) -> str | None:
-    # asyncpg names the constraint; SQLite only says "UNIQUE constraint failed: table.column".
-    name = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
-    if name is None and "UNIQUE constraint failed: " in str(exc.orig):
-        return str(exc.orig).split("UNIQUE constraint failed: ", 1)[1]
-    return name
+# SQLSTATE codes (PostgreSQL) and extended result codes (SQLite) of the violations translated.
+_POSTGRESQL_VIOLATIONS: dict[str, type[IntegrityViolation]] = {
+    "23505": UniqueViolation,
+    "23503": ForeignKeyViolation,
+}
+_SQLITE_VIOLATIONS: dict[str, type[IntegrityViolation]] = {
+    "SQLITE_CONSTRAINT_UNIQUE": UniqueViolation,
+    "SQLITE_CONSTRAINT_PRIMARYKEY": UniqueViolation,
+    "SQLITE_CONSTRAINT_FOREIGNKEY": ForeignKeyViolation,
+}
+_SQLITE_UNIQUE_PREFIX = "UNIQUE constraint failed: "
+
+
+def translate_integrity_error(exc: IntegrityError, dialect: str) -> IntegrityViolation | None:
+    """The repository error for a unique or foreign-key violation; None for other integrity
+    errors (NOT NULL, CHECK), which stay programming errors."""
+    error = exc.orig
+    if dialect == "postgresql":
+        # The asyncpg adapter carries the SQLSTATE; asyncpg's own error names the constraint.
+        violation = _POSTGRESQL_VIOLATIONS.get(getattr(error, "sqlstate", None) or "")
+        constraint = getattr(getattr(error, "__cause__", None), "constraint_name", None)
+    elif dialect == "sqlite":
+        violation = _SQLITE_VIOLATIONS.get(getattr(error, "sqlite_errorname", ""))
+        constraint = _sqlite_unique_columns(str(error)) if violation is UniqueViolation else None
+    else:
+        return None
+    return None if violation is None else violation(constraint)
+
+
+def _sqlite_unique_columns(message: str) -> str | None:
+    # SQLite names no constraint; a unique violation's message names `table.column`.
+    if message.startswith(_SQLITE_UNIQUE_PREFIX):
+        return message.removeprefix(_SQLITE_UNIQUE_PREFIX)
+    return None

@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import CursorResult, Table, bindparam, case, func, select, update
+from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
 from models.job import Job
 from repositories.base import BaseRepository, Page
-from schemas.job import JobCreate, JobUpdate
 
 # `sort` values of the API (without the leading `-`) and the columns they order by.
 SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
@@ -37,7 +36,7 @@ class JobFilters:
     created_by: uuid.UUID | None = None
 
 
-class JobRepository(BaseRepository[Job, JobCreate, JobUpdate]):
+class JobRepository(BaseRepository[Job]):
     model = Job
 
     async def list_page(
@@ -47,17 +46,6 @@ class JobRepository(BaseRepository[Job, JobCreate, JobUpdate]):
         return await self.paginate(
             *self._where(filters), page=page, per_page=per_page, order_by=self._order_by(sort)
         )
-
-    async def add(self, job: Job) -> Job:
-        """Insert a job built elsewhere (raises UniqueViolation for a taken name)."""
-        self.session.add(job)
-        await self._flush()
-        return job
-
-    async def add_all(self, jobs: Sequence[Job]) -> None:
-        """Insert many jobs in one flush (batched INSERTs); UniqueViolation if a name is taken."""
-        self.session.add_all(jobs)
-        await self._flush()
 
     async def name_taken(self, name: str, *, exclude_id: uuid.UUID | None = None) -> bool:
         where = [Job.name == name]
@@ -78,8 +66,7 @@ class JobRepository(BaseRepository[Job, JobCreate, JobUpdate]):
     async def replace_reference(self, field: Reference, old: str, new: str) -> int:
         """Point every job using category/team slug `old` at `new`; returns how many moved."""
         column = Job.category if field == "category" else Job.pic_team
-        result = await self.session.execute(update(Job).where(column == old).values({column: new}))
-        return cast(CursorResult[Any], result).rowcount
+        return await self._write_count(update(Job).where(column == old).values({column: new}))
 
     @staticmethod
     def _where(filters: JobFilters) -> list[ColumnElement[bool]]:
@@ -148,7 +135,7 @@ class JobRepository(BaseRepository[Job, JobCreate, JobUpdate]):
                 )
             )
         )
-        await self.session.execute(
+        await self._write(
             statement, [{"job_id": job_id, "succeeded": ok} for job_id, ok in outcomes]
         )
 

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from models.job_category import JobCategory
 from repositories.taxonomy import TaxonomyRepository
-from schemas.job_category import JobCategoryCreate, JobCategoryUpdate
 
 
-class JobCategoryRepository(TaxonomyRepository[JobCategory, JobCategoryCreate, JobCategoryUpdate]):
+class JobCategoryRepository(TaxonomyRepository[JobCategory]):
     model = JobCategory

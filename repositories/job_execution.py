@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from pydantic import BaseModel
 from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.sql import ColumnElement
 
@@ -50,7 +49,7 @@ class ExecutionCounts:
     average_duration_seconds: float | None
 
 
-class JobExecutionRepository(BaseRepository[JobExecution, BaseModel, BaseModel]):
+class JobExecutionRepository(BaseRepository[JobExecution]):
     model = JobExecution
 
     async def search(
@@ -117,7 +116,7 @@ class JobExecutionRepository(BaseRepository[JobExecution, BaseModel, BaseModel])
             )
             .returning(JobExecution.id)
         )
-        return list((await self.session.execute(statement)).scalars())
+        return list((await self._write(statement)).scalars())
 
     async def close_running(self, rows: Sequence[dict[str, Any]], now: datetime) -> None:
         """Apply each row's outcome to its execution if that is still running (executemany)."""
@@ -140,12 +139,12 @@ class JobExecutionRepository(BaseRepository[JobExecution, BaseModel, BaseModel])
             )
         )
         params = [{**row, "execution_id": row["id"], "new_status": row["status"]} for row in rows]
-        await self.session.execute(statement, params)
+        await self._write(statement, params)
 
     async def renew_leases(self, ids: Sequence[uuid.UUID], until: datetime) -> None:
         if not ids:
             return
-        await self.session.execute(
+        await self._write(
             update(JobExecution)
             .where(JobExecution.id.in_(ids), JobExecution.status == ExecutionStatus.RUNNING)
             .values(lease_expires_at=until)

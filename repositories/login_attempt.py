@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -10,7 +9,7 @@ from models.login_attempt import LoginAttempt
 from repositories.base import BaseRepository
 
 
-class LoginAttemptRepository(BaseRepository[LoginAttempt, BaseModel, BaseModel]):
+class LoginAttemptRepository(BaseRepository[LoginAttempt]):
     """Failed logins, counted per account and per client address."""
 
     model = LoginAttempt

@@ -3,10 +3,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
 
-from pydantic import BaseModel
-from sqlalchemy import CursorResult, update
+from sqlalchemy import update
 from sqlalchemy.sql import ColumnElement
 
 from core.date_range import DateRange
@@ -24,7 +22,7 @@ def owned_by(user_id: uuid.UUID, window: DateRange | None = None) -> list[Column
     return where
 
 
-class NotificationRepository(BaseRepository[Notification, BaseModel, BaseModel]):
+class NotificationRepository(BaseRepository[Notification]):
     model = Notification
 
     async def list_page(
@@ -45,4 +43,4 @@ class NotificationRepository(BaseRepository[Notification, BaseModel, BaseModel])
             .where(*where, Notification.is_read.is_(False))
             .values(is_read=True, read_at=now, updated_at=now)
         )
-        return cast(CursorResult[Any], await self.session.execute(statement)).rowcount
+        return await self._write_count(statement)

@@ -3,17 +3,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from pydantic import BaseModel
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 
 from core.enums import DeliveryChannel, DeliveryStatus
 from models.notification_delivery import NotificationDelivery
 from repositories.base import BaseRepository
 
 
-class NotificationDeliveryRepository(BaseRepository[NotificationDelivery, BaseModel, BaseModel]):
+class NotificationDeliveryRepository(BaseRepository[NotificationDelivery]):
     model = NotificationDelivery
 
     async def lock_due(
@@ -46,4 +45,4 @@ class NotificationDeliveryRepository(BaseRepository[NotificationDelivery, BaseMo
             )
             .values(values)
         )
-        return cast(CursorResult[Any], await self.session.execute(statement)).rowcount == 1
+        return await self._write_count(statement) == 1

@@ -3,13 +3,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel
-
 from models.refresh_token import RefreshToken
 from repositories.base import BaseRepository
 
 
-class RefreshTokenRepository(BaseRepository[RefreshToken, BaseModel, BaseModel]):
+class RefreshTokenRepository(BaseRepository[RefreshToken]):
     model = RefreshToken
 
     async def consume(self, jti: uuid.UUID) -> bool:

@@ -2,13 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
-
 from models.revoked_token import RevokedToken
 from repositories.base import BaseRepository
 
 
-class RevokedTokenRepository(BaseRepository[RevokedToken, BaseModel, BaseModel]):
+class RevokedTokenRepository(BaseRepository[RevokedToken]):
     model = RevokedToken
 
     async def purge_expired(self, now: datetime) -> int:

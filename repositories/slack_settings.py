@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import BaseModel
-
 from models.slack_settings import SlackSettings
 from repositories.base import BaseRepository
 
@@ -12,7 +10,7 @@ from repositories.base import BaseRepository
 SLACK_SETTINGS_ID = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
 
-class SlackSettingsRepository(BaseRepository[SlackSettings, BaseModel, BaseModel]):
+class SlackSettingsRepository(BaseRepository[SlackSettings]):
     model = SlackSettings
 
     async def get_current(self) -> SlackSettings | None:

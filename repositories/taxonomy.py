@@ -12,12 +12,12 @@ from sqlalchemy.sql import ColumnElement
 from core.slugs import slugify
 from models.job_category import JobCategory
 from models.pic_team import PicTeam
-from repositories.base import BaseRepository, CreateSchemaT, UpdateSchemaT
+from repositories.base import BaseRepository
 
 TaxonomyModelT = TypeVar("TaxonomyModelT", JobCategory, PicTeam)
 
 
-class TaxonomyRepository(BaseRepository[TaxonomyModelT, CreateSchemaT, UpdateSchemaT]):
+class TaxonomyRepository(BaseRepository[TaxonomyModelT]):
     async def list(self, *, include_inactive: bool) -> Sequence[TaxonomyModelT]:
         where = () if include_inactive else (self.model.is_active.is_(True),)
         return await self.get_multi(*where, order_by=(self.model.name, self.model.id))

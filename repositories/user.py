@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import BaseModel
 from sqlalchemy import or_, select
 
 from core.enums import UserRole
@@ -11,7 +10,7 @@ from models.user import User
 from repositories.base import BaseRepository
 
 
-class UserRepository(BaseRepository[User, BaseModel, BaseModel]):
+class UserRepository(BaseRepository[User]):
     """Users are written from mappings: the service turns passwords into hashes first."""
 
     model = User

@@ -3,15 +3,13 @@ from __future__ import annotations
 import uuid
 from typing import TypeVar
 
-from pydantic import BaseModel
-
 from models.user_preferences import UserNotificationPreferences, UserUiPreferences
 from repositories.base import BaseRepository
 
 PreferencesT = TypeVar("PreferencesT", UserNotificationPreferences, UserUiPreferences)
 
 
-class _PerUserRepository(BaseRepository[PreferencesT, BaseModel, BaseModel]):
+class _PerUserRepository(BaseRepository[PreferencesT]):
     """A table with at most one row per user (`user_id` unique)."""
 
     async def get_for_user(self, user_id: uuid.UUID) -> PreferencesT | None:

@@ -375,7 +375,7 @@ class JobService:
 
     async def _reference_slug(
         self,
-        repository: TaxonomyRepository[TaxonomyModelT, Any, Any],
+        repository: TaxonomyRepository[TaxonomyModelT],
         what: str,
         reference: str,
     ) -> str:

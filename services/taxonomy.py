@@ -25,12 +25,10 @@ class TaxonomyService(Generic[TaxonomyModelT]):
     """The job column holding the entry's slug."""
     protected_slugs: ClassVar[frozenset[str]] = frozenset()
     """Entries that can be neither renamed nor disabled (the default category)."""
-    repository_class: ClassVar[type[TaxonomyRepository[Any, Any, Any]]]
+    repository_class: ClassVar[type[TaxonomyRepository[Any]]]
 
     def __init__(self, session: AsyncSession) -> None:
-        self.repository: TaxonomyRepository[TaxonomyModelT, Any, Any] = self.repository_class(
-            session
-        )
+        self.repository: TaxonomyRepository[TaxonomyModelT] = self.repository_class(session)
         self.jobs = JobRepository(session)
 
     async def list(self, *, include_inactive: bool, actor: User) -> Sequence[TaxonomyModelT]:

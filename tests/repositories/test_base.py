@@ -3,25 +3,26 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import JobCategory
-from repositories.base import BaseRepository, UniqueViolation
+from core.clock import utcnow
+from models import JobCategory, Notification, RefreshToken
+from repositories.base import BaseRepository, ForeignKeyViolation, UniqueViolation
+from repositories.job import JobRepository
+from tests.support.factories import create_user
+from tests.support.job_factories import create_job, create_team
 
 
-class CategoryCreate(BaseModel):
-    slug: str
-    name: str
-
-
-class CategoryUpdate(BaseModel):
-    name: str | None = None
-    is_active: bool | None = None
-
-
-class CategoryRepository(BaseRepository[JobCategory, CategoryCreate, CategoryUpdate]):
+class CategoryRepository(BaseRepository[JobCategory]):
     model = JobCategory
+
+
+class RefreshTokenRows(BaseRepository[RefreshToken]):
+    model = RefreshToken
+
+
+class NotificationRows(BaseRepository[Notification]):
+    model = Notification
 
 
 @pytest.fixture
@@ -31,15 +32,14 @@ def repository(session: AsyncSession) -> CategoryRepository:
 
 async def _create_many(repository: CategoryRepository, count: int) -> list[JobCategory]:
     return [
-        await repository.create(CategoryCreate(slug=f"c-{i:02d}", name=f"C {i:02d}"))
-        for i in range(count)
+        await repository.create({"slug": f"c-{i:02d}", "name": f"C {i:02d}"}) for i in range(count)
     ]
 
 
-async def test_create_from_schema_flushes_without_committing(
+async def test_create_flushes_without_committing(
     repository: CategoryRepository, session: AsyncSession
 ) -> None:
-    created = await repository.create(CategoryCreate(slug="ops", name="Ops"))
+    created = await repository.create({"slug": "ops", "name": "Ops"})
 
     assert created.id is not None
     assert created.is_active is True
@@ -58,10 +58,10 @@ async def test_get_unknown_id_is_none(repository: CategoryRepository) -> None:
     assert await repository.get(uuid.uuid4()) is None
 
 
-async def test_update_applies_only_fields_that_were_set(repository: CategoryRepository) -> None:
-    created = await repository.create(CategoryCreate(slug="ops", name="Ops"))
+async def test_update_applies_only_the_given_values(repository: CategoryRepository) -> None:
+    created = await repository.create({"slug": "ops", "name": "Ops"})
 
-    await repository.update(created, CategoryUpdate(is_active=False))
+    await repository.update(created, {"is_active": False})
 
     refreshed = await repository.get(created.id)
     assert refreshed is not None
@@ -70,7 +70,7 @@ async def test_update_applies_only_fields_that_were_set(repository: CategoryRepo
 
 
 async def test_update_from_mapping(repository: CategoryRepository) -> None:
-    created = await repository.create(CategoryCreate(slug="ops", name="Ops"))
+    created = await repository.create({"slug": "ops", "name": "Ops"})
 
     await repository.update(created, {"name": "Operations"})
 
@@ -78,7 +78,7 @@ async def test_update_from_mapping(repository: CategoryRepository) -> None:
 
 
 async def test_delete_removes_the_row(repository: CategoryRepository) -> None:
-    created = await repository.create(CategoryCreate(slug="ops", name="Ops"))
+    created = await repository.create({"slug": "ops", "name": "Ops"})
 
     await repository.delete(created)
 
@@ -130,9 +130,54 @@ async def test_get_by_returns_first_match(repository: CategoryRepository) -> Non
 
 
 async def test_unique_collision_raises_a_repository_error(repository: CategoryRepository) -> None:
-    await repository.create(CategoryCreate(slug="ops", name="Ops"))
+    await repository.create({"slug": "ops", "name": "Ops"})
 
     with pytest.raises(UniqueViolation) as raised:
-        await repository.create(CategoryCreate(slug="ops", name="Other"))
+        await repository.create({"slug": "ops", "name": "Other"})
 
     assert "slug" in (raised.value.constraint or "")
+
+
+async def test_a_missing_referenced_row_raises_a_foreign_key_violation(
+    session: AsyncSession,
+) -> None:
+    now = utcnow()
+
+    with pytest.raises(ForeignKeyViolation):
+        await RefreshTokenRows(session).create(
+            {"jti": uuid.uuid4(), "user_id": uuid.uuid4(), "issued_at": now, "expires_at": now}
+        )
+
+
+async def test_insert_ignoring_duplicates_translates_foreign_key_violations(
+    session: AsyncSession,
+) -> None:
+    row = {"user_id": uuid.uuid4(), "title": "t", "message": "m", "type": "info"}
+
+    with pytest.raises(ForeignKeyViolation):
+        await NotificationRows(session).insert_ignoring_duplicates([row])
+
+
+async def test_an_update_pointing_at_a_missing_row_raises_a_foreign_key_violation(
+    session: AsyncSession,
+) -> None:
+    owner = await create_user(session)
+    team = await create_team(session)
+    job = await create_job(session, owner=owner, pic_team=team.slug)
+
+    with pytest.raises(ForeignKeyViolation):
+        await JobRepository(session).update(job, {"created_by": uuid.uuid4()})
+
+
+async def test_insert_ignoring_duplicates_skips_unique_collisions(
+    repository: CategoryRepository,
+) -> None:
+    rows = [{"id": uuid.uuid4(), "slug": "ops", "name": "Ops"}]
+
+    first = await repository.insert_ignoring_duplicates(rows)
+    again = await repository.insert_ignoring_duplicates(
+        [{"id": uuid.uuid4(), "slug": "ops", "name": "Ops again"}]
+    )
+
+    assert first == [rows[0]["id"]]
+    assert again == []
