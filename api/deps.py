@@ -14,9 +14,10 @@ from core import db
 from core.clock import Clock
 from core.config import Settings
 from core.enums import TokenType, UserRole
-from core.errors import DomainError, Forbidden, Unauthorized
+from core.errors import DomainError, Unauthorized
 from core.security import TokenClaims, decode_token
 from models.user import User
+from services import authz
 from services.auth import AuthService
 
 
@@ -115,17 +116,14 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
 def require_role(*roles: UserRole) -> Callable[[User], Awaitable[User]]:
-    """A dependency admitting only users with one of `roles` (403 for the others)."""
-    allowed = frozenset(roles)
+    """A dependency admitting only users with one of `roles` (authz.require_role)."""
 
     async def role_dependency(user: CurrentUser) -> User:
-        if user.role not in allowed:
-            names = " or ".join(sorted(allowed))
-            raise Forbidden(f"This action needs the {names} role.")
+        authz.require_role(user, roles)
         return user
 
     return role_dependency
 
 
-AdminUser = Annotated[User, Depends(require_role(UserRole.ADMIN))]
-EditorUser = Annotated[User, Depends(require_role(UserRole.ADMIN, UserRole.USER))]
+AdminUser = Annotated[User, Depends(require_role(*authz.ADMINS))]
+EditorUser = Annotated[User, Depends(require_role(*authz.EDITORS))]

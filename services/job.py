@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import cron
 from core.clock import Clock
 from core.config import Settings
-from core.enums import UserRole
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound, ValidationFailed
+from core.errors import Conflict, InvalidInput, NotFound, ValidationFailed
 from core.urls import TargetRefused, parse_target_url
 from integrations.address_guard import AddressGuard, HostUnresolvable
 from models.job import Job
@@ -34,6 +33,7 @@ from schemas.job import (
     JobListQuery,
     JobUpdate,
 )
+from services import authz
 from services.notifications.rules import NotifierService
 
 # Changing one of these moves the next run; other edits keep the slot already scheduled.
@@ -88,7 +88,7 @@ class JobService:
 
         `taken_names` (from `taken_names()`) replaces the per-job uniqueness query in bulk.
         """
-        _require_editor(actor)
+        authz.require_editor(actor)
         timezone = data.timezone or self.settings.scheduler_timezone
         self._check_end_date(data.end_date, timezone)
         target = self._resolve_target({field: getattr(data, field) for field in TARGET_FIELDS})
@@ -254,10 +254,8 @@ class JobService:
     # --- rules -------------------------------------------------------------------------------
 
     async def _get_for_change(self, job_id: uuid.UUID, actor: User) -> Job:
-        _require_editor(actor)
         job = await self.get(job_id)
-        if actor.role != UserRole.ADMIN and job.created_by != actor.id:
-            raise Forbidden("You can only change jobs you created.")
+        authz.require_job_change(actor, job)
         return job
 
     def _today(self, timezone: str) -> date:
@@ -394,11 +392,6 @@ class JobService:
             return await self.jobs.update(job, changes)
         except UniqueViolation as exc:
             raise _duplicate_name(job.name) from exc
-
-
-def _require_editor(actor: User) -> None:
-    if actor.role not in (UserRole.ADMIN, UserRole.USER):
-        raise Forbidden("Viewers cannot change jobs.")
 
 
 def _duplicate_name(name: str) -> Conflict:

@@ -8,7 +8,6 @@ from typing import Any, ClassVar, Generic
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.enums import UserRole
 from core.errors import Conflict, InvalidInput, NotFound
 from core.slugs import slugify
 from models.user import User
@@ -16,6 +15,7 @@ from repositories.base import UniqueViolation
 from repositories.job import JobRepository, Reference
 from repositories.taxonomy import TaxonomyModelT, TaxonomyRepository
 from schemas.taxonomy import TaxonomyCreate, TaxonomyUpdate
+from services import authz
 
 
 class TaxonomyService(Generic[TaxonomyModelT]):
@@ -34,7 +34,7 @@ class TaxonomyService(Generic[TaxonomyModelT]):
     async def list(self, *, include_inactive: bool, actor: User) -> Sequence[TaxonomyModelT]:
         """Active entries; inactive ones too when an admin asks for them."""
         return await self.repository.list(
-            include_inactive=include_inactive and actor.role == UserRole.ADMIN
+            include_inactive=include_inactive and authz.is_admin(actor)
         )
 
     async def get(self, id_: uuid.UUID) -> TaxonomyModelT:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enums import UserRole
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from core.security import hash_password
 from models.user import User
 from models.user_preferences import UserNotificationPreferences
@@ -28,10 +28,9 @@ from schemas.user import (
     UserCreate,
     UserUpdate,
 )
+from services import authz
 
 logger = logging.getLogger("services.user")
-
-ADMIN_ONLY_FIELDS = frozenset({"role", "is_active"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,16 +77,14 @@ class UserService:
         return await self.users.get_multi(order_by=(User.created_at, User.username))
 
     async def get_user(self, actor: User, user_id: uuid.UUID) -> User:
-        _require_self_or_admin(actor, user_id, "You can only view your own profile.")
+        authz.require_self_or_admin(actor, user_id, "You can only view your own profile.")
         return await self._get(user_id)
 
     async def update_user(
         self, actor: User, user_id: uuid.UUID, data: UserUpdate
     ) -> UserUpdateResult:
-        _require_self_or_admin(actor, user_id, "You can only update your own profile.")
-        sent_admin_fields = sorted(ADMIN_ONLY_FIELDS & data.model_fields_set)
-        if sent_admin_fields and actor.role is not UserRole.ADMIN:
-            raise Forbidden(f"Only an admin can change {' and '.join(sent_admin_fields)}.")
+        authz.require_self_or_admin(actor, user_id, "You can only update your own profile.")
+        authz.require_user_fields(actor, data.model_fields_set)
         changes = data.model_dump(exclude_unset=True)
         if not changes:
             raise InvalidInput(
@@ -185,7 +182,7 @@ class UserService:
         return user
 
     async def _require_preferences_access(self, actor: User, user_id: uuid.UUID) -> None:
-        _require_self_or_admin(actor, user_id, "You can only access your own preferences.")
+        authz.require_self_or_admin(actor, user_id, "You can only access your own preferences.")
         # An admin may name any id; preferences of nobody do not exist.
         await self._get(user_id)
 
@@ -197,11 +194,6 @@ async def _new_user_values(data: UserCreate) -> dict[str, object]:
         "password_hash": await hash_password(data.password.get_secret_value()),
         "role": data.role,
     }
-
-
-def _require_self_or_admin(actor: User, user_id: uuid.UUID, message: str) -> None:
-    if actor.id != user_id and actor.role is not UserRole.ADMIN:
-        raise Forbidden(message)
 
 
 def _duplicate(exc: UniqueViolation) -> Conflict:

@@ -9,12 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
 from core.date_range import parse_date_range
-from core.errors import Forbidden, NotFound
+from core.errors import NotFound
 from models.notification import Notification
 from models.user import User
 from repositories.notification import NotificationRepository, owned_by
 from schemas.date_range import DateRangeRead, RangeQuery
 from schemas.notification import NotificationListQuery, NotificationPage, NotificationRead
+from services import authz
 
 
 class NotificationService:
@@ -68,6 +69,5 @@ class NotificationService:
         notification = await self.notifications.get(notification_id)
         if notification is None:
             raise NotFound("Notification not found.", title="Notification not found")
-        if notification.user_id != user.id:
-            raise Forbidden("You can only change your own notifications.")
+        authz.require_own_notification(user, notification)
         return notification
