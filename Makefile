@@ -5,7 +5,14 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate clean loadtest
+.PHONY: run test lint format migrate clean loadtest frontend client client-check frontend-lint \
+	frontend-test e2e chromium
+
+# The dashboard: `npm ci` when node_modules is missing or older than the lock, a build when any
+# source is newer than it.
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json frontend/package.json
+NPM_MISSING := npm was not found: install Node.js 20 (or newer) with npm, then run this again
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -26,21 +33,66 @@ $(VENV)/.installed-loadtest: pyproject.toml | $(BIN)/activate
 ## Migrate the database (embedded SQLite unless DATABASE_URL is set), make sure an admin exists
 ## (a first one's password goes to ./.local-admin) and serve on 127.0.0.1:8000.
 run: $(VENV)/.installed-runtime
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory frontend; else \
+		echo "*** $(NPM_MISSING) to get the dashboard; the API is served without it."; fi
 	$(BIN)/alembic upgrade head
 	$(BIN)/python -m api.cli ensure-local-admin
-	@echo "Log in with Authorize on http://$(HOST):$(PORT)/docs, or POST http://$(HOST):$(PORT)/api/v1/auth/login"
+	@echo "Dashboard: http://$(HOST):$(PORT)/ (user admin, password in .local-admin)"
+	@echo "Or log in with Authorize on http://$(HOST):$(PORT)/docs, or POST http://$(HOST):$(PORT)/api/v1/auth/login"
 	@echo "with {\"username\": \"admin\", \"password\": <the password in .local-admin>}."
 	$(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT)
 
-## Run the whole suite on PostgreSQL, then again on SQLite.
+## The Python suite on PostgreSQL, then on SQLite; the dashboard's unit tests; the e2e suite.
 test: $(VENV)/.installed-dev
 	bash scripts/test.sh
+	$(MAKE) --no-print-directory frontend-test
+	$(MAKE) --no-print-directory e2e
 
-## ruff check, ruff format --check, mypy --strict.
-lint: $(VENV)/.installed-dev
+## ruff check, ruff format --check, mypy --strict; the dashboard's Biome and tsc; the client check.
+lint: $(VENV)/.installed-dev frontend-lint client-check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+
+frontend/node_modules/.installed: frontend/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "*** $(NPM_MISSING)."; exit 1; }
+	cd frontend && npm ci
+	touch $@
+
+frontend/dist/index.html: $(FRONTEND_SOURCES) frontend/node_modules/.installed
+	cd frontend && npm run build
+
+## Build the dashboard into frontend/dist (served at / by the API).
+frontend: frontend/dist/index.html
+
+## Regenerate frontend/openapi.json and the typed client from the service's own schema.
+client: $(VENV)/.installed-runtime frontend/node_modules/.installed
+	$(BIN)/python -m api.openapi_export > frontend/openapi.json
+	cd frontend && npm run --silent generate-client
+
+## Fail when the committed client does not match the current schema.
+client-check: $(VENV)/.installed-dev frontend/node_modules/.installed
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(BIN)/python -m api.openapi_export > "$$tmp/openapi.json" && \
+	(cd frontend && npx --no-install openapi-typescript "$$tmp/openapi.json" -o "$$tmp/schema.gen.ts" >/dev/null) && \
+	if cmp -s "$$tmp/openapi.json" frontend/openapi.json && cmp -s "$$tmp/schema.gen.ts" frontend/src/api/schema.gen.ts; \
+	then echo "client-check: the dashboard's API client matches the schema"; \
+	else echo "*** The API changed: the dashboard's client is out of date. Run 'make client' and commit the result."; exit 1; fi
+
+frontend-lint: frontend/node_modules/.installed
+	cd frontend && npm run --silent lint
+
+frontend-test: frontend/node_modules/.installed
+	cd frontend && npm test
+
+## Debian's Chromium for the e2e suite (Playwright never downloads a browser here).
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
+
+## Playwright in Chromium against a real server process on a fresh PostgreSQL database.
+e2e: $(VENV)/.installed-dev frontend/dist/index.html chromium
+	pg_url=$$(bash scripts/ensure_postgres.sh) && trap 'bash $(CURDIR)/scripts/ensure_postgres.sh --stop' EXIT && \
+		cd frontend && TEST_DATABASE_URL="$$pg_url" npx --no-install playwright test $(ARGS)
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
@@ -50,6 +102,7 @@ migrate: $(VENV)/.installed-runtime
 	$(BIN)/alembic upgrade head
 
 clean:
+	rm -rf frontend/node_modules frontend/dist frontend/test-results frontend/playwright-report
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache cronjobs.db cronjobs.db-wal cronjobs.db-shm
 
 ## Load test: async vs sync baseline vs asyncpg ceiling on a fresh PostgreSQL database (about

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib.metadata import version
+from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -14,6 +15,7 @@ APP_NAME = "Cron Job Service"
 VERSION = version("cronjob-service")
 DEFAULT_JWT_SECRET = "change-me-in-production"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./cronjobs.db"
+DEFAULT_FRONTEND_DIST_DIR = Path(__file__).resolve().parents[1] / "frontend" / "dist"
 
 
 def normalize_database_url(url: str) -> str:
@@ -99,6 +101,10 @@ class Settings(BaseSettings):
     notification_poll_seconds: float = Field(default=5, gt=0)
     # Pause a job after this many failed runs in a row (0: never).
     auto_pause_after_failures: int = Field(default=0, ge=0)
+
+    # The built dashboard (`frontend/dist`), served at `/`; looked up on each request, so a build
+    # made while the service runs is picked up.
+    frontend_dist_dir: Path = DEFAULT_FRONTEND_DIST_DIR
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,12 @@
+import type { LinkProps } from "@tanstack/react-router"
+import type { User } from "@/auth/session"
+
+export interface NavItem {
+  label: string
+  to: LinkProps["to"]
+  /** Omitted: every signed-in user sees it. */
+  visible?: (user: User) => boolean
+}
+
+/** The main navigation, in order. Add a page's entry here once its route exists. */
+export const NAV_ITEMS: NavItem[] = [{ label: "Home", to: "/" }]
