@@ -3222,7 +3222,7 @@ export interface operations {
     list_categories_api_v1_job_categories_get: {
         parameters: {
             query?: {
-                /** @description Admins only: include disabled categories (ignored for others). */
+                /** @description Admins only: include disabled job categories (ignored for others). */
                 include_inactive?: boolean;
             };
             header?: never;
@@ -5105,7 +5105,7 @@ export interface operations {
     list_teams_api_v1_pic_teams_get: {
         parameters: {
             query?: {
-                /** @description Admins only: include disabled teams (ignored for others). */
+                /** @description Admins only: include disabled PIC teams (ignored for others). */
                 include_inactive?: boolean;
             };
             header?: never;
