@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test lint format migrate clean loadtest frontend client client-check frontend-lint \
-	frontend-test e2e chromium
+	frontend-test e2e chromium screenshots figures
 
 # The dashboard: `npm ci` when node_modules is missing or older than the lock, a build when any
 # source is newer than it.
@@ -90,9 +90,21 @@ chromium:
 	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
 
 ## Playwright in Chromium against a real server process on a fresh PostgreSQL database.
+## Traces and screenshots of failures go to frontend/test-results/ (git-ignored).
+E2E_CONFIG ?= playwright.config.ts
 e2e: $(VENV)/.installed-dev frontend/dist/index.html chromium
 	pg_url=$$(bash scripts/ensure_postgres.sh) && trap 'bash $(CURDIR)/scripts/ensure_postgres.sh --stop' EXIT && \
-		cd frontend && TEST_DATABASE_URL="$$pg_url" npx --no-install playwright test $(ARGS)
+		cd frontend && TEST_DATABASE_URL="$$pg_url" npx --no-install playwright test -c $(E2E_CONFIG) $(ARGS)
+
+## The README's screenshots of the main pages (docs/screenshots/), taken by the e2e suite.
+screenshots:
+	E2E_SCREENSHOTS=1 $(MAKE) --no-print-directory e2e ARGS=pages.spec.ts
+
+## docs/dashboard-figures.md: initial JavaScript (gzip), the jobs page with 1,000 jobs in headless
+## Chromium, and the wall time of the e2e suite (measured here around `make e2e`).
+figures: $(VENV)/.installed-dev frontend/dist/index.html chromium
+	@start=$$(date +%s) && $(MAKE) --no-print-directory e2e && \
+		E2E_WALL_SECONDS=$$(( $$(date +%s) - start )) $(MAKE) --no-print-directory e2e E2E_CONFIG=figures.config.ts
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .

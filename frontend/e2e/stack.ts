@@ -5,6 +5,8 @@ export interface StackState {
   baseURL: string
   targetURL: string
   admin: { username: string; email: string; password: string }
+  /** The service's token signing key: lets a spec make a token the service itself would. */
+  jwtSecret: string
 }
 
 export function stack(): StackState {

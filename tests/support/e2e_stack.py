@@ -5,7 +5,8 @@
 On a fresh, migrated PostgreSQL database (made on TEST_DATABASE_URL's server) it starts the
 service as a real uvicorn process serving `frontend/dist`, with a first admin and private targets
 allowed, plus a loopback HTTP target that jobs call and that counts what it received. It writes
-the addresses and the admin's credentials to FILE as JSON, then runs until its standard input
+the addresses, the admin's credentials and the token signing key (so a spec can make an expired
+access token) to FILE as JSON, then runs until its standard input
 closes (or SIGTERM/SIGINT), and then stops both servers and drops the database.
 
 The target: any method on `/hook/<name>` is recorded and answered with `?status=` (200 by
@@ -112,11 +113,12 @@ async def run(state_file: Path) -> None:
             "email": "admin@example.com",
             "password": secrets.token_urlsafe(16),
         }
+        jwt_secret = secrets.token_urlsafe(32)
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
             "ENVIRONMENT": "test",
-            "JWT_SECRET_KEY": secrets.token_urlsafe(32),
+            "JWT_SECRET_KEY": jwt_secret,
             "ADMIN_USERNAME": admin["username"],
             "ADMIN_EMAIL": admin["email"],
             "ADMIN_PASSWORD": admin["password"],
@@ -140,7 +142,12 @@ async def run(state_file: Path) -> None:
         base_url = f"http://127.0.0.1:{api_port}"
         target_url = f"http://127.0.0.1:{target.config.port}"
         await _wait_until_healthy([f"{base_url}/api/v1/health", f"{target_url}/calls/up"], api)
-        state = {"baseURL": base_url, "targetURL": target_url, "admin": admin}
+        state = {
+            "baseURL": base_url,
+            "targetURL": target_url,
+            "admin": admin,
+            "jwtSecret": jwt_secret,
+        }
         await asyncio.to_thread(state_file.write_text, json.dumps(state))
         await _until_told_to_stop()
     finally:
