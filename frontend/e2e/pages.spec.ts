@@ -68,14 +68,20 @@ const MAIN_PAGES: MainPage[] = [
   {
     file: "08-import",
     path: () => "/import",
-    heading: () => "Import jobs",
+    heading: () => "Import jobs from CSV",
     waitsFor: "the import page (pages)",
   },
   {
     file: "09-admin",
-    path: () => "/admin",
-    heading: () => "Admin",
-    waitsFor: "the admin page (pages)",
+    path: () => "/admin/users",
+    heading: () => "Users",
+    waitsFor: "the admin pages (pages)",
+  },
+  {
+    file: "09-admin-pic-teams",
+    path: () => "/admin/pic-teams",
+    heading: () => "PIC teams",
+    waitsFor: "the admin pages (pages)",
   },
   {
     file: "10-profile",
