@@ -70,12 +70,13 @@ client: $(VENV)/.installed-runtime frontend/node_modules/.installed
 	$(BIN)/python -m api.openapi_export > frontend/openapi.json
 	cd frontend && npm run --silent generate-client
 
-## Fail when the committed client does not match the current schema.
+## Fail when the committed client does not match the current schema (frontend/openapi.json is only
+## make client's intermediate, git-ignored: a fresh clone has none, so it is not compared).
 client-check: $(VENV)/.installed-dev frontend/node_modules/.installed
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(BIN)/python -m api.openapi_export > "$$tmp/openapi.json" && \
 	(cd frontend && npx --no-install openapi-typescript "$$tmp/openapi.json" -o "$$tmp/schema.gen.ts" >/dev/null) && \
-	if cmp -s "$$tmp/openapi.json" frontend/openapi.json && cmp -s "$$tmp/schema.gen.ts" frontend/src/api/schema.gen.ts; \
+	if cmp -s "$$tmp/schema.gen.ts" frontend/src/api/schema.gen.ts; \
 	then echo "client-check: the dashboard's API client matches the schema"; \
 	else echo "*** The API changed: the dashboard's client is out of date. Run 'make client' and commit the result."; exit 1; fi
 
