@@ -6,6 +6,7 @@ import {
   createTeam,
   ok,
   openAs,
+  QUIET_CRON,
   unique,
 } from "./api"
 import { signIn, targetCalls, targetUrl } from "./stack"
@@ -43,13 +44,16 @@ test("an admin creates a PIC team and a webhook job, runs it now, pauses and res
   await page.getByLabel("Name").fill(jobName)
   await page.getByRole("radio", { name: "Webhook" }).check()
   await page.getByLabel("Target URL").fill(targetUrl(jobName))
-  await page.getByLabel("Cron expression").fill("*/15 * * * *")
-  await expect(page.getByText("Every 15 minutes")).toBeVisible()
+  await page.getByLabel("Cron expression").fill(QUIET_CRON)
+  await expect(
+    page.getByText("At 04:30 AM, on day 1 of the month, only in January"),
+  ).toBeVisible()
   await expect(
     page.getByRole("list", { name: "Next runs" }).getByRole("listitem"),
   ).toHaveCount(10)
   await page.getByRole("combobox", { name: "Time zone" }).fill("Europe/Ber")
   await page.getByRole("option", { name: "Europe/Berlin" }).click()
+  await page.getByLabel("End date").fill("2099-12-31")
   await page.getByLabel("PIC team").selectOption({ label: teamName })
   await page.getByRole("button", { name: "Create job" }).click()
   await expect(page.getByRole("heading", { name: jobName })).toBeVisible()

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs"
 import path from "node:path"
 import { gzipSync } from "node:zlib"
 import { test } from "@playwright/test"
-import { adminAccount, createTeam, openAs } from "../e2e/api"
+import { adminAccount, createTeam, openAs, QUIET_CRON } from "../e2e/api"
 import { stack, targetUrl } from "../e2e/stack"
 
 /**
@@ -37,7 +37,7 @@ async function storeJobs(count: number): Promise<void> {
   const rows = Array.from(
     { length: count },
     (_, i) =>
-      `figures-job-${String(i).padStart(4, "0")},${i % 60} * * * *,${targetUrl("figures")},2099-12-31,${team.slug}`,
+      `figures-job-${String(i).padStart(4, "0")},${QUIET_CRON},${targetUrl("figures")},2099-12-31,${team.slug}`,
   )
   const csv = [
     "Job Name,Cron Schedule (JST),Target URL,End Date,PIC Team",
