@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 
-from schemas.common import RequestModel
+from schemas.common import RequestModel, example
 from schemas.text import secret_length
 from schemas.user import UserOut
 
@@ -22,14 +22,12 @@ Token = Annotated[str, Field(min_length=1, max_length=4096)]
 class LoginRequest(RequestModel):
     """`username` or `email` (either field accepts either); `username` wins when both are sent."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "anyOf": [
-                {"required": [name], "properties": {name: {"type": "string"}}}
-                for name in ("username", "email")
-            ]
-        },
+    model_config = example(
+        {"username": "admin", "password": "correct-horse-battery"},
+        anyOf=[
+            {"required": [name], "properties": {name: {"type": "string"}}}
+            for name in ("username", "email")
+        ],
     )
 
     username: LoginName | None = None

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.enums import ExecutionStatus, ExecutionType, HttpMethod, TriggerType
-from schemas.common import Page, RequestModel
+from schemas.common import Page, RequestModel, example
 from schemas.date_range import DateRangeRead, RangeQuery
 from schemas.job import (
     GithubOwner,
@@ -125,6 +125,8 @@ class JobExecutionStats(BaseModel):
 
 
 class ExecuteRequest(RequestModel):
+    model_config = example({"metadata": {"report": "sales", "format": "csv", "rerun": True}})
+
     metadata: Metadata | None = Field(
         default=None, description="Replaces the job's metadata for this run only."
     )
@@ -141,6 +143,15 @@ class ExecuteResponse(BaseModel):
 
 class TrialRunRequest(RequestModel):
     """One real request to a target, nothing stored: a webhook URL, or a GitHub workflow."""
+
+    model_config = example(
+        {
+            "target_url": "https://hooks.example.com/sales-export",
+            "http_method": "POST",
+            "metadata": {"report": "sales", "format": "csv"},
+            "timeout_seconds": 10,
+        }
+    )
 
     target_url: TargetUrl | None = None
     http_method: Method = HttpMethod.POST

@@ -25,7 +25,7 @@ from core import cron
 from core.enums import HttpMethod
 from core.urls import TargetRefused, parse_target_url
 from models.job import Job
-from schemas.common import Page, RequestModel
+from schemas.common import Page, RequestModel, example
 from schemas.json_value import METADATA_MAX_BYTES, Metadata
 from schemas.text import storable_text
 
@@ -122,6 +122,24 @@ class JobCreate(RequestModel):
     """A new job. Exactly one target: `target_url`, or `github_repo` + `github_workflow_name`
     (+ `github_owner`, defaulting to `GITHUB_DEFAULT_OWNER`)."""
 
+    model_config = example(
+        {
+            "name": "Nightly sales export",
+            "cron_expression": "0 2 * * *",
+            "timezone": "Asia/Tokyo",
+            "target_url": "https://hooks.example.com/sales-export",
+            "http_method": "POST",
+            "metadata": {"report": "sales", "format": "csv"},
+            "category": "general",
+            "pic_team": "data-platform",
+            "end_date": "2030-12-31",
+            "enable_email_notifications": True,
+            "notification_emails": ["data-oncall@example.com"],
+            "timeout_seconds": 30,
+            "max_retries": 2,
+        }
+    )
+
     name: JobName = Field(description="Unique, 1-255 characters.")
     cron_expression: CronExpression = Field(
         description="5 fields: minute hour day-of-month month day-of-week.", examples=["0 2 * * *"]
@@ -156,6 +174,8 @@ class JobCreate(RequestModel):
 class JobUpdate(RequestModel):
     """A partial update: only the fields sent change. The target must still be exactly one
     kind afterwards (send `null` to clear the fields of the other kind)."""
+
+    model_config = example({"cron_expression": "30 3 * * 1-5", "max_retries": 3})
 
     name: JobName | None = None
     cron_expression: CronExpression | None = None
@@ -325,6 +345,8 @@ class JobListResponse(BaseModel):
 
 
 class CronValidateRequest(RequestModel):
+    model_config = example({"cron_expression": "0 2 * * *", "timezone": "Asia/Tokyo"})
+
     cron_expression: str = Field(max_length=1000, examples=["0 2 * * *"])
     timezone: str | None = Field(default=None, max_length=1000)
 
@@ -337,6 +359,10 @@ class CronValidation(BaseModel):
 
 
 class CronPreviewRequest(RequestModel):
+    model_config = example(
+        {"cron_expression": "0 9 * * 1-5", "count": 5, "timezone": "Europe/Berlin"}
+    )
+
     cron_expression: str = Field(max_length=1000, examples=["0 9 * * 1-5"])
     count: int = Field(default=5, ge=1, le=50)
     timezone: TimezoneName | None = Field(

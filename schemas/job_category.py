@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+from schemas.common import example
 from schemas.taxonomy import TaxonomyCreate, TaxonomyRead, TaxonomyResponses, TaxonomyUpdate
 
 
 class JobCategoryCreate(TaxonomyCreate):
-    pass
+    model_config = example({"name": "Reports"})
 
 
 class JobCategoryUpdate(TaxonomyUpdate):
-    pass
+    model_config = example({"name": "Monthly reports"})
 
 
 class JobCategoryRead(TaxonomyRead):

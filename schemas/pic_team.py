@@ -4,6 +4,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
+from schemas.common import example
 from schemas.taxonomy import TaxonomyCreate, TaxonomyRead, TaxonomyResponses, TaxonomyUpdate
 from schemas.text import storable_text
 
@@ -16,10 +17,14 @@ SLACK_HANDLE_DESCRIPTION = "Mentioned in failure alerts, e.g. `@devops-team`; ne
 
 
 class PicTeamCreate(TaxonomyCreate):
+    model_config = example({"name": "Data Platform", "slack_handle": "@data-oncall"})
+
     slack_handle: SlackHandle = Field(description=SLACK_HANDLE_DESCRIPTION)
 
 
 class PicTeamUpdate(TaxonomyUpdate):
+    model_config = example({"slack_handle": "@data-platform-oncall"})
+
     slack_handle: SlackHandle | None = Field(default=None, description=SLACK_HANDLE_DESCRIPTION)
 
     @field_validator("slack_handle", mode="before")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from core.urls import TargetRefused, parse_target_url
-from schemas.common import ORMModel, RequestModel
+from schemas.common import ORMModel, RequestModel, example
 from schemas.job import TARGET_URL_MAX_LENGTH
 from schemas.text import storable_text
 
@@ -35,6 +35,14 @@ class SlackSettingsUpdated(BaseModel):
 class SlackSettingsUpdate(RequestModel):
     """The fields to change; left out means unchanged. Strings are trimmed, and an empty one
     (or null) clears `webhook_url` or `channel`."""
+
+    model_config = example(
+        {
+            "is_enabled": True,
+            "webhook_url": "https://hooks.slack.com/services/T0000/B0000/XXXXXXXX",
+            "channel": "#alerts",
+        }
+    )
 
     is_enabled: bool | SkipJsonSchema[None] = None
     webhook_url: str | None = Field(

@@ -19,7 +19,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from core.enums import UserRole
-from schemas.common import ORMModel, RequestModel
+from schemas.common import ORMModel, RequestModel, example
 from schemas.text import secret_length
 
 Username = Annotated[
@@ -42,6 +42,15 @@ class UserOut(ORMModel):
 
 
 class UserCreate(RequestModel):
+    model_config = example(
+        {
+            "username": "jane_doe",
+            "email": "jane.doe@example.com",
+            "password": "correct-horse-battery",
+            "role": "user",
+        }
+    )
+
     username: Username
     email: Email
     password: Password
@@ -51,7 +60,7 @@ class UserCreate(RequestModel):
 class UserUpdate(RequestModel):
     """The fields to change, at least one; `role` and `is_active` are for admins only."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+    model_config = example({"email": "jane.doe@example.org"}, minProperties=1)
 
     # Left out means unchanged; null is not a value any of them can take.
     email: Email | SkipJsonSchema[None] = None
@@ -109,6 +118,8 @@ class NotificationPreferences(ORMModel):
 class NotificationPreferencesUpdate(RequestModel):
     """Partial update: only the fields sent (and not `null`) change."""
 
+    model_config = example({"email_on_job_failure": True, "email_on_job_success": False})
+
     email_on_job_success: bool | None = None
     email_on_job_failure: bool | None = None
     email_on_job_disabled: bool | None = None
@@ -147,6 +158,8 @@ class UiPreferences(BaseModel):
 
 class UiPreferencesUpdate(RequestModel):
     """The whole column map: keys left out go back to their default (shown)."""
+
+    model_config = example({"jobs_table_columns": {"category": True, "pic_team": False}})
 
     jobs_table_columns: dict[str, bool]
 

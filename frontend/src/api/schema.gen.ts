@@ -829,7 +829,14 @@ export interface components {
             /** Timezone */
             timezone: string;
         };
-        /** CronPreviewRequest */
+        /**
+         * CronPreviewRequest
+         * @example {
+         *       "count": 5,
+         *       "cron_expression": "0 9 * * 1-5",
+         *       "timezone": "Europe/Berlin"
+         *     }
+         */
         CronPreviewRequest: {
             /**
              * Count
@@ -847,7 +854,13 @@ export interface components {
              */
             timezone?: string | null;
         };
-        /** CronValidateRequest */
+        /**
+         * CronValidateRequest
+         * @example {
+         *       "cron_expression": "0 2 * * *",
+         *       "timezone": "Asia/Tokyo"
+         *     }
+         */
         CronValidateRequest: {
             /**
              * Cron Expression
@@ -907,7 +920,16 @@ export interface components {
             /** Message */
             message: string;
         };
-        /** ExecuteRequest */
+        /**
+         * ExecuteRequest
+         * @example {
+         *       "metadata": {
+         *         "format": "csv",
+         *         "report": "sales",
+         *         "rerun": true
+         *       }
+         *     }
+         */
         ExecuteRequest: {
             /**
              * Github Token
@@ -1052,7 +1074,12 @@ export interface components {
          * @enum {string}
          */
         HttpMethod: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-        /** JobCategoryCreate */
+        /**
+         * JobCategoryCreate
+         * @example {
+         *       "name": "Reports"
+         *     }
+         */
         JobCategoryCreate: {
             /** Name */
             name: string;
@@ -1102,7 +1129,12 @@ export interface components {
         JobCategoryResponse: {
             category: components["schemas"]["JobCategoryRead"];
         };
-        /** JobCategoryUpdate */
+        /**
+         * JobCategoryUpdate
+         * @example {
+         *       "name": "Monthly reports"
+         *     }
+         */
         JobCategoryUpdate: {
             /**
              * Is Active
@@ -1132,6 +1164,26 @@ export interface components {
          * JobCreate
          * @description A new job. Exactly one target: `target_url`, or `github_repo` + `github_workflow_name`
          *     (+ `github_owner`, defaulting to `GITHUB_DEFAULT_OWNER`).
+         * @example {
+         *       "category": "general",
+         *       "cron_expression": "0 2 * * *",
+         *       "enable_email_notifications": true,
+         *       "end_date": "2030-12-31",
+         *       "http_method": "POST",
+         *       "max_retries": 2,
+         *       "metadata": {
+         *         "format": "csv",
+         *         "report": "sales"
+         *       },
+         *       "name": "Nightly sales export",
+         *       "notification_emails": [
+         *         "data-oncall@example.com"
+         *       ],
+         *       "pic_team": "data-platform",
+         *       "target_url": "https://hooks.example.com/sales-export",
+         *       "timeout_seconds": 30,
+         *       "timezone": "Asia/Tokyo"
+         *     }
          */
         JobCreate: {
             /**
@@ -1378,6 +1430,10 @@ export interface components {
          * JobUpdate
          * @description A partial update: only the fields sent change. The target must still be exactly one
          *     kind afterwards (send `null` to clear the fields of the other kind).
+         * @example {
+         *       "cron_expression": "30 3 * * 1-5",
+         *       "max_retries": 3
+         *     }
          */
         JobUpdate: {
             /** Category */
@@ -1484,6 +1540,10 @@ export interface components {
         /**
          * LoginRequest
          * @description `username` or `email` (either field accepts either); `username` wins when both are sent.
+         * @example {
+         *       "password": "correct-horse-battery",
+         *       "username": "admin"
+         *     }
          */
         LoginRequest: {
             /** Email */
@@ -1570,6 +1630,10 @@ export interface components {
         /**
          * NotificationPreferencesUpdate
          * @description Partial update: only the fields sent (and not `null`) change.
+         * @example {
+         *       "email_on_job_failure": true,
+         *       "email_on_job_success": false
+         *     }
          */
         NotificationPreferencesUpdate: {
             /** Browser Notifications */
@@ -1621,7 +1685,13 @@ export interface components {
          * @enum {string}
          */
         NotificationType: "info" | "success" | "warning" | "error";
-        /** PicTeamCreate */
+        /**
+         * PicTeamCreate
+         * @example {
+         *       "name": "Data Platform",
+         *       "slack_handle": "@data-oncall"
+         *     }
+         */
         PicTeamCreate: {
             /** Name */
             name: string;
@@ -1678,7 +1748,12 @@ export interface components {
         PicTeamResponse: {
             pic_team: components["schemas"]["PicTeamRead"];
         };
-        /** PicTeamUpdate */
+        /**
+         * PicTeamUpdate
+         * @example {
+         *       "slack_handle": "@data-platform-oncall"
+         *     }
+         */
         PicTeamUpdate: {
             /**
              * Is Active
@@ -1751,6 +1826,11 @@ export interface components {
          * SlackSettingsUpdate
          * @description The fields to change; left out means unchanged. Strings are trimmed, and an empty one
          *     (or null) clears `webhook_url` or `channel`.
+         * @example {
+         *       "channel": "#alerts",
+         *       "is_enabled": true,
+         *       "webhook_url": "https://hooks.slack.com/services/T0000/B0000/XXXXXXXX"
+         *     }
          */
         SlackSettingsUpdate: {
             /**
@@ -1782,6 +1862,15 @@ export interface components {
         /**
          * TrialRunRequest
          * @description One real request to a target, nothing stored: a webhook URL, or a GitHub workflow.
+         * @example {
+         *       "http_method": "POST",
+         *       "metadata": {
+         *         "format": "csv",
+         *         "report": "sales"
+         *       },
+         *       "target_url": "https://hooks.example.com/sales-export",
+         *       "timeout_seconds": 10
+         *     }
          */
         TrialRunRequest: {
             /**
@@ -1838,6 +1927,12 @@ export interface components {
         /**
          * UiPreferencesUpdate
          * @description The whole column map: keys left out go back to their default (shown).
+         * @example {
+         *       "jobs_table_columns": {
+         *         "category": true,
+         *         "pic_team": false
+         *       }
+         *     }
          */
         UiPreferencesUpdate: {
             /** Jobs Table Columns */
@@ -1851,7 +1946,15 @@ export interface components {
             /** Unread Count */
             unread_count: number;
         };
-        /** UserCreate */
+        /**
+         * UserCreate
+         * @example {
+         *       "email": "jane.doe@example.com",
+         *       "password": "correct-horse-battery",
+         *       "role": "user",
+         *       "username": "jane_doe"
+         *     }
+         */
         UserCreate: {
             /**
              * Email
@@ -1924,6 +2027,9 @@ export interface components {
         /**
          * UserUpdate
          * @description The fields to change, at least one; `role` and `is_active` are for admins only.
+         * @example {
+         *       "email": "jane.doe@example.org"
+         *     }
          */
         UserUpdate: {
             /**
