@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs"
+import { cpus, loadavg } from "node:os"
 import path from "node:path"
 import { gzipSync } from "node:zlib"
 import { test } from "@playwright/test"
@@ -88,6 +89,11 @@ test("dashboard figures", async ({ browser }) => {
     "# Dashboard figures",
     "",
     `Written by \`make figures\` on ${new Date().toISOString()} (this machine; headless Debian Chromium).`,
+    `${cpus().length} CPUs, load average ${loadavg()
+      .map((load) => load.toFixed(1))
+      .join(
+        " / ",
+      )} (1/5/15 min) when measured: figures taken on a busy machine are slower.`,
     "",
     "| figure | value |",
     "|---|---|",
