@@ -99,7 +99,7 @@ e2e: $(VENV)/.installed-dev frontend/dist/index.html chromium
 
 ## The README's screenshots of the main pages (docs/screenshots/), taken by the e2e suite.
 screenshots:
-	E2E_SCREENSHOTS=1 $(MAKE) --no-print-directory e2e ARGS=pages.spec.ts
+	E2E_SCREENSHOTS=1 $(MAKE) --no-print-directory e2e ARGS=tour.spec.ts
 
 ## docs/dashboard-figures.md: initial JavaScript (gzip), the jobs page with 1,000 jobs in headless
 ## Chromium, and the wall time of the e2e suite (measured here around `make e2e`).
