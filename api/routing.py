@@ -54,13 +54,17 @@ class ApiRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
         if self.takes_json:
-            self.responses.setdefault(
-                415,
-                {
-                    "description": "The body was not sent as application/json",
-                    "content": {"application/json": {"schema": {"$ref": ERROR_SCHEMA}}},
-                },
-            )
+            for status, description in (
+                (413, "The body is larger than MAX_REQUEST_BYTES"),
+                (415, "The body was not sent as application/json"),
+            ):
+                self.responses.setdefault(
+                    status,
+                    {
+                        "description": description,
+                        "content": {"application/json": {"schema": {"$ref": ERROR_SCHEMA}}},
+                    },
+                )
 
     @property
     def takes_json(self) -> bool:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 # The page of every paginated listing: 1-based and bounded, so that OFFSET (page x size)
 # stays far inside the 64-bit integer the database takes.
@@ -34,6 +34,11 @@ class MessageResponse(BaseModel):
 
 class ORMModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+# A JSON boolean in a request body: pydantic's lax mode would also take 0, 1, "yes" and "off",
+# which the schema (type: boolean) does not allow. Query parameters stay lax (`?is_active=true`).
+Flag = Annotated[bool, Strict()]
 
 
 def example(body: dict[str, Any], **json_schema: Any) -> ConfigDict:

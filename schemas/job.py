@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     EmailStr,
     Field,
+    Strict,
     StringConstraints,
     field_validator,
 )
@@ -25,7 +26,7 @@ from core import cron
 from core.enums import HttpMethod
 from core.urls import TargetRefused, parse_target_url
 from models.job import Job
-from schemas.common import Page, RequestModel, example
+from schemas.common import Flag, Page, RequestModel, example
 from schemas.json_value import METADATA_MAX_BYTES, Metadata
 from schemas.text import storable_text
 
@@ -111,8 +112,8 @@ WorkflowName = Annotated[str, _strip(min_length=1, max_length=255), AfterValidat
 Reference = Annotated[str, _strip(min_length=1, max_length=255), Text]
 QueryText = Annotated[str, Text]
 Method = Annotated[HttpMethod, BeforeValidator(_upper)]
-TimeoutSeconds = Annotated[int, Field(ge=1, le=300)]
-MaxRetries = Annotated[int, Field(ge=0, le=5)]
+TimeoutSeconds = Annotated[int, Strict(), Field(ge=1, le=300)]
+MaxRetries = Annotated[int, Strict(), Field(ge=0, le=5)]
 EmailList = Annotated[list[EmailStr], Field(max_length=MAX_NOTIFICATION_EMAILS)]
 
 TARGET_FIELDS = ("target_url", "github_owner", "github_repo", "github_workflow_name")
@@ -163,12 +164,12 @@ class JobCreate(RequestModel):
     )
     pic_team: Reference = Field(description="Slug or name of an active PIC team.")
     end_date: date = Field(description="Last day the job runs; today or later in its time zone.")
-    enable_email_notifications: bool = False
+    enable_email_notifications: Flag = False
     notification_emails: EmailList = Field(default_factory=list)
-    notify_on_success: bool = False
+    notify_on_success: Flag = False
     timeout_seconds: TimeoutSeconds = 30
     max_retries: MaxRetries = 0
-    is_active: bool = True
+    is_active: Flag = True
 
 
 class JobUpdate(RequestModel):
@@ -189,12 +190,12 @@ class JobUpdate(RequestModel):
     category: Reference | None = None
     pic_team: Reference | None = None
     end_date: date | None = None
-    enable_email_notifications: bool | None = None
+    enable_email_notifications: Flag | None = None
     notification_emails: EmailList | None = None
-    notify_on_success: bool | None = None
+    notify_on_success: Flag | None = None
     timeout_seconds: TimeoutSeconds | None = None
     max_retries: MaxRetries | None = None
-    is_active: bool | None = None
+    is_active: Flag | None = None
 
     @field_validator(
         "name",
@@ -364,7 +365,7 @@ class CronPreviewRequest(RequestModel):
     )
 
     cron_expression: str = Field(max_length=1000, examples=["0 9 * * 1-5"])
-    count: int = Field(default=5, ge=1, le=50)
+    count: int = Field(default=5, ge=1, le=50, strict=True)
     timezone: TimezoneName | None = Field(
         default=None, description="IANA name; defaults to SCHEDULER_TIMEZONE."
     )

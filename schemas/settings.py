@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from core.urls import TargetRefused, parse_target_url
-from schemas.common import ORMModel, RequestModel, example
+from schemas.common import Flag, ORMModel, RequestModel, example
 from schemas.job import TARGET_URL_MAX_LENGTH
 from schemas.text import storable_text
 
@@ -44,7 +44,7 @@ class SlackSettingsUpdate(RequestModel):
         }
     )
 
-    is_enabled: bool | SkipJsonSchema[None] = None
+    is_enabled: Flag | SkipJsonSchema[None] = None
     webhook_url: str | None = Field(
         default=None,
         max_length=TARGET_URL_MAX_LENGTH,

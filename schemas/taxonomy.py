@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from core.slugs import SLUG_MAX_LENGTH, slugify
-from schemas.common import ORMModel, RequestModel
+from schemas.common import Flag, ORMModel, RequestModel
 from schemas.text import storable_text
 
 TaxonomyName = Annotated[
@@ -65,7 +65,7 @@ class TaxonomyUpdate(RequestModel):
         default=None,
         description="Not editable: sending it is a 400 (the slug is derived from the name).",
     )
-    is_active: bool | None = Field(default=None, description="Re-enable a disabled entry.")
+    is_active: Flag | None = Field(default=None, description="Re-enable a disabled entry.")
 
     @field_validator("name", "is_active", mode="before")
     @classmethod

@@ -19,7 +19,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from core.enums import UserRole
-from schemas.common import ORMModel, RequestModel, example
+from schemas.common import Flag, ORMModel, RequestModel, example
 from schemas.text import secret_length
 
 Username = Annotated[
@@ -66,7 +66,7 @@ class UserUpdate(RequestModel):
     email: Email | SkipJsonSchema[None] = None
     password: Password | SkipJsonSchema[None] = None
     role: UserRole | SkipJsonSchema[None] = None
-    is_active: bool | SkipJsonSchema[None] = None
+    is_active: Flag | SkipJsonSchema[None] = None
 
     @field_validator("email", "password", "role", "is_active", mode="before")
     @classmethod
@@ -120,12 +120,12 @@ class NotificationPreferencesUpdate(RequestModel):
 
     model_config = example({"email_on_job_failure": True, "email_on_job_success": False})
 
-    email_on_job_success: bool | None = None
-    email_on_job_failure: bool | None = None
-    email_on_job_disabled: bool | None = None
-    browser_notifications: bool | None = None
-    daily_digest: bool | None = None
-    weekly_report: bool | None = None
+    email_on_job_success: Flag | None = None
+    email_on_job_failure: Flag | None = None
+    email_on_job_disabled: Flag | None = None
+    browser_notifications: Flag | None = None
+    daily_digest: Flag | None = None
+    weekly_report: Flag | None = None
 
 
 class NotificationPreferencesResponse(BaseModel):
@@ -161,7 +161,7 @@ class UiPreferencesUpdate(RequestModel):
 
     model_config = example({"jobs_table_columns": {"category": True, "pic_team": False}})
 
-    jobs_table_columns: dict[str, bool]
+    jobs_table_columns: dict[str, Flag]
 
 
 class UiPreferencesResponse(BaseModel):

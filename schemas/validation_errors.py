@@ -17,13 +17,19 @@ _SCHEMA_TAG = re.compile(
     r"^(function-(after|before|wrap|plain)|[a-z]+-enum|lax-or-strict|json-or-python"
     r"|is-instance|chain|nullable|default|union|tagged-union|list|dict|set|frozenset|tuple)\["
 )
+_TYPE_ERROR_PREFIX = {"str": "string_"}
 _PREFIXES = ("Value error, ", "Assertion failed, ")
 
 
-def client_field(loc: Sequence[int | str]) -> str:
-    return ".".join(
-        str(part) for part in loc if not (isinstance(part, str) and _SCHEMA_TAG.match(part))
-    )
+def client_field(loc: Sequence[int | str], error_type: str = "") -> str:
+    parts = [part for part in loc if not (isinstance(part, str) and _SCHEMA_TAG.match(part))]
+    # The branch of a scalar union (`bool | <hidden None>`) is named by its type, and so is
+    # the error: `is_enabled.bool` with `bool_type`.
+    if parts and isinstance(parts[-1], str):
+        tag = _TYPE_ERROR_PREFIX.get(parts[-1], f"{parts[-1]}_")
+        if error_type.startswith(tag) and len(parts) > 2:
+            parts.pop()
+    return ".".join(str(part) for part in parts)
 
 
 def client_message(error: dict[str, Any]) -> str:
@@ -38,7 +44,9 @@ def client_message(error: dict[str, Any]) -> str:
 def field_errors(errors: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
     found = list(errors)
     failed_fields = {
-        client_field(error["loc"]) for error in found if error["type"] != "none_required"
+        client_field(error["loc"], error["type"])
+        for error in found
+        if error["type"] != "none_required"
     }
     details: list[dict[str, str]] = []
     for error in found:
@@ -50,6 +58,10 @@ def field_errors(errors: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
                 continue
             loc = loc[:-1]
         details.append(
-            {"field": client_field(loc), "message": client_message(error), "type": error["type"]}
+            {
+                "field": client_field(loc, error["type"]),
+                "message": client_message(error),
+                "type": error["type"],
+            }
         )
     return details

@@ -240,6 +240,9 @@ async def test_422_fields_are_the_clients_names_and_messages_are_sentences(
     assert fields_of(bad_role) == ["body.role"]
     assert fields_of(null_email) == ["body.email"]
     assert "at least 8 characters" in short_password.json()["details"][0]["message"]
+    flag = await client.put("/api/v1/settings/slack", json={"is_enabled": 0}, headers=admin_headers)
+    assert flag.status_code == 422, "0 is not a JSON boolean"
+    assert fields_of(flag) == ["body.is_enabled"]
     for response in (bad_email, short_password, bad_role, null_email):
         message = response.json()["details"][0]["message"]
         assert not message.startswith("Value error"), message
