@@ -68,6 +68,35 @@ class JobRepository(BaseRepository[Job]):
         column = Job.category if field == "category" else Job.pic_team
         return await self._write_count(update(Job).where(column == old).values({column: new}))
 
+    async def count_by_activity(self) -> tuple[int, int]:
+        """(active, paused) job counts."""
+        rows = await self.session.execute(
+            select(Job.is_active, func.count()).group_by(Job.is_active)
+        )
+        counts = {bool(active): int(n) for active, n in rows}
+        return counts.get(True, 0), counts.get(False, 0)
+
+    async def failing(self, limit: int) -> Sequence[Job]:
+        """Jobs whose latest runs failed, longest streak first."""
+        return await self.get_multi(
+            Job.consecutive_failures > 0,
+            order_by=[
+                Job.consecutive_failures.desc(),
+                Job.last_execution_at.desc().nulls_last(),
+                Job.id,
+            ],
+            limit=limit,
+        )
+
+    async def next_due(self, limit: int) -> Sequence[Job]:
+        """Active jobs by their next slot, soonest first."""
+        return await self.get_multi(
+            Job.is_active.is_(True),
+            Job.next_run_at.is_not(None),
+            order_by=[Job.next_run_at.asc(), Job.id],
+            limit=limit,
+        )
+
     @staticmethod
     def _where(filters: JobFilters) -> list[ColumnElement[bool]]:
         where: list[ColumnElement[bool]] = []

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, case, func, select, update
@@ -98,6 +98,31 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
             int(running),
             None if average is None else round(float(average), 3),
         )
+
+    async def hourly_status_counts(
+        self, start: datetime, hours: int
+    ) -> dict[tuple[int, ExecutionStatus], int]:
+        """Executions per (hour since `start`, status) for slots in `[start, start + hours)`."""
+        hour = case(
+            *(
+                (JobExecution.scheduled_for < start + timedelta(hours=index + 1), index)
+                for index in range(hours)
+            ),
+            else_=hours,
+        )
+        slots = (
+            select(hour.label("hour"), JobExecution.status.label("status"))
+            .where(
+                JobExecution.scheduled_for >= start,
+                JobExecution.scheduled_for < start + timedelta(hours=hours),
+            )
+            .subquery()
+        )
+        statement = select(slots.c.hour, slots.c.status, func.count()).group_by(
+            slots.c.hour, slots.c.status
+        )
+        rows = await self.session.execute(statement)
+        return {(int(index), ExecutionStatus(status)): int(n) for index, status, n in rows}
 
     async def fail_lapsed_leases(self, now: datetime, message: str) -> list[uuid.UUID]:
         """Close running executions whose owner stopped renewing their lease."""

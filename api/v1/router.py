@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from api.v1 import (
     auth,
+    dashboard,
     executions,
     health,
     job_categories,
@@ -26,3 +27,4 @@ api_router.include_router(pic_teams.router)
 api_router.include_router(executions.router)
 api_router.include_router(notifications.router)
 api_router.include_router(settings.router)
+api_router.include_router(dashboard.router)

@@ -210,6 +210,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/dashboard/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything the home page shows, in one call
+         * @description Active and paused jobs; executions today (since midnight in `timezone`), in the last 24 hours and the last 7 days, with success rates; executions per hour and status over the last 24 hours (by slot, UTC hours, the current hour last); the jobs failing now; what is running; the next 10 scheduled runs. Any signed-in role.
+         */
+        get: operations["dashboard_summary_api_v1_dashboard_summary_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions": {
         parameters: {
             query?: never;
@@ -881,6 +901,44 @@ export interface components {
             /** Valid */
             valid: boolean;
         };
+        /** DashboardSummary */
+        DashboardSummary: {
+            /**
+             * Failing Jobs
+             * @description Jobs whose latest runs failed, longest failure streak first (at most 10).
+             */
+            failing_jobs: components["schemas"]["FailingJob"][];
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            jobs: components["schemas"]["JobCounts"];
+            last_24h: components["schemas"]["RunCounts"];
+            last_7d: components["schemas"]["RunCounts"];
+            /**
+             * Running
+             * @description Executions running now (at most 20).
+             */
+            running: components["schemas"]["ExecutionRead"][];
+            /**
+             * Runs Per Hour
+             * @description The last 24 hours, oldest first, the current hour last.
+             */
+            runs_per_hour: components["schemas"]["HourBucket"][];
+            /**
+             * Timezone
+             * @description The zone 'today' was counted in.
+             */
+            timezone: string;
+            /** @description Since midnight in `timezone`. */
+            today: components["schemas"]["RunCounts"];
+            /**
+             * Upcoming
+             * @description The next 10 scheduled runs of all jobs.
+             */
+            upcoming: components["schemas"]["UpcomingRun"][];
+        };
         /** DateRangeRead */
         DateRangeRead: {
             /** From */
@@ -1040,6 +1098,22 @@ export interface components {
          * @enum {string}
          */
         ExecutionType: "webhook" | "github_actions";
+        /** FailingJob */
+        FailingJob: {
+            /** Consecutive Failures */
+            consecutive_failures: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Is Active */
+            is_active: boolean;
+            /** Last Execution At */
+            last_execution_at: string | null;
+            /** Name */
+            name: string;
+        };
         /** FieldError */
         FieldError: {
             /** Field */
@@ -1068,6 +1142,23 @@ export interface components {
             status: "ok" | "degraded";
             /** Version */
             version: string;
+        };
+        /** HourBucket */
+        HourBucket: {
+            /** Failed */
+            failed: number;
+            /**
+             * Hour
+             * Format: date-time
+             * @description Start of the hour, UTC.
+             */
+            hour: string;
+            /** Missed */
+            missed: number;
+            /** Running */
+            running: number;
+            /** Success */
+            success: number;
         };
         /**
          * HttpMethod
@@ -1159,6 +1250,13 @@ export interface components {
             jobs_updated: number;
             /** Message */
             message: string;
+        };
+        /** JobCounts */
+        JobCounts: {
+            /** Active */
+            active: number;
+            /** Paused */
+            paused: number;
         };
         /**
          * JobCreate
@@ -1794,6 +1892,27 @@ export interface components {
             /** Refresh Token */
             refresh_token: string;
         };
+        /**
+         * RunCounts
+         * @description Executions whose slot (`scheduled_for`) falls in the window.
+         */
+        RunCounts: {
+            /** Failed */
+            failed: number;
+            /** Missed */
+            missed: number;
+            /** Running */
+            running: number;
+            /** Success */
+            success: number;
+            /**
+             * Success Rate
+             * @description Percent of the window's executions that succeeded; null without any.
+             */
+            success_rate: number | null;
+            /** Total */
+            total: number;
+        };
         /** SlackSettingsEnvelope */
         SlackSettingsEnvelope: {
             slack_settings: components["schemas"]["SlackSettingsRead"];
@@ -1945,6 +2064,24 @@ export interface components {
             range: components["schemas"]["DateRangeRead"];
             /** Unread Count */
             unread_count: number;
+        };
+        /** UpcomingRun */
+        UpcomingRun: {
+            /**
+             * At
+             * Format: date-time
+             * @description The slot, UTC.
+             */
+            at: string;
+            /**
+             * Job Id
+             * Format: uuid
+             */
+            job_id: string;
+            /** Job Name */
+            job_name: string;
+            /** Timezone */
+            timezone: string;
         };
         /**
          * UserCreate
@@ -3177,6 +3314,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["VerifyResponse"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use: `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (quote the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    dashboard_summary_api_v1_dashboard_summary_get: {
+        parameters: {
+            query?: {
+                /** @description IANA zone whose midnight starts 'today' (default: SCHEDULER_TIMEZONE). */
+                timezone?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardSummary"];
                 };
             };
             /** @description Missing, invalid, expired or revoked token */
