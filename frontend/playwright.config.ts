@@ -12,7 +12,8 @@ export default defineConfig({
   workers: 1,
   forbidOnly: !!process.env.CI,
   retries: 0,
-  timeout: 30_000,
+  // Generous: the machine is small and shared; a step waits only as long as it needs.
+  timeout: 120_000,
   expect: { timeout: 10_000 },
   reporter: process.env.CI ? "list" : [["list"]],
   outputDir: "test-results",

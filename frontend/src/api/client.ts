@@ -1,9 +1,10 @@
 import createClient, { type Middleware } from "openapi-fetch"
 import { Session } from "@/auth/session"
 import { connectivity } from "./connectivity"
-import type { components, paths } from "./schema.gen"
+import type { components, operations, paths } from "./schema.gen"
 
 export type Schemas = components["schemas"]
+export type Operations = operations
 export type ErrorBody = Schemas["ErrorResponse"]
 
 /** An answer outside 2xx, with the API's `{error, message, details}` envelope when it sent one. */

@@ -9,4 +9,7 @@ export interface NavItem {
 }
 
 /** The main navigation, in order. Add a page's entry here once its route exists. */
-export const NAV_ITEMS: NavItem[] = [{ label: "Home", to: "/" }]
+export const NAV_ITEMS: NavItem[] = [
+  { label: "Home", to: "/" },
+  { label: "Jobs", to: "/jobs" },
+]
