@@ -1,4 +1,9 @@
-"""Dependencies shared by the routers, exposed as `Annotated` aliases."""
+"""Dependencies shared by the routers, exposed as `Annotated` aliases.
+
+Every service a router uses is built here (`JobServiceDep`, ...), from the request's session
+and the app's settings, clock and outbound machinery; tests replace any of them with
+`app.dependency_overrides[get_...]`.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +21,19 @@ from core.config import Settings
 from core.enums import TokenType, UserRole
 from core.errors import DomainError, Unauthorized
 from core.security import TokenClaims, decode_token
+from integrations.address_guard import AddressGuard
 from models.user import User
+from scheduler.dispatcher import Dispatcher
 from services import authz
 from services.auth import AuthService
+from services.execution import ExecutionService
+from services.health import HealthService, SchedulerState
+from services.job import JobService
+from services.job_import import JobImportService
+from services.notifications.inbox import NotificationService
+from services.settings import SettingsService
+from services.trial_run import TrialRunService
+from services.user import UserService
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -75,10 +90,92 @@ async def get_clock(request: Request) -> Clock:
     return clock
 
 
+async def get_address_guard(request: Request) -> AddressGuard:
+    """The guard the lifespan made for the process (the dispatcher checks with the same rules)."""
+    guard: AddressGuard = request.app.state.address_guard
+    return guard
+
+
+async def get_dispatcher(request: Request) -> Dispatcher:
+    dispatcher: Dispatcher = request.app.state.dispatcher
+    return dispatcher
+
+
+async def get_scheduler_state(request: Request) -> SchedulerState | None:
+    """The in-process scheduler, when this process runs one."""
+    scheduler: SchedulerState | None = getattr(request.app.state, "scheduler", None)
+    return scheduler
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+AddressGuardDep = Annotated[AddressGuard, Depends(get_address_guard)]
+DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
+SchedulerStateDep = Annotated[SchedulerState | None, Depends(get_scheduler_state)]
+
+
+# --- services ----------------------------------------------------------------------------------
+
+
+async def get_auth_service(
+    session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> AuthService:
+    return AuthService(session, settings, clock)
+
+
+async def get_user_service(session: SessionDep) -> UserService:
+    return UserService(session)
+
+
+async def get_job_service(
+    session: SessionDep, settings: SettingsDep, clock: ClockDep, guard: AddressGuardDep
+) -> JobService:
+    return JobService(session, settings, clock, guard)
+
+
+JobServiceDep = Annotated[JobService, Depends(get_job_service)]
+
+
+async def get_job_import_service(session: SessionDep, jobs: JobServiceDep) -> JobImportService:
+    return JobImportService(session, jobs)
+
+
+async def get_execution_service(
+    session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> ExecutionService:
+    return ExecutionService(session, settings, clock)
+
+
+async def get_trial_run_service(
+    dispatcher: DispatcherDep, guard: AddressGuardDep, settings: SettingsDep
+) -> TrialRunService:
+    return TrialRunService(dispatcher.http_clients, guard, settings)
+
+
+async def get_notification_service(session: SessionDep, clock: ClockDep) -> NotificationService:
+    return NotificationService(session, clock)
+
+
+async def get_settings_service(session: SessionDep) -> SettingsService:
+    return SettingsService(session)
+
+
+async def get_health_service(
+    engine: EngineDep, settings: SettingsDep, scheduler: SchedulerStateDep
+) -> HealthService:
+    return HealthService(engine, settings, scheduler)
+
+
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+JobImportServiceDep = Annotated[JobImportService, Depends(get_job_import_service)]
+ExecutionServiceDep = Annotated[ExecutionService, Depends(get_execution_service)]
+TrialRunServiceDep = Annotated[TrialRunService, Depends(get_trial_run_service)]
+NotificationServiceDep = Annotated[NotificationService, Depends(get_notification_service)]
+SettingsServiceDep = Annotated[SettingsService, Depends(get_settings_service)]
+HealthServiceDep = Annotated[HealthService, Depends(get_health_service)]
 
 
 # --- authentication ----------------------------------------------------------------------------
@@ -99,10 +196,8 @@ async def get_access_claims(
 AccessClaims = Annotated[TokenClaims, Depends(get_access_claims)]
 
 
-async def get_current_user(
-    claims: AccessClaims, session: SessionDep, settings: SettingsDep, clock: ClockDep
-) -> User:
-    user = await AuthService(session, settings, clock).current_user(claims)
+async def get_current_user(claims: AccessClaims, auth: AuthServiceDep, session: SessionDep) -> User:
+    user = await auth.current_user(claims)
     # End the read transaction of authentication now: the request's own work starts a new
     # one when it first touches the database. Until then no transaction stays open across
     # slow work that needs none (a test run's call to its target, a DNS check), which on

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.core.result import Ok
 
+from api.deps import get_address_guard
 from api.main import create_app
 from core import db
 from core.clock import utcnow
@@ -77,7 +78,7 @@ def contract(contract_database_url: str, contract_admin_id: uuid.UUID) -> Iterat
     with serve(app) as base_url:
         # Generated host names are looked up in an empty table, never on the network.
         offline = AddressGuard(resolver=FakeResolver({}))
-        app.state.address_guard = offline
+        app.dependency_overrides[get_address_guard] = lambda: offline
         app.state.dispatcher.guard = offline
         yield Contract(contract_settings, contract_admin_id, base_url)
 

@@ -4,14 +4,7 @@ from typing import Annotated
 
 from fastapi import Body, Depends, Form, Request, status
 
-from api.deps import (
-    AccessClaims,
-    AdminUser,
-    ClockDep,
-    CurrentUser,
-    SessionDep,
-    SettingsDep,
-)
+from api.deps import AccessClaims, AdminUser, AuthServiceDep, CurrentUser, UserServiceDep
 from api.openapi import error_responses
 from api.routing import ApiRouter
 from schemas.auth import (
@@ -26,8 +19,6 @@ from schemas.auth import (
 )
 from schemas.common import MessageResponse
 from schemas.user import UserCreate, UserOut, UserRegisteredResponse
-from services.auth import AuthService
-from services.user import UserService
 
 router = ApiRouter(prefix="/auth", tags=["auth"])
 
@@ -58,14 +49,10 @@ ClientAddress = Annotated[str, Depends(get_client_address)]
 )
 async def login(
     body: LoginRequest,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
+    auth: AuthServiceDep,
     client_address: ClientAddress,
 ) -> LoginResponse:
-    result = await AuthService(session, settings, clock).login(
-        body.login, body.password.get_secret_value(), client_address
-    )
+    result = await auth.login(body.login, body.password.get_secret_value(), client_address)
     return LoginResponse(
         message="Login successful",
         access_token=result.tokens.access.token,
@@ -86,15 +73,11 @@ async def login_form(
     password: Annotated[
         str, Form(min_length=1, max_length=256, json_schema_extra={"format": "password"})
     ],
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
+    auth: AuthServiceDep,
     client_address: ClientAddress,
     grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
 ) -> AccessTokenResponse:
-    access = await AuthService(session, settings, clock).login_for_access_token(
-        username, password, client_address
-    )
+    access = await auth.login_for_access_token(username, password, client_address)
     return AccessTokenResponse(access_token=access.token)
 
 
@@ -110,11 +93,9 @@ async def login_form(
 )
 async def refresh(
     body: RefreshRequest,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
+    auth: AuthServiceDep,
 ) -> TokenPairResponse:
-    tokens = await AuthService(session, settings, clock).refresh(body.refresh_token)
+    tokens = await auth.refresh(body.refresh_token)
     return TokenPairResponse(access_token=tokens.access.token, refresh_token=tokens.refresh.token)
 
 
@@ -127,13 +108,11 @@ async def refresh(
 async def logout(
     user: CurrentUser,
     claims: AccessClaims,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
+    auth: AuthServiceDep,
     body: Annotated[LogoutRequest | None, Body()] = None,
 ) -> MessageResponse:
     refresh_token = body.refresh_token if body is not None else None
-    await AuthService(session, settings, clock).logout(user, claims, refresh_token)
+    await auth.logout(user, claims, refresh_token)
     return MessageResponse(message="Logged out")
 
 
@@ -167,9 +146,9 @@ async def verify(user: CurrentUser) -> VerifyResponse:
     ),
 )
 async def register(
-    body: UserCreate, _admin: AdminUser, session: SessionDep
+    body: UserCreate, _admin: AdminUser, users: UserServiceDep
 ) -> UserRegisteredResponse:
-    user = await UserService(session).register(body)
+    user = await users.register(body)
     return UserRegisteredResponse(
         message="User registered successfully", user=UserOut.model_validate(user)
     )

@@ -3,9 +3,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Query
 
-from api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
+from api.deps import CurrentUser, ExecutionServiceDep
 from api.openapi import error_responses
 from api.routing import ApiRouter
 from schemas.execution import (
@@ -15,18 +15,8 @@ from schemas.execution import (
     ExecutionStatistics,
     StatisticsQuery,
 )
-from services.execution import ExecutionService
 
 router = ApiRouter(prefix="/executions", tags=["executions"])
-
-
-async def get_execution_service(
-    session: SessionDep, settings: SettingsDep, clock: ClockDep
-) -> ExecutionService:
-    return ExecutionService(session, settings, clock)
-
-
-ExecutionServiceDep = Annotated[ExecutionService, Depends(get_execution_service)]
 
 
 @router.get(

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from fastapi import Request, Response
+from fastapi import Response
 
-from api.deps import EngineDep, SettingsDep
+from api.deps import HealthServiceDep
 from api.routing import ApiRouter
 from schemas.health import HealthResponse
-from services.health import HealthService
 
 router = ApiRouter(tags=["health"])
 
@@ -16,10 +15,7 @@ router = ApiRouter(tags=["health"])
     response_model=HealthResponse,
     responses={503: {"model": HealthResponse, "description": "The database is unreachable"}},
 )
-async def health(
-    request: Request, response: Response, engine: EngineDep, settings: SettingsDep
-) -> HealthResponse:
-    service = HealthService(engine, settings, getattr(request.app.state, "scheduler", None))
+async def health(response: Response, service: HealthServiceDep) -> HealthResponse:
     result = await service.check()
     if result.status != "ok":
         response.status_code = 503

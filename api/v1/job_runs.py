@@ -5,21 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Depends, Query, Request, status
+from fastapi import BackgroundTasks, Query, status
 
 from api.deps import (
-    ClockDep,
     CurrentUser,
+    DispatcherDep,
     EditorUser,
-    SessionDep,
-    SettingsDep,
+    ExecutionServiceDep,
+    JobServiceDep,
+    TrialRunServiceDep,
 )
 from api.openapi import error_responses
 from api.routing import ApiRouter
-from api.v1.executions import ExecutionServiceDep
-from api.v1.jobs import JobServiceDep, get_address_guard
-from integrations.address_guard import AddressGuard
-from scheduler.dispatcher import Dispatcher
 from schemas.execution import (
     ExecuteRequest,
     ExecuteResponse,
@@ -30,21 +27,9 @@ from schemas.execution import (
     TrialRunRequest,
     TrialRunResult,
 )
-from services.execution import ExecutionService, execution_read
-from services.job import JobService
-from services.trial_run import TrialRunService
+from services.execution import execution_read
 
 router = ApiRouter(prefix="/jobs", tags=["job runs"])
-
-GuardDep = Annotated[AddressGuard, Depends(get_address_guard)]
-
-
-async def get_dispatcher(request: Request) -> Dispatcher:
-    dispatcher: Dispatcher = request.app.state.dispatcher
-    return dispatcher
-
-
-DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
 
 
 @router.post(
@@ -62,16 +47,14 @@ DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
 async def execute_job(
     job_id: uuid.UUID,
     user: EditorUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    guard: GuardDep,
+    jobs: JobServiceDep,
+    executions: ExecutionServiceDep,
     dispatcher: DispatcherDep,
     background: BackgroundTasks,
     body: ExecuteRequest | None = None,
 ) -> ExecuteResponse:
-    job = await JobService(session, settings, clock, guard).get_for_manual_run(job_id, user)
-    execution, run = await ExecutionService(session, settings, clock).start_manual(
+    job = await jobs.get_for_manual_run(job_id, user)
+    execution, run = await executions.start_manual(
         job,
         metadata=body.metadata if body else None,
         github_token=body.github_token if body else None,
@@ -97,13 +80,9 @@ async def execute_job(
     responses=error_responses(401, 403),
 )
 async def try_target(
-    body: TrialRunRequest,
-    _user: EditorUser,
-    settings: SettingsDep,
-    guard: GuardDep,
-    dispatcher: DispatcherDep,
+    body: TrialRunRequest, _user: EditorUser, service: TrialRunServiceDep
 ) -> TrialRunResult:
-    return await TrialRunService(dispatcher.http_clients, guard, settings).run(body)
+    return await service.run(body)
 
 
 @router.get(

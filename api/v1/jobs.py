@@ -3,14 +3,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query, Request, status
+from fastapi import Query, Request, status
 
-from api.deps import ClockDep, CurrentUser, EditorUser, SessionDep, SettingsDep
+from api.deps import (
+    CurrentUser,
+    EditorUser,
+    JobImportServiceDep,
+    JobServiceDep,
+    SettingsDep,
+)
 from api.openapi import error_responses
 from api.routing import CollectionRouter
 from api.uploads import multipart_request_body, read_upload
 from core.errors import ValidationFailed
-from integrations.address_guard import AddressGuard
 from schemas.job import (
     CronPreview,
     CronPreviewRequest,
@@ -27,40 +32,11 @@ from schemas.job import (
     JobUpdate,
 )
 from schemas.job_import import BulkUploadResponse
-from services.job import JobService
-from services.job_import import JobImportService
 
 router = CollectionRouter(prefix="/jobs", tags=["jobs"])
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
-
-
-async def get_address_guard(request: Request, settings: SettingsDep) -> AddressGuard:
-    """The app's outbound address guard when the lifespan made one, else one from settings."""
-    guard = getattr(request.app.state, "address_guard", None)
-    if isinstance(guard, AddressGuard):
-        return guard
-    return AddressGuard(allow_private=settings.allow_private_targets)
-
-
-async def get_job_service(
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    guard: Annotated[AddressGuard, Depends(get_address_guard)],
-) -> JobService:
-    return JobService(session, settings, clock, guard)
-
-
-JobServiceDep = Annotated[JobService, Depends(get_job_service)]
-
-
-async def get_job_import_service(session: SessionDep, jobs: JobServiceDep) -> JobImportService:
-    return JobImportService(session, jobs)
-
-
-JobImportServiceDep = Annotated[JobImportService, Depends(get_job_import_service)]
 
 
 @router.get(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Query
 
-from api.deps import ClockDep, CurrentUser, SessionDep
+from api.deps import CurrentUser, NotificationServiceDep
 from api.openapi import error_responses
 from api.routing import ApiRouter
 from schemas.common import MessageResponse
@@ -21,16 +21,9 @@ from schemas.notification import (
     ReadDeleted,
     UnreadCount,
 )
-from services.notifications.inbox import NotificationService
 
 router = ApiRouter(prefix="/notifications", tags=["notifications"])
 
-
-def get_notification_service(session: SessionDep, clock: ClockDep) -> NotificationService:
-    return NotificationService(session, clock)
-
-
-NotificationServiceDep = Annotated[NotificationService, Depends(get_notification_service)]
 
 _RANGE_DESCRIPTION = (
     "`from`/`to` filter on the creation time: `from` inclusive, `to` exclusive, a date-only "

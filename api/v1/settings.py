@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.deps import AdminUser, SessionDep
+from api.deps import AdminUser, SettingsServiceDep
 from api.openapi import error_responses
 from api.routing import ApiRouter
 from schemas.settings import (
@@ -11,7 +11,6 @@ from schemas.settings import (
     SlackSettingsUpdate,
     SlackSettingsUpdated,
 )
-from services.settings import SettingsService
 
 router = ApiRouter(prefix="/settings", tags=["settings"])
 
@@ -22,8 +21,10 @@ router = ApiRouter(prefix="/settings", tags=["settings"])
     response_model=SlackSettingsEnvelope,
     responses=error_responses(401, 403),
 )
-async def get_slack_settings(_admin: AdminUser, session: SessionDep) -> SlackSettingsEnvelope:
-    settings = await SettingsService(session).get_slack()
+async def get_slack_settings(
+    _admin: AdminUser, service: SettingsServiceDep
+) -> SlackSettingsEnvelope:
+    settings = await service.get_slack()
     return SlackSettingsEnvelope(slack_settings=SlackSettingsRead.model_validate(settings))
 
 
@@ -39,9 +40,9 @@ async def get_slack_settings(_admin: AdminUser, session: SessionDep) -> SlackSet
     responses=error_responses(400, 401, 403, descriptions={400: "Enabled without a `webhook_url`"}),
 )
 async def update_slack_settings(
-    body: SlackSettingsUpdate, admin: AdminUser, session: SessionDep
+    body: SlackSettingsUpdate, admin: AdminUser, service: SettingsServiceDep
 ) -> SlackSettingsUpdated:
-    settings = await SettingsService(session).update_slack(admin, body)
+    settings = await service.update_slack(admin, body)
     return SlackSettingsUpdated(
         message="Slack settings updated",
         slack_settings=SlackSettingsRead.model_validate(settings),

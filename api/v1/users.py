@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from api.deps import AdminUser, CurrentUser, SessionDep
+from api.deps import AdminUser, CurrentUser, UserServiceDep
 from api.openapi import error_responses
 from api.routing import ApiRouter
 from schemas.user import (
@@ -20,7 +20,6 @@ from schemas.user import (
     UserUpdate,
     UserUpdatedResponse,
 )
-from services.user import UserService
 
 router = ApiRouter(prefix="/auth/users", tags=["users"])
 
@@ -35,8 +34,8 @@ _SELF_OR_ADMIN_ERRORS = error_responses(
     response_model=UserListResponse,
     responses=error_responses(401, 403),
 )
-async def list_users(_admin: AdminUser, session: SessionDep) -> UserListResponse:
-    users = await UserService(session).list_users()
+async def list_users(_admin: AdminUser, service: UserServiceDep) -> UserListResponse:
+    users = await service.list_users()
     return UserListResponse(count=len(users), users=[UserOut.model_validate(u) for u in users])
 
 
@@ -46,8 +45,8 @@ async def list_users(_admin: AdminUser, session: SessionDep) -> UserListResponse
     response_model=UserResponse,
     responses=_SELF_OR_ADMIN_ERRORS,
 )
-async def get_user(user_id: uuid.UUID, actor: CurrentUser, session: SessionDep) -> UserResponse:
-    user = await UserService(session).get_user(actor, user_id)
+async def get_user(user_id: uuid.UUID, actor: CurrentUser, service: UserServiceDep) -> UserResponse:
+    user = await service.get_user(actor, user_id)
     return UserResponse(user=UserOut.model_validate(user))
 
 
@@ -73,9 +72,9 @@ async def get_user(user_id: uuid.UUID, actor: CurrentUser, session: SessionDep) 
     ),
 )
 async def update_user(
-    user_id: uuid.UUID, body: UserUpdate, actor: CurrentUser, session: SessionDep
+    user_id: uuid.UUID, body: UserUpdate, actor: CurrentUser, service: UserServiceDep
 ) -> UserUpdatedResponse:
-    result = await UserService(session).update_user(actor, user_id, body)
+    result = await service.update_user(actor, user_id, body)
     return UserUpdatedResponse(
         message="User updated successfully",
         updated_fields=result.updated_fields,
@@ -93,9 +92,9 @@ async def update_user(
     ),
 )
 async def delete_user(
-    user_id: uuid.UUID, admin: AdminUser, session: SessionDep
+    user_id: uuid.UUID, admin: AdminUser, service: UserServiceDep
 ) -> UserDeletedResponse:
-    user = await UserService(session).delete_user(admin, user_id)
+    user = await service.delete_user(admin, user_id)
     return UserDeletedResponse(
         message="User deleted successfully",
         deleted_user=DeletedUser(id=user.id, username=user.username),
@@ -109,9 +108,9 @@ async def delete_user(
     responses=_SELF_OR_ADMIN_ERRORS,
 )
 async def get_notification_preferences(
-    user_id: uuid.UUID, actor: CurrentUser, session: SessionDep
+    user_id: uuid.UUID, actor: CurrentUser, service: UserServiceDep
 ) -> NotificationPreferencesResponse:
-    preferences = await UserService(session).get_notification_preferences(actor, user_id)
+    preferences = await service.get_notification_preferences(actor, user_id)
     return NotificationPreferencesResponse(
         message="Notification preferences retrieved successfully",
         preferences=NotificationPreferences.model_validate(preferences),
@@ -128,9 +127,9 @@ async def update_notification_preferences(
     user_id: uuid.UUID,
     body: NotificationPreferencesUpdate,
     actor: CurrentUser,
-    session: SessionDep,
+    service: UserServiceDep,
 ) -> NotificationPreferencesResponse:
-    preferences = await UserService(session).update_notification_preferences(actor, user_id, body)
+    preferences = await service.update_notification_preferences(actor, user_id, body)
     return NotificationPreferencesResponse(
         message="Notification preferences updated successfully",
         preferences=NotificationPreferences.model_validate(preferences),
@@ -144,9 +143,9 @@ async def update_notification_preferences(
     responses=_SELF_OR_ADMIN_ERRORS,
 )
 async def get_ui_preferences(
-    user_id: uuid.UUID, actor: CurrentUser, session: SessionDep
+    user_id: uuid.UUID, actor: CurrentUser, service: UserServiceDep
 ) -> UiPreferencesResponse:
-    columns = await UserService(session).get_ui_preferences(actor, user_id)
+    columns = await service.get_ui_preferences(actor, user_id)
     return UiPreferencesResponse(preferences=UiPreferences(jobs_table_columns=columns))
 
 
@@ -158,7 +157,7 @@ async def get_ui_preferences(
     responses=_SELF_OR_ADMIN_ERRORS,
 )
 async def update_ui_preferences(
-    user_id: uuid.UUID, body: UiPreferencesUpdate, actor: CurrentUser, session: SessionDep
+    user_id: uuid.UUID, body: UiPreferencesUpdate, actor: CurrentUser, service: UserServiceDep
 ) -> UiPreferencesResponse:
-    columns = await UserService(session).update_ui_preferences(actor, user_id, body)
+    columns = await service.update_ui_preferences(actor, user_id, body)
     return UiPreferencesResponse(preferences=UiPreferences(jobs_table_columns=columns))

@@ -8,6 +8,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.deps import get_address_guard
 from integrations.address_guard import AddressGuard
 from models.pic_team import PicTeam
 from tests.support.fake_dns import FakeResolver
@@ -26,10 +27,9 @@ DNS_ANSWERS = {
 def fake_dns(app: FastAPI) -> Iterator[FakeResolver]:
     """Target URLs are checked against this table instead of the network."""
     resolver = FakeResolver(DNS_ANSWERS)
-    previous = getattr(app.state, "address_guard", None)
-    app.state.address_guard = AddressGuard(resolver=resolver)
+    app.dependency_overrides[get_address_guard] = lambda: AddressGuard(resolver=resolver)
     yield resolver
-    app.state.address_guard = previous
+    del app.dependency_overrides[get_address_guard]
 
 
 @pytest.fixture

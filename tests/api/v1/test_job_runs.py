@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.deps import get_address_guard
 from core.enums import ExecutionStatus, TriggerType
 from integrations.address_guard import AddressGuard
 from models import Job, JobExecution, PicTeam, User
@@ -220,8 +221,7 @@ async def test_test_run_calls_the_target_once_and_stores_nothing(
     http_target: HttpTarget,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    saved = app.state.address_guard
-    app.state.address_guard = AddressGuard(allow_private=True)
+    app.dependency_overrides[get_address_guard] = lambda: AddressGuard(allow_private=True)
     try:
         response = await client.post(
             "/api/v1/jobs/test-run",
@@ -229,7 +229,7 @@ async def test_test_run_calls_the_target_once_and_stores_nothing(
             headers=member_headers,
         )
     finally:
-        app.state.address_guard = saved
+        del app.dependency_overrides[get_address_guard]
 
     assert response.status_code == 200
     assert response.json() == {

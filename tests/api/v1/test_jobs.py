@@ -11,10 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import event, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.main import create_app
 from core.config import Settings
 from core.enums import ExecutionType, TriggerType, UserRole
 from models.job import Job
@@ -386,21 +386,23 @@ async def test_unknown_or_inactive_references_are_400(
 
 
 async def test_private_targets_are_allowed_when_the_operator_says_so(
-    client: httpx.AsyncClient,
-    app: FastAPI,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
     member_headers: dict[str, str],
     team: PicTeam,
     settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(app.state, "address_guard", None)  # built from settings per request
-    monkeypatch.setattr(settings, "allow_private_targets", True)
-
-    response = await client.post(
-        JOBS,
-        json=job_payload(team.slug, target_url="http://127.0.0.1:9000/hook"),
-        headers=member_headers,
-    )
+    # An app of its own: the guard its lifespan builds follows ALLOW_PRIVATE_TARGETS.
+    permissive = create_app(settings.model_copy(update={"allow_private_targets": True}), clock)
+    async with permissive.router.lifespan_context(permissive):
+        permissive.state.sessionmaker = sessionmaker
+        transport = httpx.ASGITransport(app=permissive)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.post(
+                JOBS,
+                json=job_payload(team.slug, target_url="http://127.0.0.1:9000/hook"),
+                headers=member_headers,
+            )
 
     assert response.status_code == 201, response.text
 
