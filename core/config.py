@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 APP_NAME = "Cron Job Service"
@@ -16,6 +16,16 @@ VERSION = version("cronjob-service")
 DEFAULT_JWT_SECRET = "change-me-in-production"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./cronjobs.db"
 DEFAULT_FRONTEND_DIST_DIR = Path(__file__).resolve().parents[1] / "frontend" / "dist"
+
+
+def _blank_is_unset(value: object) -> object:
+    return (value.strip() or None) if isinstance(value, str) else value
+
+
+# Optional settings left blank are unset: the empty string already is (`env_ignore_empty`),
+# a value of spaces only is too; other values lose surrounding spaces.
+OptionalText = Annotated[str | None, BeforeValidator(_blank_is_unset)]
+OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_blank_is_unset)]
 
 
 def normalize_database_url(url: str) -> str:
@@ -34,7 +44,9 @@ def normalize_database_url(url: str) -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = DEFAULT_DATABASE_URL
@@ -55,9 +67,9 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_window_seconds: int = Field(default=300, ge=1)
     # The first admin, created at start-up when no admin exists; all three or none.
-    admin_username: str | None = None
-    admin_email: str | None = None
-    admin_password: SecretStr | None = None
+    admin_username: OptionalText = None
+    admin_email: OptionalText = None
+    admin_password: OptionalSecret = None
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
@@ -77,7 +89,7 @@ class Settings(BaseSettings):
 
     # Jobs: GitHub owner used when a job (or CSV row) names only the repository, the largest
     # CSV upload accepted, and whether targets on private/loopback/metadata addresses are allowed.
-    github_default_owner: str | None = None
+    github_default_owner: OptionalText = None
     max_upload_bytes: int = Field(default=1_048_576, ge=1)
     # The largest request body other than an upload (413 above, before it is parsed).
     max_request_bytes: int = Field(default=1_048_576, ge=1)
@@ -85,10 +97,10 @@ class Settings(BaseSettings):
 
     # Notifications. Email goes through this SMTP server (no SMTP_HOST: email is off); port 465
     # speaks TLS from the start, other ports upgrade with STARTTLS when SMTP_STARTTLS is true.
-    smtp_host: str | None = None
+    smtp_host: OptionalText = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
+    smtp_username: OptionalText = None
+    smtp_password: OptionalSecret = None
     smtp_starttls: bool = True
     smtp_from: str = "cronjobs@localhost"
     # Email and Slack deliveries: attempts before giving up, the first retry delay (doubled on
@@ -117,22 +129,6 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
-
-    @field_validator("github_default_owner")
-    @classmethod
-    def _blank_owner_is_none(cls, value: str | None) -> str | None:
-        return (value or "").strip() or None
-
-    @field_validator("smtp_host", "smtp_username", "smtp_password", mode="before")
-    @classmethod
-    def _blank_smtp_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("admin_username", "admin_email", "admin_password", mode="before")
-    @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        # `.env.example` lists them empty: an empty variable means "no start-up admin".
-        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("scheduler_timezone")
     @classmethod

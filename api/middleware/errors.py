@@ -1,4 +1,5 @@
-"""The one place where errors become HTTP responses in the envelope of API.md."""
+"""The one place where errors become HTTP responses in the `{"error","message","details"}`
+envelope (README "Errors")."""
 
 from __future__ import annotations
 

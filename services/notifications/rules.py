@@ -18,7 +18,7 @@ Sending is `services/notifications/sender.py`'s job, after the commit, off the e
 - The end date passed (the caller paused the job): the owner in-app (`warning`), email when
   `email_on_job_disabled`.
 
-Preferences a user never saved are the defaults of API.md (the model's column defaults).
+Preferences a user never saved are the column defaults of `models/user_preferences.py`.
 Email is off without SMTP_HOST; Slack only while enabled with a webhook URL.
 """
 

@@ -1,4 +1,4 @@
-"""The first admin from ADMIN_* at start-up (API.md: "when no admin exists")."""
+"""The first admin from ADMIN_* at start-up, when no admin exists (README "Logging in")."""
 
 from __future__ import annotations
 

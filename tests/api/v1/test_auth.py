@@ -1,4 +1,4 @@
-"""Auth endpoints (API.md "Auth & users"): login, OAuth2 form, refresh rotation, logout, me,
+"""Auth endpoints (the `auth` tag of the OpenAPI): login, OAuth2 form, refresh rotation, logout, me,
 verify, register, the token attacks and the login throttle."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Jobs API: CRUD, pause/resume, listing, cron tools, validation and RBAC (API.md "Jobs")."""
+"""Jobs API: CRUD, pause/resume, listing, cron tools, validation and RBAC (the `jobs` tag)."""
 
 from __future__ import annotations
 

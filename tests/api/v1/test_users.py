@@ -1,5 +1,5 @@
-"""User management and preferences (API.md "Auth & users"), and the RBAC matrix of every
-endpoint of the auth section."""
+"""User management and preferences (the `users` tag of the OpenAPI), and the RBAC matrix of
+every endpoint of the auth and users tags."""
 
 from __future__ import annotations
 

@@ -198,7 +198,7 @@ async def test_the_job_list_gets_email_only_when_enabled(
 
     await record(session, notify_settings, clock, job)
 
-    # No preferences row: the defaults of API.md (email_on_job_failure on).
+    # No preferences row: the column defaults (email_on_job_failure on).
     assert summary(await deliveries(session)) == [("failure", "email", member.email)]
 
 
