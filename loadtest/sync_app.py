@@ -60,10 +60,17 @@ from models.pic_team import PicTeam
 from models.refresh_token import RefreshToken
 from models.revoked_token import RevokedToken
 from models.user import User
+from repositories.base import Page
 from repositories.job import JobFilters, JobRepository
-from repositories.job_execution import ExecutionFilters
+from repositories.job_execution import ExecutionFilters, NamedExecution
 from schemas.auth import LoginRequest, LoginResponse
-from schemas.execution import ExecuteRequest, ExecuteResponse, ExecutionListQuery, ExecutionPage
+from schemas.execution import (
+    ExecuteRequest,
+    ExecuteResponse,
+    ExecutionListQuery,
+    ExecutionPage,
+    ExecutionRead,
+)
 from schemas.job import (
     JobCreate,
     JobListQuery,
@@ -73,7 +80,6 @@ from schemas.job import (
     JobResponse,
 )
 from schemas.user import UserOut
-from services.execution import execution_read
 from services.scheduling import RunSpec, execution_type_of, run_spec, target_of
 
 DEFAULT_THREADS = 40  # Starlette's (anyio's) default threadpool size
@@ -457,27 +463,24 @@ def _routes(service: SyncService) -> APIRouter:
             total = session.execute(
                 select(func.count()).select_from(Job).where(*where)
             ).scalar_one()
-        return JobListResponse(
-            count=len(jobs),
-            total=total,
-            page=query.page,
-            per_page=query.per_page,
-            total_pages=math.ceil(total / query.per_page) if total else 0,
-            jobs=[JobRead.from_job(job) for job in jobs],
+        return JobListResponse.of(
+            Page(items=jobs, total=total, page=query.page, per_page=query.per_page)
         )
 
     @router.get("/jobs/{job_id}", response_model=JobResponse)
     def get_job(job_id: uuid.UUID, request: Request) -> JobResponse:
         with service.unit_of_work() as session:
             service.current_user(session, request)
-            return JobResponse(job=JobRead.from_job(service.get_job(session, job_id)))
+            return JobResponse(job=JobRead.model_validate(service.get_job(session, job_id)))
 
     @router.post("/jobs", status_code=status.HTTP_201_CREATED, response_model=JobMessageResponse)
     def create_job(body: JobCreate, request: Request) -> JobMessageResponse:
         with service.unit_of_work() as session:
             actor = service.current_user(session, request)
             job = service.create_job(session, body, actor)
-        return JobMessageResponse(message="Job created successfully", job=JobRead.from_job(job))
+        return JobMessageResponse(
+            message="Job created successfully", job=JobRead.model_validate(job)
+        )
 
     @router.post(
         "/jobs/{job_id}/execute",
@@ -499,7 +502,7 @@ def _routes(service: SyncService) -> APIRouter:
         return ExecuteResponse(
             message="Job triggered successfully",
             job_id=job.id,
-            execution=execution_read(execution, job.name),
+            execution=ExecutionRead.model_validate(NamedExecution(execution, job.name)),
         )
 
     @router.get("/executions", response_model=ExecutionPage)
@@ -532,12 +535,9 @@ def _routes(service: SyncService) -> APIRouter:
             total = session.execute(
                 select(func.count()).select_from(JobExecution).where(*filters.where())
             ).scalar_one()
-        return ExecutionPage(
-            executions=[execution_read(execution, name) for execution, name in rows],
-            total=total,
-            page=query.page,
-            limit=query.limit,
-            total_pages=math.ceil(total / query.limit),
+        named = [NamedExecution(execution, name) for execution, name in rows]
+        return ExecutionPage.of(
+            Page(items=named, total=total, page=query.page, per_page=query.limit)
         )
 
     return router

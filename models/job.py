@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core import cron
 from core.enums import HttpMethod
 from models.base import Base, JSONType, Timestamps, UUIDPrimaryKey, str_enum
 
@@ -47,3 +48,12 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     next_run_at: Mapped[datetime | None]
     last_execution_at: Mapped[datetime | None]
     consecutive_failures: Mapped[int] = mapped_column(default=0)
+
+    @property
+    def next_execution_at(self) -> datetime | None:
+        """The stored next slot in the job's zone; none once it would fall after `end_date`
+        (the scheduler pauses the job instead of firing it)."""
+        if not self.is_active or self.next_run_at is None:
+            return None
+        local = self.next_run_at.astimezone(cron.zone(self.timezone))
+        return local if local.date() <= self.end_date else None

@@ -48,13 +48,30 @@ class ExecutionCounts:
     running: int
     average_duration_seconds: float | None
 
+    @property
+    def success_rate(self) -> float:
+        """Successes as a percentage of all executions counted."""
+        return round(100 * self.success / self.total, 2) if self.total else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class NamedExecution:
+    """An execution with its job's name, read in one query: what every listing shows. Reads
+    the execution's attributes through to it."""
+
+    execution: JobExecution
+    job_name: str
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.execution, name)
+
 
 class JobExecutionRepository(BaseRepository[JobExecution]):
     model = JobExecution
 
     async def search(
         self, filters: ExecutionFilters, *, offset: int, limit: int
-    ) -> list[tuple[JobExecution, str]]:
+    ) -> list[NamedExecution]:
         """Executions with their job's name, newest slot first, in one query."""
         statement = (
             select(JobExecution, Job.name)
@@ -68,16 +85,16 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
             .offset(offset)
             .limit(limit)
         )
-        return [(row[0], row[1]) for row in await self.session.execute(statement)]
+        return [NamedExecution(row[0], row[1]) for row in await self.session.execute(statement)]
 
-    async def get_with_job_name(self, execution_id: uuid.UUID) -> tuple[JobExecution, str] | None:
+    async def get_with_job_name(self, execution_id: uuid.UUID) -> NamedExecution | None:
         statement = (
             select(JobExecution, Job.name)
             .join(Job, Job.id == JobExecution.job_id)
             .where(JobExecution.id == execution_id)
         )
         row = (await self.session.execute(statement)).first()
-        return None if row is None else (row[0], row[1])
+        return None if row is None else NamedExecution(row[0], row[1])
 
     async def counts(self, filters: ExecutionFilters) -> ExecutionCounts:
         def count_of(status: ExecutionStatus) -> Any:

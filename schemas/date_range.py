@@ -7,6 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.date_range import DateRange
+
 
 class RangeQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -22,3 +24,7 @@ class RangeQuery(BaseModel):
 class DateRangeRead(BaseModel):
     from_: datetime | None = Field(serialization_alias="from")
     to: datetime | None
+
+    @classmethod
+    def of(cls, window: DateRange) -> DateRangeRead:
+        return cls(from_=window.start, to=window.end)

@@ -6,7 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.date_range import DateRange
 from core.enums import ExecutionStatus, ExecutionType, HttpMethod, TriggerType
+from repositories.job_execution import ExecutionCounts
 from schemas.common import Page, RequestModel, example
 from schemas.date_range import DateRangeRead, RangeQuery
 from schemas.job import (
@@ -18,6 +20,7 @@ from schemas.job import (
     WorkflowName,
 )
 from schemas.json_value import Metadata
+from schemas.pagination import PageResponse
 
 
 class ExecutionRead(BaseModel):
@@ -70,12 +73,9 @@ class JobExecutionListQuery(_ExecutionFilterQuery):
     limit: int = Field(default=50, ge=1, le=200)
 
 
-class ExecutionPage(BaseModel):
-    executions: list[ExecutionRead]
-    total: int
-    page: int
-    limit: int
-    total_pages: int
+class ExecutionPage(PageResponse[ExecutionRead]):
+    items: list[ExecutionRead] = Field(serialization_alias="executions")
+    per_page: int = Field(serialization_alias="limit")
 
 
 class StatisticsQuery(RangeQuery):
@@ -90,6 +90,18 @@ class ExecutionStatistics(BaseModel):
     success_rate: float = Field(description="Percentage of finished runs that succeeded.")
     average_duration_seconds: float | None
     range: DateRangeRead
+
+    @classmethod
+    def of(cls, counts: ExecutionCounts, window: DateRange) -> ExecutionStatistics:
+        return cls(
+            total_executions=counts.total,
+            successful_executions=counts.success,
+            failed_executions=counts.failed,
+            running_executions=counts.running,
+            success_rate=counts.success_rate,
+            average_duration_seconds=counts.average_duration_seconds,
+            range=DateRangeRead.of(window),
+        )
 
 
 class JobExecutionList(BaseModel):
@@ -115,6 +127,17 @@ class JobStatistics(BaseModel):
     running_count: int
     success_rate: float
     average_duration_seconds: float | None
+
+    @classmethod
+    def of(cls, counts: ExecutionCounts) -> JobStatistics:
+        return cls(
+            total_executions=counts.total,
+            success_count=counts.success,
+            failed_count=counts.failed,
+            running_count=counts.running,
+            success_rate=counts.success_rate,
+            average_duration_seconds=counts.average_duration_seconds,
+        )
 
 
 class JobExecutionStats(BaseModel):

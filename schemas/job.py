@@ -19,15 +19,16 @@ from pydantic import (
     Field,
     Strict,
     StringConstraints,
+    computed_field,
     field_validator,
 )
 
 from core import cron
 from core.enums import HttpMethod
 from core.urls import TargetRefused, parse_target_url
-from models.job import Job
-from schemas.common import Flag, Page, RequestModel, example
+from schemas.common import Flag, ORMModel, Page, RequestModel, example
 from schemas.json_value import METADATA_MAX_BYTES, Metadata
+from schemas.pagination import PageResponse
 from schemas.text import storable_text
 
 TARGET_URL_MAX_LENGTH = 500
@@ -221,7 +222,9 @@ class JobUpdate(RequestModel):
         return value
 
 
-class JobRead(BaseModel):
+class JobRead(ORMModel):
+    """A job as the API shows it, read from the `Job` model's attributes."""
+
     id: uuid.UUID
     name: str
     cron_expression: str
@@ -231,7 +234,7 @@ class JobRead(BaseModel):
     github_owner: str | None
     github_repo: str | None
     github_workflow_name: str | None
-    metadata: dict[str, Any]
+    metadata: dict[str, Any] = Field(validation_alias="job_metadata")
     category: str
     pic_team: str
     end_date: date
@@ -248,44 +251,6 @@ class JobRead(BaseModel):
     next_execution_at: datetime | None = Field(
         description="The next run in the job's time-zone offset; null when paused or past end_date."
     )
-
-    @classmethod
-    def from_job(cls, job: Job) -> JobRead:
-        return cls(
-            id=job.id,
-            name=job.name,
-            cron_expression=job.cron_expression,
-            timezone=job.timezone,
-            target_url=job.target_url,
-            http_method=job.http_method,
-            github_owner=job.github_owner,
-            github_repo=job.github_repo,
-            github_workflow_name=job.github_workflow_name,
-            metadata=job.job_metadata,
-            category=job.category,
-            pic_team=job.pic_team,
-            end_date=job.end_date,
-            enable_email_notifications=job.enable_email_notifications,
-            notification_emails=job.notification_emails,
-            notify_on_success=job.notify_on_success,
-            timeout_seconds=job.timeout_seconds,
-            max_retries=job.max_retries,
-            created_by=job.created_by,
-            is_active=job.is_active,
-            created_at=job.created_at,
-            updated_at=job.updated_at,
-            last_execution_at=job.last_execution_at,
-            next_execution_at=next_execution_at(job),
-        )
-
-
-def next_execution_at(job: Job) -> datetime | None:
-    """The stored next slot shown in the job's zone; none once it would fall after `end_date`
-    (the scheduler pauses the job instead of firing it)."""
-    if not job.is_active or job.next_run_at is None:
-        return None
-    local = job.next_run_at.astimezone(cron.zone(job.timezone))
-    return local if local.date() <= job.end_date else None
 
 
 class JobResponse(BaseModel):
@@ -336,13 +301,13 @@ class JobListQuery(BaseModel):
     sort: JobSort = Field(default="-created_at", description="A field; `-` sorts descending.")
 
 
-class JobListResponse(BaseModel):
-    count: int = Field(description="Jobs on this page.")
-    total: int
-    page: int
-    per_page: int
-    total_pages: int
-    jobs: list[JobRead]
+class JobListResponse(PageResponse[JobRead]):
+    items: list[JobRead] = Field(serialization_alias="jobs")
+
+    @computed_field(description="Jobs on this page.")  # type: ignore[prop-decorator]
+    @property
+    def count(self) -> int:
+        return len(self.items)
 
 
 class CronValidateRequest(RequestModel):

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from core.enums import NotificationType
 from schemas.common import ORMModel, Page
 from schemas.date_range import DateRangeRead, RangeQuery
+from schemas.pagination import PageResponse
 
 
 class NotificationRead(ORMModel):
@@ -31,12 +32,8 @@ class NotificationListQuery(RangeQuery):
     unread_only: bool = False
 
 
-class NotificationPage(BaseModel):
-    notifications: list[NotificationRead]
-    total: int
-    page: int
-    per_page: int
-    total_pages: int
+class NotificationPage(PageResponse[NotificationRead]):
+    items: list[NotificationRead] = Field(serialization_alias="notifications")
     range: DateRangeRead
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -14,25 +13,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
 from core.config import Settings
-from core.date_range import parse_date_range
-from core.enums import ExecutionStatus, TriggerType
+from core.date_range import DateRange, parse_date_range
+from core.enums import ExecutionStatus, ExecutionType, TriggerType
 from core.errors import NotFound
 from integrations.outbound import OutboundResult
 from models import Job, JobExecution
+from repositories.base import Page
 from repositories.job import JobRepository
-from repositories.job_execution import ExecutionCounts, ExecutionFilters, JobExecutionRepository
-from schemas.date_range import DateRangeRead
-from schemas.execution import (
-    ExecutionListQuery,
-    ExecutionPage,
-    ExecutionRead,
-    ExecutionStatistics,
-    JobExecutionList,
-    JobExecutionListQuery,
-    JobExecutionStats,
-    JobStatistics,
-    StatisticsQuery,
+from repositories.job_execution import (
+    ExecutionCounts,
+    ExecutionFilters,
+    JobExecutionRepository,
+    NamedExecution,
 )
+from schemas.execution import ExecutionListQuery, JobExecutionListQuery, StatisticsQuery
 from services.notifications.rules import FinishedRun, NotifierService
 from services.scheduling import RunSpec, execution_type_of, run_spec, target_of
 
@@ -58,83 +52,41 @@ class ExecutionService:
 
     # --- reading ---------------------------------------------------------------------------
 
-    async def list(self, query: ExecutionListQuery) -> ExecutionPage:
-        window = parse_date_range(query.from_, query.to)
-        filters = ExecutionFilters(
-            job_id=query.job_id,
-            statuses=query.status,
-            trigger_type=query.trigger_type,
-            execution_type=query.execution_type,
-            start=window.start,
-            end=window.end,
-        )
+    async def list(self, query: ExecutionListQuery) -> Page[NamedExecution]:
+        filters = _filters(query, job_id=query.job_id, execution_type=query.execution_type)
         rows = await self.executions.search(
             filters, offset=(query.page - 1) * query.limit, limit=query.limit
         )
         total = await self.executions.count(*filters.where())
-        return ExecutionPage(
-            executions=[execution_read(execution, name) for execution, name in rows],
-            total=total,
-            page=query.page,
-            limit=query.limit,
-            total_pages=math.ceil(total / query.limit),
-        )
+        return Page(items=rows, total=total, page=query.page, per_page=query.limit)
 
-    async def get(self, execution_id: uuid.UUID, job: Job | None = None) -> ExecutionRead:
+    async def get(self, execution_id: uuid.UUID, job: Job | None = None) -> NamedExecution:
         found = await self.executions.get_with_job_name(execution_id)
-        if found is None or (job is not None and found[0].job_id != job.id):
+        if found is None or (job is not None and found.job_id != job.id):
             raise NotFound("Execution not found")
-        return execution_read(*found)
+        return found
 
-    async def statistics(self, query: StatisticsQuery) -> ExecutionStatistics:
+    async def statistics(self, query: StatisticsQuery) -> tuple[ExecutionCounts, DateRange]:
         window = parse_date_range(query.from_, query.to)
         counts = await self.executions.counts(
             ExecutionFilters(job_id=query.job_id, start=window.start, end=window.end)
         )
-        return ExecutionStatistics(
-            total_executions=counts.total,
-            successful_executions=counts.success,
-            failed_executions=counts.failed,
-            running_executions=counts.running,
-            success_rate=_success_rate(counts),
-            average_duration_seconds=counts.average_duration_seconds,
-            range=DateRangeRead(from_=window.start, to=window.end),
-        )
+        return counts, window
 
-    async def list_for_job(self, job: Job, query: JobExecutionListQuery) -> JobExecutionList:
-        window = parse_date_range(query.from_, query.to)
-        filters = ExecutionFilters(
-            job_id=job.id,
-            statuses=query.status,
-            trigger_type=query.trigger_type,
-            start=window.start,
-            end=window.end,
-        )
+    async def list_for_job(
+        self, job: Job, query: JobExecutionListQuery
+    ) -> tuple[Sequence[NamedExecution], int]:
+        """The job's newest executions (up to `query.limit`) and how many match in all."""
+        filters = _filters(query, job_id=job.id)
         rows = await self.executions.search(filters, offset=0, limit=query.limit)
-        return JobExecutionList(
-            job_id=job.id,
-            job_name=job.name,
-            total_executions=await self.executions.count(*filters.where()),
-            executions=[execution_read(execution, name) for execution, name in rows],
-        )
+        return rows, await self.executions.count(*filters.where())
 
-    async def statistics_for_job(self, job: Job) -> JobExecutionStats:
+    async def statistics_for_job(self, job: Job) -> tuple[ExecutionCounts, NamedExecution | None]:
+        """The job's counts and its newest execution."""
         filters = ExecutionFilters(job_id=job.id)
         counts = await self.executions.counts(filters)
         latest = await self.executions.search(filters, offset=0, limit=1)
-        return JobExecutionStats(
-            job_id=job.id,
-            job_name=job.name,
-            statistics=JobStatistics(
-                total_executions=counts.total,
-                success_count=counts.success,
-                failed_count=counts.failed,
-                running_count=counts.running,
-                success_rate=_success_rate(counts),
-                average_duration_seconds=counts.average_duration_seconds,
-            ),
-            latest_execution=execution_read(*latest[0]) if latest else None,
-        )
+        return counts, latest[0] if latest else None
 
     # --- running -----------------------------------------------------------------------------
 
@@ -245,17 +197,6 @@ class ExecutionService:
         return self.clock.now() + timedelta(seconds=self.settings.execution_lease_seconds)
 
 
-def execution_read(execution: JobExecution, job_name: str) -> ExecutionRead:
-    return ExecutionRead.model_validate(
-        {
-            field: getattr(execution, field)
-            for field in ExecutionRead.model_fields
-            if field != "job_name"
-        }
-        | {"job_name": job_name}
-    )
-
-
 def _finished_run(outcome: Outcome) -> FinishedRun:
     return FinishedRun(
         execution_id=outcome.run.execution_id,
@@ -270,5 +211,18 @@ def _finished_run(outcome: Outcome) -> FinishedRun:
     )
 
 
-def _success_rate(counts: ExecutionCounts) -> float:
-    return round(100 * counts.success / counts.total, 2) if counts.total else 0.0
+def _filters(
+    query: ExecutionListQuery | JobExecutionListQuery,
+    *,
+    job_id: uuid.UUID | None,
+    execution_type: ExecutionType | None = None,
+) -> ExecutionFilters:
+    window = parse_date_range(query.from_, query.to)
+    return ExecutionFilters(
+        job_id=job_id,
+        statuses=query.status,
+        trigger_type=query.trigger_type,
+        execution_type=execution_type,
+        start=window.start,
+        end=window.end,
+    )

@@ -216,7 +216,7 @@ class JobImportService:
             created_count=len(outcome.created),
             error_count=len(outcome.errors),
             errors=outcome.errors,
-            jobs=[JobRead.from_job(job) for job in outcome.created],
+            jobs=[JobRead.model_validate(job) for job in outcome.created],
         )
 
     async def _import_rows(

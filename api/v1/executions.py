@@ -12,6 +12,7 @@ from schemas.execution import (
     ExecutionEnvelope,
     ExecutionListQuery,
     ExecutionPage,
+    ExecutionRead,
     ExecutionStatistics,
     StatisticsQuery,
 )
@@ -34,7 +35,7 @@ async def list_executions(
     _user: CurrentUser,
     service: ExecutionServiceDep,
 ) -> ExecutionPage:
-    return await service.list(query)
+    return ExecutionPage.of(await service.list(query))
 
 
 @router.get(
@@ -49,7 +50,7 @@ async def execution_statistics(
     _user: CurrentUser,
     service: ExecutionServiceDep,
 ) -> ExecutionStatistics:
-    return await service.statistics(query)
+    return ExecutionStatistics.of(*await service.statistics(query))
 
 
 @router.get(
@@ -61,4 +62,6 @@ async def execution_statistics(
 async def get_execution(
     execution_id: uuid.UUID, _user: CurrentUser, service: ExecutionServiceDep
 ) -> ExecutionEnvelope:
-    return ExecutionEnvelope(execution=await service.get(execution_id))
+    return ExecutionEnvelope(
+        execution=ExecutionRead.model_validate(await service.get(execution_id))
+    )

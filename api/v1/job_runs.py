@@ -17,17 +17,19 @@ from api.deps import (
 )
 from api.openapi import error_responses
 from api.routing import ApiRouter
+from repositories.job_execution import NamedExecution
 from schemas.execution import (
     ExecuteRequest,
     ExecuteResponse,
+    ExecutionRead,
     JobExecutionDetail,
     JobExecutionList,
     JobExecutionListQuery,
     JobExecutionStats,
+    JobStatistics,
     TrialRunRequest,
     TrialRunResult,
 )
-from services.execution import execution_read
 
 router = ApiRouter(prefix="/jobs", tags=["job runs"])
 
@@ -68,7 +70,7 @@ async def execute_job(
     return ExecuteResponse(
         message="Job triggered successfully",
         job_id=job.id,
-        execution=execution_read(execution, job.name),
+        execution=ExecutionRead.model_validate(NamedExecution(execution, job.name)),
     )
 
 
@@ -98,7 +100,14 @@ async def list_job_executions(
     jobs: JobServiceDep,
     executions: ExecutionServiceDep,
 ) -> JobExecutionList:
-    return await executions.list_for_job(await jobs.get(job_id), query)
+    job = await jobs.get(job_id)
+    rows, total = await executions.list_for_job(job, query)
+    return JobExecutionList(
+        job_id=job.id,
+        job_name=job.name,
+        total_executions=total,
+        executions=[ExecutionRead.model_validate(row) for row in rows],
+    )
 
 
 @router.get(
@@ -113,7 +122,14 @@ async def job_execution_stats(
     jobs: JobServiceDep,
     executions: ExecutionServiceDep,
 ) -> JobExecutionStats:
-    return await executions.statistics_for_job(await jobs.get(job_id))
+    job = await jobs.get(job_id)
+    counts, latest = await executions.statistics_for_job(job)
+    return JobExecutionStats(
+        job_id=job.id,
+        job_name=job.name,
+        statistics=JobStatistics.of(counts),
+        latest_execution=None if latest is None else ExecutionRead.model_validate(latest),
+    )
 
 
 @router.get(
@@ -132,5 +148,5 @@ async def get_job_execution(
     job = await jobs.get(job_id)
     return JobExecutionDetail(
         job=JobExecutionDetail.JobRef(id=job.id, name=job.name),
-        execution=await executions.get(execution_id, job),
+        execution=ExecutionRead.model_validate(await executions.get(execution_id, job)),
     )

@@ -54,14 +54,7 @@ async def list_jobs(
     query: Annotated[JobListQuery, Query()], _user: CurrentUser, service: JobServiceDep
 ) -> JobListResponse:
     page = await service.list(query)
-    return JobListResponse(
-        count=len(page.items),
-        total=page.total,
-        page=page.page,
-        per_page=page.per_page,
-        total_pages=page.total_pages,
-        jobs=[JobRead.from_job(job) for job in page.items],
-    )
+    return JobListResponse.of(page)
 
 
 @router.post(
@@ -92,7 +85,7 @@ async def create_job(
     body: JobCreate, actor: EditorUser, service: JobServiceDep
 ) -> JobMessageResponse:
     job = await service.create(body, actor)
-    return JobMessageResponse(message="Job created successfully", job=JobRead.from_job(job))
+    return JobMessageResponse(message="Job created successfully", job=JobRead.model_validate(job))
 
 
 @router.post(
@@ -180,7 +173,7 @@ async def bulk_upload(
     responses=error_responses(401, 404),
 )
 async def get_job(job_id: uuid.UUID, _user: CurrentUser, service: JobServiceDep) -> JobResponse:
-    return JobResponse(job=JobRead.from_job(await service.get(job_id)))
+    return JobResponse(job=JobRead.model_validate(await service.get(job_id)))
 
 
 _UPDATE_ERRORS = error_responses(
@@ -218,7 +211,7 @@ async def update_job(
     job_id: uuid.UUID, body: JobUpdate, actor: EditorUser, service: JobServiceDep
 ) -> JobMessageResponse:
     job = await service.update(job_id, body, actor)
-    return JobMessageResponse(message="Job updated successfully", job=JobRead.from_job(job))
+    return JobMessageResponse(message="Job updated successfully", job=JobRead.model_validate(job))
 
 
 @router.delete(
@@ -246,7 +239,7 @@ async def pause_job(
     job_id: uuid.UUID, actor: EditorUser, service: JobServiceDep
 ) -> JobMessageResponse:
     job = await service.pause(job_id, actor)
-    return JobMessageResponse(message="Job paused successfully", job=JobRead.from_job(job))
+    return JobMessageResponse(message="Job paused successfully", job=JobRead.model_validate(job))
 
 
 @router.post(
@@ -261,7 +254,7 @@ async def resume_job(
     job_id: uuid.UUID, actor: EditorUser, service: JobServiceDep
 ) -> JobMessageResponse:
     job = await service.resume(job_id, actor)
-    return JobMessageResponse(message="Job resumed successfully", job=JobRead.from_job(job))
+    return JobMessageResponse(message="Job resumed successfully", job=JobRead.model_validate(job))
 
 
 def _form_bool(value: str | None, field: str) -> bool:

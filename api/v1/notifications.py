@@ -11,7 +11,7 @@ from api.deps import CurrentUser, NotificationServiceDep
 from api.openapi import error_responses
 from api.routing import ApiRouter
 from schemas.common import MessageResponse
-from schemas.date_range import RangeQuery
+from schemas.date_range import DateRangeRead, RangeQuery
 from schemas.notification import (
     AllMarkedRead,
     NotificationListQuery,
@@ -44,7 +44,8 @@ async def list_notifications(
     user: CurrentUser,
     service: NotificationServiceDep,
 ) -> NotificationPage:
-    return await service.list(user, query)
+    page, window = await service.list(user, query)
+    return NotificationPage.of(page, range=DateRangeRead.of(window))
 
 
 @router.get(
@@ -58,7 +59,7 @@ async def unread_count(
     query: Annotated[RangeQuery, Query()], user: CurrentUser, service: NotificationServiceDep
 ) -> UnreadCount:
     count, window = await service.unread_count(user, query)
-    return UnreadCount(unread_count=count, range=window)
+    return UnreadCount(unread_count=count, range=DateRangeRead.of(window))
 
 
 @router.put(

@@ -8,13 +8,14 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
-from core.date_range import parse_date_range
+from core.date_range import DateRange, parse_date_range
 from core.errors import NotFound
 from models.notification import Notification
 from models.user import User
+from repositories.base import Page
 from repositories.notification import NotificationRepository, owned_by
-from schemas.date_range import DateRangeRead, RangeQuery
-from schemas.notification import NotificationListQuery, NotificationPage, NotificationRead
+from schemas.date_range import RangeQuery
+from schemas.notification import NotificationListQuery
 from services import authz
 
 
@@ -23,27 +24,22 @@ class NotificationService:
         self.clock = clock
         self.notifications = NotificationRepository(session)
 
-    async def list(self, user: User, query: NotificationListQuery) -> NotificationPage:
+    async def list(
+        self, user: User, query: NotificationListQuery
+    ) -> tuple[Page[Notification], DateRange]:
         window = parse_date_range(query.from_, query.to)
         where = owned_by(user.id, window)
         if query.unread_only:
             where.append(Notification.is_read.is_(False))
         page = await self.notifications.list_page(where, page=query.page, per_page=query.per_page)
-        return NotificationPage(
-            notifications=[NotificationRead.model_validate(item) for item in page.items],
-            total=page.total,
-            page=page.page,
-            per_page=page.per_page,
-            total_pages=page.total_pages,
-            range=DateRangeRead(from_=window.start, to=window.end),
-        )
+        return page, window
 
-    async def unread_count(self, user: User, query: RangeQuery) -> tuple[int, DateRangeRead]:
+    async def unread_count(self, user: User, query: RangeQuery) -> tuple[int, DateRange]:
         window = parse_date_range(query.from_, query.to)
         count = await self.notifications.count(
             *owned_by(user.id, window), Notification.is_read.is_(False)
         )
-        return count, DateRangeRead(from_=window.start, to=window.end)
+        return count, window
 
     async def mark_read(self, user: User, notification_id: uuid.UUID) -> Notification:
         notification = await self._get_own(user, notification_id)
