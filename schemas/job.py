@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     Strict,
     StringConstraints,
+    ValidationInfo,
     computed_field,
     field_validator,
 )
@@ -198,26 +199,11 @@ class JobUpdate(RequestModel):
     max_retries: MaxRetries | None = None
     is_active: Flag | None = None
 
-    @field_validator(
-        "name",
-        "cron_expression",
-        "timezone",
-        "http_method",
-        "metadata",
-        "category",
-        "pic_team",
-        "end_date",
-        "enable_email_notifications",
-        "notification_emails",
-        "notify_on_success",
-        "timeout_seconds",
-        "max_retries",
-        "is_active",
-        mode="before",
-    )
+    @field_validator("*", mode="before")
     @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
+    def _not_null(cls, value: object, info: ValidationInfo) -> object:
+        # Only the target fields may be sent as null: that clears the other kind of target.
+        if value is None and info.field_name not in TARGET_FIELDS:
             raise ValueError("may not be null; leave the field out to keep its value")
         return value
 

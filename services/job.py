@@ -89,42 +89,14 @@ class JobService:
         `taken_names` (from `taken_names()`) replaces the per-job uniqueness query in bulk.
         """
         authz.require_editor(actor)
-        timezone = data.timezone or self.settings.scheduler_timezone
-        self._check_end_date(data.end_date, timezone)
-        target = self._resolve_target({field: getattr(data, field) for field in TARGET_FIELDS})
-        if target["target_url"] is not None:
-            await self._check_target_url(target["target_url"])
-        if (
-            data.name in taken_names
-            if taken_names is not None
-            else await self.jobs.name_taken(data.name)
-        ):
-            raise _duplicate_name(data.name)
-        job = Job(
+        values = await self._settle(None, data.model_dump(), taken_names=taken_names)
+        return Job(
             id=uuid.uuid4(),
-            name=data.name,
-            cron_expression=data.cron_expression,
-            timezone=timezone,
-            http_method=data.http_method,
-            job_metadata=data.metadata,
-            category=await self._category_slug(data.category or GENERAL_CATEGORY_SLUG),
-            pic_team=await self._team_slug(data.pic_team),
-            end_date=data.end_date,
-            enable_email_notifications=data.enable_email_notifications,
-            notification_emails=[str(email) for email in data.notification_emails],
-            notify_on_success=data.notify_on_success,
-            timeout_seconds=data.timeout_seconds,
-            max_retries=data.max_retries,
             created_by=actor.id,
-            is_active=data.is_active,
             last_execution_at=None,
             consecutive_failures=0,
-            next_run_at=self._next_run_at(
-                data.cron_expression, timezone, is_active=data.is_active, end_date=data.end_date
-            ),
-            **target,
+            **values,
         )
-        return job
 
     async def add(self, job: Job) -> Job:
         """Store a job made by `build` (a concurrent twin's name is still a 409)."""
@@ -150,39 +122,7 @@ class JobService:
             raise InvalidInput(
                 "Send at least one field to change.", title="No valid fields to update"
             )
-        timezone: str = changes.get("timezone", job.timezone)
-        end_date: date = changes.get("end_date", job.end_date)
-        if "end_date" in changes:
-            self._check_end_date(end_date, timezone)
-        if any(field in changes for field in TARGET_FIELDS):
-            merged = {field: changes.get(field, getattr(job, field)) for field in TARGET_FIELDS}
-            changes.update(self._resolve_target(merged))
-            if changes.get("target_url") not in (None, job.target_url):
-                await self._check_target_url(changes["target_url"])
-        new_name = changes.get("name", job.name)
-        if new_name != job.name and await self.jobs.name_taken(new_name, exclude_id=job.id):
-            raise _duplicate_name(new_name)
-        if "category" in changes:
-            changes["category"] = await self._category_slug(changes["category"])
-        if "pic_team" in changes:
-            changes["pic_team"] = await self._team_slug(changes["pic_team"])
-        if changes.get("is_active") and not job.is_active:
-            self._check_can_enable(end_date, timezone)
-        if "metadata" in changes:
-            changes["job_metadata"] = changes.pop("metadata")
-        if "notification_emails" in changes:
-            changes["notification_emails"] = [str(e) for e in changes["notification_emails"]]
-
-        if any(
-            field in changes and changes[field] != getattr(job, field) for field in SCHEDULE_FIELDS
-        ) or (job.next_run_at is None and "end_date" in changes):
-            changes["next_run_at"] = self._next_run_at(
-                changes.get("cron_expression", job.cron_expression),
-                timezone,
-                is_active=changes.get("is_active", job.is_active),
-                end_date=end_date,
-            )
-        return await self._save(job, changes)
+        return await self._save(job, await self._settle(job, changes))
 
     async def delete(self, job_id: uuid.UUID, actor: User) -> Job:
         """Delete the job; its executions go with it (ON DELETE CASCADE)."""
@@ -252,6 +192,62 @@ class JobService:
         )
 
     # --- rules -------------------------------------------------------------------------------
+
+    async def _settle(
+        self,
+        job: Job | None,
+        changes: dict[str, Any],
+        *,
+        taken_names: Container[str] | None = None,
+    ) -> dict[str, Any]:
+        """The one validation path of a job's fields: `changes` (request field names) checked
+        against the rules that need state and turned into column values. `job` is the stored
+        job being changed, None for a new one (every field then counts as changed)."""
+
+        def current(field: str) -> Any:
+            return None if job is None else getattr(job, field)
+
+        values = dict(changes)
+        if "timezone" in values:
+            values["timezone"] = values["timezone"] or self.settings.scheduler_timezone
+        timezone: str = values.get("timezone", current("timezone"))
+        end_date: date = values.get("end_date", current("end_date"))
+        if "end_date" in values:
+            self._check_end_date(end_date, timezone)
+        if any(field in values for field in TARGET_FIELDS):
+            merged = {field: values.get(field, current(field)) for field in TARGET_FIELDS}
+            values.update(self._resolve_target(merged))
+            if values["target_url"] not in (None, current("target_url")):
+                await self._check_target_url(values["target_url"])
+        name = values.get("name", current("name"))
+        if name != current("name") and (
+            name in taken_names
+            if taken_names is not None
+            else await self.jobs.name_taken(name, exclude_id=current("id"))
+        ):
+            raise _duplicate_name(name)
+        if "category" in values:
+            values["category"] = await self._category_slug(
+                values["category"] or GENERAL_CATEGORY_SLUG
+            )
+        if "pic_team" in values:
+            values["pic_team"] = await self._team_slug(values["pic_team"])
+        if values.get("is_active") and not current("is_active"):
+            self._check_can_enable(end_date, timezone)
+        if "metadata" in values:
+            values["job_metadata"] = values.pop("metadata")
+        if "notification_emails" in values:
+            values["notification_emails"] = [str(email) for email in values["notification_emails"]]
+        if any(
+            field in values and values[field] != current(field) for field in SCHEDULE_FIELDS
+        ) or (current("next_run_at") is None and "end_date" in values):
+            values["next_run_at"] = self._next_run_at(
+                values.get("cron_expression", current("cron_expression")),
+                timezone,
+                is_active=values.get("is_active", current("is_active")),
+                end_date=end_date,
+            )
+        return values
 
     async def _get_for_change(self, job_id: uuid.UUID, actor: User) -> Job:
         job = await self.get(job_id)
