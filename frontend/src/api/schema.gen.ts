@@ -1410,7 +1410,7 @@ export interface components {
              * Count
              * @description Jobs on this page.
              */
-            count: number;
+            readonly count: number;
             /** Jobs */
             jobs: components["schemas"]["JobRead"][];
             /** Page */
@@ -1428,7 +1428,10 @@ export interface components {
             /** Message */
             message: string;
         };
-        /** JobRead */
+        /**
+         * JobRead
+         * @description A job as the API shows it, read from the `Job` model's attributes.
+         */
         JobRead: {
             /** Category */
             category: string;
