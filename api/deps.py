@@ -26,6 +26,7 @@ from models.user import User
 from scheduler.dispatcher import Dispatcher
 from services import authz
 from services.auth import AuthService
+from services.dashboard import DashboardService
 from services.execution import ExecutionService
 from services.health import HealthService, SchedulerState
 from services.job import JobService
@@ -158,6 +159,12 @@ async def get_notification_service(session: SessionDep, clock: ClockDep) -> Noti
     return NotificationService(session, clock)
 
 
+async def get_dashboard_service(
+    session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> DashboardService:
+    return DashboardService(session, settings, clock)
+
+
 async def get_settings_service(session: SessionDep) -> SettingsService:
     return SettingsService(session)
 
@@ -175,6 +182,7 @@ ExecutionServiceDep = Annotated[ExecutionService, Depends(get_execution_service)
 TrialRunServiceDep = Annotated[TrialRunService, Depends(get_trial_run_service)]
 NotificationServiceDep = Annotated[NotificationService, Depends(get_notification_service)]
 SettingsServiceDep = Annotated[SettingsService, Depends(get_settings_service)]
+DashboardServiceDep = Annotated[DashboardService, Depends(get_dashboard_service)]
 HealthServiceDep = Annotated[HealthService, Depends(get_health_service)]
 
 

@@ -24,7 +24,7 @@ from schemas.dashboard import (
     RunCounts,
     UpcomingRun,
 )
-from services.execution import execution_read
+from schemas.execution import ExecutionRead
 from services.scheduling import next_slot
 
 HOURS = 24
@@ -63,7 +63,7 @@ class DashboardService:
                 FailingJob.model_validate(job, from_attributes=True)
                 for job in await self.jobs.failing(LISTED_FAILING)
             ],
-            running=[execution_read(execution, name) for execution, name in running],
+            running=[ExecutionRead.model_validate(row) for row in running],
             upcoming=_upcoming(await self.jobs.next_due(LISTED_UPCOMING)),
         )
 

@@ -4,11 +4,10 @@ from typing import Annotated
 
 from fastapi import Query
 
-from api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
+from api.deps import CurrentUser, DashboardServiceDep
 from api.openapi import error_responses
 from api.routing import ApiRouter
 from schemas.dashboard import DashboardSummary, SummaryQuery
-from services.dashboard import DashboardService
 
 router = ApiRouter(prefix="/dashboard", tags=["dashboard"])
 
@@ -28,8 +27,6 @@ router = ApiRouter(prefix="/dashboard", tags=["dashboard"])
 async def dashboard_summary(
     query: Annotated[SummaryQuery, Query()],
     _user: CurrentUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
+    service: DashboardServiceDep,
 ) -> DashboardSummary:
-    return await DashboardService(session, settings, clock).summary(query.timezone)
+    return await service.summary(query.timezone)
