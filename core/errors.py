@@ -28,8 +28,8 @@ class DomainError(Exception):
         if title is not None:
             self.title = title
         self.details = details
-        # The refusal is the answer, but what was written before it stands (a failed login
-        # counts towards the throttle; an expired job stays paused): the request commits.
+        # The refusal is the answer, but what was written before it stands (a reused refresh
+        # token revokes every copy; an expired job stays paused): the request commits.
         self.keep_changes = keep_changes
 
 

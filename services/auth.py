@@ -26,6 +26,7 @@ from core.security import (
     dummy_verify,
     verify_password,
 )
+from models.login_attempt import LoginAttempt
 from models.user import User
 from repositories.base import UniqueViolation
 from repositories.login_attempt import LoginAttemptRepository
@@ -50,6 +51,7 @@ class LoginResult:
 
 class AuthService:
     def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+        self.session = session
         self.settings = settings
         self.clock = clock
         self.users = UserRepository(session)
@@ -60,11 +62,7 @@ class AuthService:
     # --- login ---------------------------------------------------------------------------------
 
     async def login(self, login: str, password: str, client_address: str) -> LoginResult:
-        """Check the credentials and issue an access and a refresh token.
-
-        A refused login still writes its failed attempt; the error says so (`keep_changes`),
-        so the request commits it.
-        """
+        """Check the credentials and issue an access and a refresh token."""
         user = await self._check_credentials(login, password, client_address)
         return LoginResult(user=user, tokens=await self._issue_pair(user))
 
@@ -76,12 +74,25 @@ class AuthService:
         return create_access_token(user.id, self.settings, self.clock.now())
 
     async def _check_credentials(self, login: str, password: str, client_address: str) -> User:
+        """The throttle holds under any concurrency, across processes: a password is checked
+        only after its attempt is stored as a failure, in a transaction that counted the
+        failures before it under a lock (`_reserve_attempt`). So at most LOGIN_MAX_FAILURES
+        (per account) and LOGIN_MAX_FAILURES_PER_ADDRESS checks run within the window, however
+        many requests arrive at once; a correct password then takes the failure back.
+
+        The reservation commits before the check, so no transaction (no lock, and on SQLite not
+        the database's one write lock) is held during the deliberately slow argon2 check:
+        locking the count through the check instead would queue every login from one address
+        (an office behind NAT) behind each other's hashing. Committing here is this service's
+        own decision, not the request's: the attempt must count even if the request fails.
+        """
         now = self.clock.now()
         user = await self.users.get_by_login(login)
         # Failures count per account, whichever of its names was typed; unknown names count
         # too, so throttling does not reveal which accounts exist.
         account = str(user.id) if user is not None else login.lower()
-        await self._refuse_if_throttled(account, client_address, now)
+        attempt = await self._reserve_attempt(account, client_address, now)
+        await self.session.commit()
 
         if user is None:
             await dummy_verify()
@@ -89,21 +100,18 @@ class AuthService:
         else:
             matches, new_hash = await verify_password(password, user.password_hash)
         if user is None or not matches:
-            await self.attempts.create(
-                {"account": account, "client_address": client_address, "attempted_at": now}
-            )
             logger.info(
                 "login failed from %s",
                 client_address,
                 extra={"user_id": str(user.id) if user is not None else None},
             )
-            raise Unauthorized(
-                "Invalid email/username or password",
-                title="Invalid credentials",
-                keep_changes=True,  # the failed attempt must count
-            )
+            # The reserved attempt, already committed, is the failure that counts.
+            raise Unauthorized("Invalid email/username or password", title="Invalid credentials")
         if not user.is_active:
-            raise Forbidden("This account is deactivated.", title="Account inactive")
+            await self.attempts.delete(attempt)
+            raise Forbidden(
+                "This account is deactivated.", title="Account inactive", keep_changes=True
+            )
 
         if new_hash is not None:
             await self.users.update(user, {"password_hash": new_hash})
@@ -112,7 +120,13 @@ class AuthService:
         logger.info("login succeeded for user %s", user.id, extra={"user_id": str(user.id)})
         return user
 
-    async def _refuse_if_throttled(self, account: str, client_address: str, now: datetime) -> None:
+    async def _reserve_attempt(
+        self, account: str, client_address: str, now: datetime
+    ) -> LoginAttempt:
+        """Refuse when the account or the address is at its limit; else store this attempt as
+        a failure. Count and insert are one step for every concurrent login of the account or
+        address (`lock_counts`)."""
+        await self.attempts.lock_counts(account, client_address)
         window = timedelta(seconds=self.settings.login_window_seconds)
         since = now - window
         limit_reached_at = await self.attempts.nth_latest_for_account(
@@ -120,13 +134,15 @@ class AuthService:
         ) or await self.attempts.nth_latest_from_address(
             client_address, self.settings.login_max_failures_per_address, since
         )
-        if limit_reached_at is None:
-            return
-        retry_after = math.ceil((limit_reached_at + window - now).total_seconds())
-        raise TooManyRequests(
-            f"Too many failed logins; try again in {retry_after} seconds.",
-            retry_after_seconds=retry_after,
-            title="Too many login attempts",
+        if limit_reached_at is not None:
+            retry_after = math.ceil((limit_reached_at + window - now).total_seconds())
+            raise TooManyRequests(
+                f"Too many failed logins; try again in {retry_after} seconds.",
+                retry_after_seconds=retry_after,
+                title="Too many login attempts",
+            )
+        return await self.attempts.create(
+            {"account": account, "client_address": client_address, "attempted_at": now}
         )
 
     # --- tokens --------------------------------------------------------------------------------

@@ -1,0 +1,73 @@
+"""The login throttle under real parallel requests, spread over two server processes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
+
+import httpx
+import pytest
+
+from tests.support import databases
+from tests.support.server_process import ADMIN_USERNAME, ServerProcess, server_process
+
+MAX_FAILURES = 5
+MAX_FAILURES_PER_ADDRESS = 20
+
+
+@pytest.fixture
+async def fresh_database_url(server_url: str) -> AsyncIterator[str]:
+    url = await databases.create_migrated_database(server_url)
+    yield url
+    await databases.drop_database(server_url, url)
+
+
+@pytest.fixture
+def two_servers(fresh_database_url: str) -> Iterator[list[ServerProcess]]:
+    with ExitStack() as stack:
+        yield [
+            stack.enter_context(
+                server_process(
+                    fresh_database_url,
+                    login_max_failures=MAX_FAILURES,
+                    login_max_failures_per_address=MAX_FAILURES_PER_ADDRESS,
+                )
+            )
+            for _ in range(2)
+        ]
+
+
+async def _wrong_logins_in_parallel(
+    servers: list[ServerProcess], usernames: list[str]
+) -> Counter[int]:
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=100)) as client:
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    f"{servers[index % len(servers)].url}/api/v1/auth/login",
+                    json={"username": username, "password": "not-the-password"},
+                )
+                for index, username in enumerate(usernames)
+            )
+        )
+    return Counter(response.status_code for response in responses)
+
+
+async def test_parallel_wrong_logins_for_one_account_check_at_most_the_limit(
+    two_servers: list[ServerProcess],
+) -> None:
+    statuses = await _wrong_logins_in_parallel(two_servers, [ADMIN_USERNAME] * 20)
+
+    assert statuses == {401: MAX_FAILURES, 429: 20 - MAX_FAILURES}
+
+
+async def test_parallel_wrong_logins_from_one_address_check_at_most_its_limit(
+    two_servers: list[ServerProcess],
+) -> None:
+    usernames = [f"someone-{index}" for index in range(40)]
+
+    statuses = await _wrong_logins_in_parallel(two_servers, usernames)
+
+    assert statuses == {401: MAX_FAILURES_PER_ADDRESS, 429: 40 - MAX_FAILURES_PER_ADDRESS}
