@@ -88,7 +88,9 @@ async def test_concurrent_writes_with_the_scheduler_running_get_answers_not_500(
 
 async def _hammer(server: ServerProcess, target: str) -> Outcomes:
     headers = server.admin_headers()
-    limits = httpx.Limits(max_connections=4 * CONCURRENCY)
+    # Idle connections are let go before uvicorn closes them (5 s), so that a request never
+    # goes out on a connection the server is closing (a client-side race, not a drop).
+    limits = httpx.Limits(max_connections=4 * CONCURRENCY, keepalive_expiry=2)
     async with httpx.AsyncClient(
         base_url=server.url, headers=headers, timeout=60, limits=limits
     ) as client:

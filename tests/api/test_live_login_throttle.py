@@ -13,6 +13,9 @@ import pytest
 from tests.support import databases
 from tests.support.server_process import ADMIN_USERNAME, ServerProcess, server_process
 
+# On SQLite every transaction holds the one write lock, so the same holds by construction.
+pytestmark = pytest.mark.postgres_only
+
 MAX_FAILURES = 5
 MAX_FAILURES_PER_ADDRESS = 20
 

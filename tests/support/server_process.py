@@ -106,7 +106,7 @@ def server_process(database_url: str, **settings: object) -> Iterator[ServerProc
 
 
 def _wait_until_serving(server: ServerProcess) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # imports alone take seconds on a busy machine
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"the server process exited at start-up:\n{server.log()}")
