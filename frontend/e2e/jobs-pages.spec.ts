@@ -16,10 +16,6 @@ test("editor without a PIC team teaches, then home, jobs table and editor work",
   page,
 }) => {
   await signIn(page)
-  await page.screenshot({
-    path: "../docs/screenshots/02-home.png",
-    fullPage: true,
-  })
 
   await page.goto("/jobs/new")
   await expect(
@@ -52,10 +48,6 @@ test("editor without a PIC team teaches, then home, jobs table and editor work",
   await page.getByRole("button", { name: "Test run" }).click()
   await expect(page.getByText(/Success \(HTTP 200\)/)).toBeVisible()
   expect(await targetCalls("ping")).toBe(1)
-  await page.screenshot({
-    path: "../docs/screenshots/04-job-editor.png",
-    fullPage: true,
-  })
 
   await page.getByLabel("Schedule (cron)").fill("61 * * * *")
   await expect(page.getByText(/minute|range|invalid/i).first()).toBeVisible()
@@ -77,10 +69,6 @@ test("editor without a PIC team teaches, then home, jobs table and editor work",
   await expect(row.getByText("Paused")).toBeVisible()
   await row.getByRole("button", { name: "Resume ping-target" }).click()
   await expect(row.getByText("Active")).toBeVisible()
-  await page.screenshot({
-    path: "../docs/screenshots/03-jobs.png",
-    fullPage: true,
-  })
 
   // The column chooser's choice survives a reload.
   await page.getByText("Columns", { exact: true }).click()
