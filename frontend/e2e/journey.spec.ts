@@ -148,7 +148,6 @@ test("a failing job's run produces a notification in the bell", async ({
 test("a viewer sees no edit, run or delete controls, and the editor says not allowed", async ({
   page,
 }) => {
-  test.fixme(true, "waits for the Jobs page and the job editor (dash)")
   const admin = await adminAccount()
   const team = await createTeam(admin)
   const job = await createJob(admin, team.slug)

@@ -39,13 +39,11 @@ const MAIN_PAGES: MainPage[] = [
     file: "03-jobs",
     path: () => "/jobs",
     heading: () => "Jobs",
-    waitsFor: "the Jobs page (dash)",
   },
   {
     file: "04-job-editor",
     path: () => "/jobs/new",
     heading: () => "New job",
-    waitsFor: "the job editor (dash)",
   },
   {
     file: "05-job-detail",
