@@ -103,7 +103,7 @@ test.beforeAll(async () => {
     shown = jobs[0]
     return
   }
-  const team = await createTeam(admin, "Platform")
+  const team = await createTeam(admin, "Data platform")
   shown = await createJob(admin, team.slug, { name: "nightly-backup" })
   await runNow(admin, shown)
   await createJob(admin, team.slug, { name: "sync-invoices" })
@@ -118,7 +118,7 @@ async function settled(page: Page, heading: string) {
   await expect(
     page.getByRole("heading", { name: heading, level: 1 }),
   ).toBeVisible()
-  await expect(page.getByText("Loading…")).toHaveCount(0)
+  await expect(page.getByText(/^Loading.*…$/)).toHaveCount(0)
 }
 
 for (const main of MAIN_PAGES) {
