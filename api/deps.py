@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -19,7 +20,7 @@ from core import db
 from core.clock import Clock
 from core.config import Settings
 from core.enums import TokenType, UserRole
-from core.errors import DomainError, Unauthorized
+from core.errors import DatabaseUnavailable, DomainError, Unauthorized
 from core.security import TokenClaims, decode_token
 from integrations.address_guard import AddressGuard
 from models.user import User
@@ -44,7 +45,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     that fails becomes the response instead of being lost after a 200 went out. A domain error
     rolls the request back unless it says its changes stand (`keep_changes`).
     """
-    async with _session_slots(request), request.app.state.sessionmaker() as session:
+    async with _session_slot(request), request.app.state.sessionmaker() as session:
         try:
             yield session
         except DomainError as exc:
@@ -55,6 +56,33 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
         else:
             await session.commit()
+
+
+@asynccontextmanager
+async def _session_slot(request: Request) -> AsyncIterator[None]:
+    """A turn at the pool, waited for at most DB_POOL_TIMEOUT_SECONDS (then 503).
+
+    Not on SQLite: a request holds its slot for its whole life, its single connection only
+    for each transaction; with one slot, a login's password check or a test run's call would
+    hold up every other request. Its pool queue orders the waiters well enough for one
+    connection, and bounds their wait the same way.
+    """
+    settings: Settings = request.app.state.settings
+    if settings.is_sqlite:
+        yield
+        return
+    slots = _session_slots(request)
+    try:
+        await asyncio.wait_for(slots.acquire(), settings.db_pool_timeout_seconds)
+    except TimeoutError:
+        raise DatabaseUnavailable(
+            "Every database connection is busy; try again shortly.",
+            retry_after_seconds=db.RETRY_AFTER_SECONDS,
+        ) from None
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def _session_slots(request: Request) -> asyncio.Semaphore:
@@ -71,7 +99,8 @@ def _session_slots(request: Request) -> asyncio.Semaphore:
         state, "session_slots", None
     )
     if found is None or found[0] is not loop:
-        found = (loop, asyncio.Semaphore(db.max_connections(state.settings)))
+        settings: Settings = state.settings
+        found = (loop, asyncio.Semaphore(settings.db_pool_size + settings.db_max_overflow))
         state.session_slots = found
     return found[1]
 

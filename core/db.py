@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import traceback
+from typing import Any, cast
 
 from sqlalchemy import event, literal, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.engine.interfaces import DBAPIConnection, ExceptionContext
+from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,8 +21,10 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import await_
 
 from core.config import Settings
+from core.errors import DatabaseUnavailable
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -30,11 +35,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             settings.database_url,
             # One connection per process: SQLite has one writer anyway, and the process's
-            # transactions then queue for it in order (the pool's queue, and the request
-            # slots of api/deps.py sized by `max_connections`). With several connections
-            # they waited for the file lock in SQLite's busy handler instead, which sleeps and
-            # polls: the lock sat free while every waiter slept, and under a burst requests
-            # ran out of busy_timeout.
+            # transactions then queue for it in the pool (up to DB_POOL_TIMEOUT_SECONDS). With
+            # several connections they waited for the file lock in SQLite's busy handler
+            # instead, which sleeps and polls: the lock sat free while every waiter slept, and
+            # under a burst requests ran out of busy_timeout.
             pool_size=1,
             max_overflow=0,
             pool_timeout=settings.db_pool_timeout_seconds,
@@ -53,15 +57,35 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
-        connect_args={"timeout": settings.db_connect_timeout_seconds},
+        connect_args={
+            "timeout": settings.db_connect_timeout_seconds,
+            # A statement the server does not answer in time fails (asyncio.TimeoutError)
+            # instead of hanging its request on a frozen server.
+            "command_timeout": settings.db_command_timeout_seconds,
+        },
     )
-    ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
+    event.listen(engine.sync_engine, "handle_error", _drop_connection_that_timed_out)
+    # A ping is bounded like opening a connection: a frozen server costs a checkout at most
+    # the ping and one new connection attempt, together no more than a command may take.
+    ping_when_idle(engine, PING_AFTER_IDLE_SECONDS, settings.db_connect_timeout_seconds)
     return engine
 
 
-def max_connections(settings: Settings) -> int:
-    """How many connections one process's engine holds at most (see `create_engine`)."""
-    return 1 if settings.is_sqlite else settings.db_pool_size + settings.db_max_overflow
+def _drop_connection_that_timed_out(context: ExceptionContext) -> None:
+    """A statement that timed out leaves its connection in an unknown state, behind a server
+    that may not answer at all: mark it disconnected (the pool discards it) and close its
+    socket now, since the polite close and the rollback would wait on that same server."""
+    if not isinstance(context.original_exception, TimeoutError):
+        return
+    context.is_disconnect = True
+    if context.connection is not None and not context.connection.invalidated:
+        _terminate(context.connection.connection.dbapi_connection)
+
+
+def _terminate(dbapi_connection: DBAPIConnection | None) -> None:
+    driver_connection = getattr(dbapi_connection, "driver_connection", None)
+    if driver_connection is not None:
+        driver_connection.terminate()
 
 
 # A connection dropped by a database restart is replaced instead of failing a request: one
@@ -71,9 +95,7 @@ def max_connections(settings: Settings) -> int:
 PING_AFTER_IDLE_SECONDS = 2.0
 
 
-def ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
-    dialect = engine.dialect
-
+def ping_when_idle(engine: AsyncEngine, idle_seconds: float, timeout_seconds: float) -> None:
     def checked_in(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         record.info["idle_since"] = time.monotonic()
 
@@ -84,15 +106,20 @@ def ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
         if idle_since is None or time.monotonic() - idle_since < idle_seconds:
             return
         try:
-            alive = dialect.do_ping(dbapi_connection)
-        except Exception as exc:  # whatever the driver raises for a dead connection
+            ping_connection(dbapi_connection, timeout_seconds)
+        except Exception as exc:  # whatever the driver raises for a dead or silent connection
+            _terminate(dbapi_connection)
             raise DisconnectionError("the pooled connection did not answer a ping") from exc
-        if not alive:
-            raise DisconnectionError("the pooled connection did not answer a ping")
 
     # The pool retries the checkout with a new connection after a DisconnectionError.
     event.listen(engine.sync_engine, "checkin", checked_in)
     event.listen(engine.sync_engine, "checkout", checked_out)
+
+
+def ping_connection(dbapi_connection: DBAPIConnection, timeout_seconds: float) -> None:
+    """`SELECT` nothing on an asyncpg connection; raises when it fails or takes too long."""
+    driver_connection = cast(Any, dbapi_connection).driver_connection
+    await_(driver_connection.fetchrow(";", timeout=timeout_seconds))
 
 
 def _configure_sqlite(dbapi_connection: DBAPIConnection, busy_timeout_ms: int) -> None:
@@ -136,8 +163,74 @@ def create_sessionmaker(
     return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=sync_session_class)
 
 
+def as_unavailable(exc: BaseException) -> DatabaseUnavailable | None:
+    """The domain's name for `exc` when it means the database is away, refusing connections
+    or too slow, rather than a bug: None for anything else.
+
+    The one place that knows how the drivers say so: a refused or reset connection, a
+    connect or statement timeout, the pool's checkout timeout, a connection the dialect found
+    dead, PostgreSQL's connection errors (class 08), "shutting down" / "not yet accepting
+    connections" (57P01-57P03), too many connections (53300), SQLite's lock still held after
+    busy_timeout.
+    """
+    if not _raised_by_the_database(exc):
+        return None
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _means_unavailable(current):
+            return DatabaseUnavailable(
+                "The database is unavailable or too slow right now; try again shortly.",
+                retry_after_seconds=RETRY_AFTER_SECONDS,
+            )
+        current = current.__cause__ or current.__context__
+    return None
+
+
+# What a client is told to wait before trying again after a 503 from the database.
+RETRY_AFTER_SECONDS = 5
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+_DATABASE_MODULES = ("sqlalchemy.", "asyncpg.", "aiosqlite.", "core.db")
+
+
+def _means_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, (OSError, TimeoutError, PoolTimeoutError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    sqlstate = getattr(exc, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+        return True
+    message = str(exc)
+    return (
+        type(exc).__name__ in {"InterfaceError", "ConnectionDoesNotExistError"}
+        and ("connection is closed" in message or "connection was closed" in message)
+        or (type(exc).__name__ == "OperationalError" and "database is locked" in message)
+    )
+
+
+def _raised_by_the_database(exc: BaseException) -> bool:
+    """Whether `exc` came out of database code (an OSError from elsewhere is not ours)."""
+    if isinstance(exc, SQLAlchemyError):
+        return True
+    return any(
+        frame.f_globals.get("__name__", "").startswith(_DATABASE_MODULES)
+        for frame, _ in traceback.walk_tb(exc.__traceback__)
+    )
+
+
+# Health pings still finishing after their answer was given up on (kept from the collector).
+_abandoned_pings: set[asyncio.Task[bool]] = set()
+
+
 async def ping(engine: AsyncEngine, timeout_seconds: float) -> bool:
-    """True when the database answers `SELECT 1` within the timeout."""
+    """True when the database answers `SELECT 1` within the timeout.
+
+    Answers at the timeout even when the ping cannot be stopped that fast (a frozen server:
+    cancelling a connection attempt or a query waits on the server); the ping then ends in
+    the background, bounded by the connect and command timeouts.
+    """
 
     async def _select_one() -> bool:
         async with engine.connect() as connection:
@@ -145,7 +238,18 @@ async def ping(engine: AsyncEngine, timeout_seconds: float) -> bool:
             answer: int | None = await connection.scalar(select(literal(1)))
             return answer == 1
 
-    try:
-        return await asyncio.wait_for(_select_one(), timeout_seconds)
-    except Exception:  # any failure to answer (refused, timed out, auth) means "not healthy"
+    task = asyncio.create_task(_select_one(), name="database-ping")
+    done, _ = await asyncio.wait({task}, timeout=timeout_seconds)
+    if not done:
+        _abandoned_pings.add(task)
+        task.add_done_callback(_forget_ping)
+        task.cancel()
         return False
+    # Any failure to answer (refused, auth, ...) means "not healthy".
+    return not task.cancelled() and task.exception() is None and task.result()
+
+
+def _forget_ping(task: asyncio.Task[bool]) -> None:
+    _abandoned_pings.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: a failed ping is the answer already given

@@ -95,5 +95,19 @@ class TooManyRequests(DomainError):
 
 
 class ServiceUnavailable(DomainError):
+    """Something the service needs is away or too slow; the same request may work shortly."""
+
     code = "service_unavailable"
     title = "Service unavailable"
+
+    def __init__(
+        self, message: str, *, retry_after_seconds: int = 5, title: str | None = None
+    ) -> None:
+        super().__init__(message, title=title)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database refused or dropped the connection, or did not answer in time."""
+
+    code = "database_unavailable"

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.routing import allowed_methods
-from core import errors
+from core import db, errors
 from schemas.validation_errors import field_errors
 
 logger = logging.getLogger("api.errors")
@@ -55,11 +55,25 @@ def status_for(exc: errors.DomainError) -> int:
 
 async def handle_domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.DomainError)
+    return domain_error_response(exc, request.method, request.url.path)
+
+
+def domain_error_response(exc: errors.DomainError, method: str, path: str) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, errors.Unauthorized):
         headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, errors.TooManyRequests):
+    if isinstance(exc, errors.TooManyRequests | errors.ServiceUnavailable):
         headers["Retry-After"] = str(exc.retry_after_seconds)
+    if isinstance(exc, errors.ServiceUnavailable):
+        # An outage, not a bug: one line per request, without a traceback.
+        cause = exc.__cause__
+        logger.warning(
+            "%s %s answered 503: %s%s",
+            method,
+            path,
+            exc.message,
+            f" ({type(cause).__name__}: {cause})" if cause is not None else "",
+        )
     return JSONResponse(
         error_body(exc.title, exc.message, jsonable_encoder(exc.details)),
         status_code=status_for(exc),
@@ -91,7 +105,8 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
 
 
 class UnexpectedErrorMiddleware:
-    """Answers an exception no handler took with the 500 envelope, and logs it once.
+    """Answers an exception no handler took with the 500 envelope, and logs it once; one
+    that means the database is away or too slow (`db.as_unavailable`) is a 503 instead.
 
     Starlette's own last-resort handler (ServerErrorMiddleware) re-raises after answering, so
     uvicorn logged each error a second time ("Exception in ASGI application") and, seeing a
@@ -118,7 +133,13 @@ class UnexpectedErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
+        except Exception as exc:
+            unavailable = db.as_unavailable(exc)
+            if unavailable is not None and not response_started:
+                unavailable.__cause__ = exc
+                response = domain_error_response(unavailable, scope["method"], scope["path"])
+                await response(scope, receive, send)
+                return
             logger.exception(
                 "unhandled error on %s %s%s",
                 scope["method"],

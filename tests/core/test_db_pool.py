@@ -45,9 +45,11 @@ async def test_a_connection_used_moments_ago_is_not_pinged(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)
-    engine = db.create_engine(settings)
     pings: list[object] = []
-    monkeypatch.setattr(engine.dialect, "do_ping", lambda connection: pings.append(connection))
+    monkeypatch.setattr(
+        db, "ping_connection", lambda connection, _timeout: pings.append(connection)
+    )
+    engine = db.create_engine(settings)
     try:
         first = await _backend_pid(engine)
         assert await _backend_pid(engine) == first

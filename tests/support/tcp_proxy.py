@@ -1,4 +1,6 @@
-"""A loopback TCP proxy that a test can cut and restore, to play a database outage for real."""
+"""A loopback TCP proxy that a test can cut, stall and restore, to play a database outage for
+real: `stop` refuses new connections and drops open ones (a crash), `stall` keeps every
+connection open but passes no byte in either direction (a frozen server, SIGSTOP)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,14 @@ class TcpProxy:
         self.port = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+
+    def stall(self) -> None:
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
@@ -46,6 +56,7 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):
