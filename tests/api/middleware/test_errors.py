@@ -212,7 +212,7 @@ async def test_repeated_500s_under_uvicorn_are_logged_once_with_the_request_id_a
     app = _build_app(settings)
     with serve(app) as url:
         # One keep-alive connection: a server that closes it after a 500 drops the next request.
-        async with httpx.AsyncClient(base_url=url) as live:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as live:
             responses = [
                 await live.get("/boom", headers={"X-Request-ID": f"boom-{n}"}) for n in range(3)
             ]
@@ -243,7 +243,7 @@ async def test_an_error_after_the_response_started_is_logged_once_and_the_connec
         return {"ok": True}
 
     with serve(app) as url:
-        async with httpx.AsyncClient(base_url=url) as live:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as live:
             first = await live.get("/after-response")
             second = await live.get("/after-response")
 
