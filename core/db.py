@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 from sqlalchemy.util import await_
 
 from core.config import Settings
@@ -35,10 +35,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             settings.database_url,
             # One connection per process: SQLite has one writer anyway, and the process's
-            # transactions then queue for it in the pool (up to DB_POOL_TIMEOUT_SECONDS). With
-            # several connections they waited for the file lock in SQLite's busy handler
-            # instead, which sleeps and polls: the lock sat free while every waiter slept, and
-            # under a burst requests ran out of busy_timeout.
+            # transactions then queue for it, first come first served (FifoPool), up to
+            # DB_POOL_TIMEOUT_SECONDS. With several connections they waited for the file lock
+            # in SQLite's busy handler instead, which sleeps and polls: the lock sat free while
+            # every waiter slept, and under a burst requests ran out of busy_timeout.
+            poolclass=FifoPool,
             pool_size=1,
             max_overflow=0,
             pool_timeout=settings.db_pool_timeout_seconds,
@@ -69,6 +70,35 @@ def create_engine(settings: Settings) -> AsyncEngine:
     # the ping and one new connection attempt, together no more than a command may take.
     ping_when_idle(engine, PING_AFTER_IDLE_SECONDS, settings.db_connect_timeout_seconds)
     return engine
+
+
+class FifoPool(AsyncAdaptedQueuePool):
+    """A queue pool whose waiters get connections in the order they asked.
+
+    The plain pool lets a checkout that arrives just as a connection comes back take it ahead
+    of those already waiting, which sends some waiters to the back again and again; with one
+    connection and a burst of requests, a few then wait far past the others.
+    """
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        turn = self._turn()
+        try:
+            await_(asyncio.wait_for(turn.acquire(), self._timeout))
+        except TimeoutError:
+            raise PoolTimeoutError(
+                f"no connection within {self._timeout:.2f} s: every one is in use"
+            ) from None
+        try:
+            return super()._do_get()
+        finally:
+            turn.release()
+
+    def _turn(self) -> asyncio.Lock:
+        # Made on first use, inside the event loop that uses the pool.
+        turn: asyncio.Lock | None = getattr(self, "_fifo_turn", None)
+        if turn is None:
+            turn = self._fifo_turn = asyncio.Lock()
+        return turn
 
 
 def _drop_connection_that_timed_out(context: ExceptionContext) -> None:

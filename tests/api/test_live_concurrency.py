@@ -97,7 +97,7 @@ async def _hammer(server: ServerProcess, target: str) -> Outcomes:
     # goes out on a connection the server is closing (a client-side race, not a drop).
     limits = httpx.Limits(max_connections=4 * CONCURRENCY, keepalive_expiry=2)
     async with httpx.AsyncClient(
-        base_url=server.url, headers=headers, timeout=60, limits=limits
+        base_url=server.url, headers=headers, timeout=300, limits=limits
     ) as client:
         team = (
             await client.post(
