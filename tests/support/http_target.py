@@ -1,6 +1,7 @@
 """A real HTTP/1.1 server on loopback that stands in for webhook targets, GitHub or Slack.
 
-Each test scripts what it answers (`respond`, `hang`, `stream`) and reads what it received.
+Each test scripts what it answers (`respond`, `hang`, `stream`, or a `responder` that decides per
+request) and reads what it received.
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +43,8 @@ class HttpTarget:
         self.port = 0
         self._script: deque[Reply] = deque()
         self.default = Reply()
+        # Decides the answer to each request once the script is used up (instead of `default`).
+        self.responder: Callable[[ReceivedRequest], Reply] | None = None
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
         self._arrived = asyncio.Event()
@@ -86,13 +90,20 @@ class HttpTarget:
                     return
                 self.received.append(request)
                 self._arrived.set()
-                reply = self._script.popleft() if self._script else self.default
+                reply = self._next_reply(request)
                 await self._answer(reply, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             return
         finally:
             with contextlib.suppress(Exception):
                 writer.close()
+
+    def _next_reply(self, request: ReceivedRequest) -> Reply:
+        if self._script:
+            return self._script.popleft()
+        if self.responder is not None:
+            return self.responder(request)
+        return self.default
 
     async def _answer(self, reply: Reply, writer: asyncio.StreamWriter) -> None:
         if reply.hang:
@@ -116,6 +127,19 @@ class HttpTarget:
             await writer.drain()
             self.bytes_sent += len(piece)
             remaining -= len(piece)
+
+
+def failing_first_attempts(failures: int, reply: Reply) -> Callable[[ReceivedRequest], Reply]:
+    """A responder answering `reply` to the first `failures` requests of each slot (counted by
+    Idempotency-Key, as a target de-duplicating retries would), and 200 after that."""
+    seen: Counter[str] = Counter()
+
+    def respond(request: ReceivedRequest) -> Reply:
+        key = request.headers.get("idempotency-key", "")
+        seen[key] += 1
+        return reply if seen[key] <= failures else Reply()
+
+    return respond
 
 
 async def _read_request(reader: asyncio.StreamReader) -> ReceivedRequest | None:
