@@ -29,6 +29,7 @@ from services import authz
 from services.auth import AuthService
 from services.dashboard import DashboardService
 from services.execution import ExecutionService
+from services.execution_lifecycle import ExecutionLifecycle
 from services.health import HealthService, SchedulerState
 from services.job import JobService
 from services.job_import import JobImportService
@@ -178,6 +179,12 @@ async def get_execution_service(
     return ExecutionService(session, settings, clock)
 
 
+async def get_execution_lifecycle(
+    session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> ExecutionLifecycle:
+    return ExecutionLifecycle(session, settings, clock)
+
+
 async def get_trial_run_service(
     dispatcher: DispatcherDep, guard: AddressGuardDep, settings: SettingsDep
 ) -> TrialRunService:
@@ -208,6 +215,7 @@ AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 JobImportServiceDep = Annotated[JobImportService, Depends(get_job_import_service)]
 ExecutionServiceDep = Annotated[ExecutionService, Depends(get_execution_service)]
+ExecutionLifecycleDep = Annotated[ExecutionLifecycle, Depends(get_execution_lifecycle)]
 TrialRunServiceDep = Annotated[TrialRunService, Depends(get_trial_run_service)]
 NotificationServiceDep = Annotated[NotificationService, Depends(get_notification_service)]
 SettingsServiceDep = Annotated[SettingsService, Depends(get_settings_service)]

@@ -39,8 +39,8 @@ from typing import Any
 from sqlalchemy import insert, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from core.enums import UserRole
 from models import Job, User
-from models.enums import UserRole
 from tests.support import databases
 from tests.support.http_target import HttpTarget, ReceivedRequest, Reply, failing_first_attempts
 from tests.support.scheduler_process import SchedulerProcess

@@ -80,7 +80,7 @@ from schemas.job import (
     JobResponse,
 )
 from schemas.user import UserOut
-from services.scheduling import RunSpec, execution_type_of, run_spec, target_of
+from services.execution_lifecycle import RunSpec, execution_type_of, run_spec, target_of
 
 DEFAULT_THREADS = 40  # Starlette's (anyio's) default threadpool size
 

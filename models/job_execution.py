@@ -2,13 +2,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.enums import ExecutionStatus, ExecutionType, TriggerType
-from models.base import Base, Timestamps, UUIDPrimaryKey, str_enum
+from models.base import Base, JSONType, Timestamps, UUIDPrimaryKey, str_enum
 from models.job import Job
+
+# What a row keeps of a job's target (a URL, or owner/repo:workflow).
+TARGET_MAX_LENGTH = 500
 
 
 class JobExecution(UUIDPrimaryKey, Timestamps, Base):
@@ -34,6 +38,13 @@ class JobExecution(UUIDPrimaryKey, Timestamps, Base):
             postgresql_where=text("status = 'running'"),
             sqlite_where=text("status = 'running'"),
         ),
+        # The scheduler's retry claim: failed attempts whose next attempt is due.
+        Index(
+            "ix_job_execution_retry_due",
+            "next_attempt_at",
+            postgresql_where=text("next_attempt_at IS NOT NULL"),
+            sqlite_where=text("next_attempt_at IS NOT NULL"),
+        ),
     )
 
     job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("job.id", ondelete="CASCADE"))
@@ -46,12 +57,17 @@ class JobExecution(UUIDPrimaryKey, Timestamps, Base):
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     duration_seconds: Mapped[float | None]
-    target: Mapped[str | None] = mapped_column(String(500))
+    target: Mapped[str | None] = mapped_column(String(TARGET_MAX_LENGTH))
     response_status: Mapped[int | None]
     error_message: Mapped[str | None] = mapped_column(Text)
     output: Mapped[str | None] = mapped_column(Text)
     attempt: Mapped[int] = mapped_column(default=1)
     # While running, the owning scheduler renews this; once it lapses the run is "interrupted".
     lease_expires_at: Mapped[datetime | None]
+    # On a failed attempt that will be tried again: when the next attempt is due. Any live
+    # scheduler claims it then (clearing this), so a pending retry survives its process.
+    next_attempt_at: Mapped[datetime | None]
+    # A manual run's one-off `metadata` (instead of the job's), kept for its later attempts.
+    metadata_override: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
     job: Mapped[Job] = relationship(lazy="raise")

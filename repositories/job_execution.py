@@ -161,7 +161,8 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
         return list((await self._write(statement)).scalars())
 
     async def close_running(self, rows: Sequence[dict[str, Any]], now: datetime) -> None:
-        """Apply each row's outcome to its execution if that is still running (executemany)."""
+        """Apply each row's outcome (and retry due time) to its execution if that is still
+        running (executemany)."""
         if not rows:
             return
         # Core statement: executemany with one parameter set per row.
@@ -176,6 +177,7 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
                 response_status=bindparam("response_status"),
                 output=bindparam("output"),
                 error_message=bindparam("error_message"),
+                next_attempt_at=bindparam("next_attempt_at"),
                 lease_expires_at=None,
                 updated_at=now,
             )
@@ -204,3 +206,21 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
             .with_for_update()
         )
         return set((await self.session.execute(statement)).scalars())
+
+    async def lock_due_retries(self, now: datetime, limit: int) -> list[tuple[JobExecution, Job]]:
+        """Failed attempts whose next attempt is due by `now`, with their jobs, locked for this
+        transaction; rows another scheduler holds are skipped rather than waited for."""
+        statement = (
+            select(JobExecution, Job)
+            .join(Job, Job.id == JobExecution.job_id)
+            .where(JobExecution.next_attempt_at <= now)
+            .order_by(JobExecution.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=JobExecution)
+        )
+        return [(row[0], row[1]) for row in await self.session.execute(statement)]
+
+    async def earliest_retry(self) -> datetime | None:
+        statement = select(func.min(JobExecution.next_attempt_at))
+        earliest: datetime | None = (await self.session.execute(statement)).scalar_one()
+        return earliest

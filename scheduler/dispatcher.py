@@ -1,16 +1,21 @@
-"""Performs runs: calls the target, records the outcome, retries with backoff.
+"""Performs attempts: calls the target and hands the outcome to the execution life cycle.
 
-Each run is its own task and a semaphore caps how many call out at once. Database writes are
-shared: outcomes finishing together are written in one transaction, and one keeper renews
-the leases of every run in flight, so the database sees a few statements per batch of runs
-rather than several per run.
+Each attempt is its own task and a semaphore caps how many call out at once. Database writes
+are shared: outcomes finishing together are written in one transaction by the outcome writer,
+and one lease keeper renews the leases of every run this process holds, so the database sees a
+few statements per batch of runs rather than several per run. Both side tasks start with the
+dispatcher (`start`) and run supervised (scheduler/supervision.py).
+
+Whatever happens, an attempt's task ends with its outcome recorded, or with the run left to
+its lease (a live scheduler closes it as interrupted once the lease lapses): nothing escapes
+it. A failed attempt worth repeating is not slept on here: its retry is a due time in the
+database, claimed by whichever scheduler is live when it comes (services/execution_lifecycle.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -20,34 +25,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import Clock
 from core.config import Settings
 from core.enums import ExecutionType
+from core.supervision import supervise
 from integrations import targets, webhook
 from integrations.address_guard import AddressGuard
 from integrations.outbound import HttpClients, OutboundResult
-from services.execution import ExecutionService, Outcome
-from services.scheduling import RunSpec, SchedulingService
+from services.execution_lifecycle import ExecutionLifecycle, Outcome, RunSpec
 
 logger = logging.getLogger("scheduler.dispatcher")
 
 Sleep = Callable[[float], Awaitable[None]]
-# 4xx other than these mean the request itself is wrong: repeating it cannot help.
-RETRYABLE_CLIENT_ERRORS = frozenset({408, 425, 429})
 OUTCOME_BATCH_LIMIT = 500
-OUTCOME_WRITE_ATTEMPTS = 4
-
-
-def is_retryable(result: OutboundResult) -> bool:
-    if result.status_code is None:
-        return result.retryable
-    return result.status_code >= 500 or result.status_code in RETRYABLE_CLIENT_ERRORS
-
-
-def backoff_seconds(settings: Settings, attempt: int, retry_after: float | None) -> float:
-    """Full jitter over an exponential ceiling; a target's Retry-After wins (within the cap)."""
-    cap = settings.retry_backoff_max_seconds
-    if retry_after is not None:
-        return min(retry_after, cap)
-    ceiling = min(cap, settings.retry_backoff_base_seconds * 2 ** (attempt - 1))
-    return random.uniform(0, ceiling)
+OUTCOME_WRITE_FIRST_DELAY_SECONDS = 0.5
+OUTCOME_WRITE_MAX_DELAY_SECONDS = 5.0
 
 
 class Dispatcher:
@@ -68,28 +57,40 @@ class Dispatcher:
         self.sleep = sleep
         self._slots = asyncio.Semaphore(settings.scheduler_max_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._calling: set[uuid.UUID] = set()
+        # Runs this process holds, from hand-over until their outcome is written or given up.
+        self._held: set[uuid.UUID] = set()
         self._outcomes: asyncio.Queue[tuple[Outcome, asyncio.Future[None]]] = asyncio.Queue()
-        self._workers: list[asyncio.Task[None]] = []
+        self._side_tasks: list[asyncio.Task[None]] = []
 
     @property
     def in_flight(self) -> int:
         return len(self._tasks)
 
+    @property
+    def is_running(self) -> bool:
+        return bool(self._side_tasks) and not any(task.done() for task in self._side_tasks)
+
+    def start(self) -> None:
+        """Start the outcome writer and the lease keeper; attempts can be submitted after."""
+        if self._side_tasks:
+            raise RuntimeError("the dispatcher is already started")
+        self._side_tasks = [
+            supervise("outcome writer", self._write_outcomes),
+            supervise("lease keeper", self._keep_leases),
+        ]
+
     def submit(self, run: RunSpec) -> asyncio.Task[None]:
-        if not self._workers:
-            self._workers = [
-                asyncio.create_task(self._write_outcomes(), name="outcome-writer"),
-                asyncio.create_task(self._keep_leases(), name="lease-keeper"),
-            ]
+        if not self._side_tasks:
+            raise RuntimeError("the dispatcher is not started: nothing would record the outcome")
+        self._held.add(run.execution_id)
         task = asyncio.create_task(self.perform(run), name=f"run-{run.execution_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
     async def drain(self, grace_seconds: float) -> None:
-        """Wait for runs in flight; those still running after `grace_seconds` are cancelled and
-        left to lease expiry (a live scheduler closes them as interrupted)."""
+        """Wait for attempts in flight; those still running after `grace_seconds` are cancelled
+        and left to lease expiry (a live scheduler closes them as interrupted)."""
         if not self._tasks:
             return
         _, pending = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
@@ -99,53 +100,59 @@ class Dispatcher:
 
     async def close(self, grace_seconds: float = 10) -> None:
         await self.drain(grace_seconds)
-        for worker in self._workers:
-            worker.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
-        self._workers = []
+        for task in self._side_tasks:
+            task.cancel()
+        await asyncio.gather(*self._side_tasks, return_exceptions=True)
+        self._side_tasks = []
 
     async def perform(self, run: RunSpec) -> None:
-        """Run every attempt of `run` until one succeeds or retrying stops making sense."""
-        current: RunSpec | None = run
-        while current is not None:
-            try:
-                result, duration = await self._attempt(current)
-                retry = (
-                    not result.ok
-                    and is_retryable(result)
-                    and current.attempt <= current.max_retries
-                )
-                await self._record(Outcome(current, result, duration, final=not retry))
-            except Exception:
-                logger.exception("run %s of job %s crashed", current.execution_id, current.job_id)
-                return
-            if result.ok:
-                logger.debug("run %s of job %s succeeded", current.execution_id, current.job_id)
-            else:
-                logger.warning(
-                    "run %s of job %s attempt %d failed: %s",
-                    current.execution_id,
-                    current.job_id,
-                    current.attempt,
-                    result.error,
-                )
-            if not retry:
-                return
-            await self.sleep(
-                backoff_seconds(self.settings, current.attempt, result.retry_after_seconds)
+        """Make one attempt of `run` and record its outcome; never raises (but is cancellable)."""
+        fields = run.log_fields
+        try:
+            result, duration = await self._attempt(run)
+            await self._record(Outcome(run, result, duration))
+        except Exception:
+            logger.exception(
+                "the outcome of run %s of job %s (attempt %d) could not be recorded; "
+                "it is left to its lease",
+                run.execution_id,
+                run.job_id,
+                run.attempt,
+                extra={"action": "run.unrecorded", **fields},
             )
-            async with self.sessionmaker.begin() as session:
-                service = ExecutionService(session, self.settings, self.clock)
-                current = await service.start_retry(current)
+            return
+        finally:
+            self._held.discard(run.execution_id)
+        if result.ok:
+            logger.debug(
+                "run %s of job %s succeeded",
+                run.execution_id,
+                run.job_id,
+                extra={"action": "run.succeeded", **fields},
+            )
+        else:
+            logger.warning(
+                "run %s of job %s attempt %d failed: %s",
+                run.execution_id,
+                run.job_id,
+                run.attempt,
+                result.error,
+                extra={"action": "run.failed", **fields},
+            )
 
     async def _attempt(self, run: RunSpec) -> tuple[OutboundResult, float]:
         async with self._slots:
-            self._calling.add(run.execution_id)
             started = time.perf_counter()
             try:
                 result = await self._call(run)
-            finally:
-                self._calling.discard(run.execution_id)
+            except Exception as exc:  # a bug here, not the target's answer: a failure all the same
+                logger.exception(
+                    "run %s of job %s crashed while calling its target",
+                    run.execution_id,
+                    run.job_id,
+                    extra={"action": "run.crashed", **run.log_fields},
+                )
+                result = OutboundResult(None, None, f"the call crashed: {type(exc).__name__}")
             return result, time.perf_counter() - started
 
     async def _call(self, run: RunSpec) -> OutboundResult:
@@ -178,46 +185,69 @@ class Dispatcher:
             batch = [await self._outcomes.get()]
             while not self._outcomes.empty() and len(batch) < OUTCOME_BATCH_LIMIT:
                 batch.append(self._outcomes.get_nowait())
-            error = await self._write_batch([outcome for outcome, _ in batch])
-            for _, written in batch:
-                if written.done():
-                    continue
-                if error is None:
-                    written.set_result(None)
-                else:
-                    written.set_exception(error)
+            try:
+                error = await self._write_batch([outcome for outcome, _ in batch])
+            except BaseException as exc:
+                # The writer dies (its supervisor restarts it); its batch's runs must not wait.
+                _settle(batch, exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))
+                raise
+            _settle(batch, error)
 
     async def _write_batch(self, outcomes: list[Outcome]) -> Exception | None:
-        """Write one batch, trying again while the database is briefly away; the error if it
-        stays away (the runs are then closed as interrupted when their leases lapse)."""
-        delay = 0.5
-        for attempt in range(1, OUTCOME_WRITE_ATTEMPTS + 1):
+        """Write one batch, trying again while the database is away for up to a lease's time
+        (the leases of these runs are still renewed meanwhile); the error if it stays away
+        longer (the runs are then closed as interrupted once their leases lapse)."""
+        delay, waited = OUTCOME_WRITE_FIRST_DELAY_SECONDS, 0.0
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 async with self.sessionmaker.begin() as session:
-                    await ExecutionService(session, self.settings, self.clock).record_outcomes(
+                    await ExecutionLifecycle(session, self.settings, self.clock).record_outcomes(
                         outcomes
                     )
                 return None
             except Exception as exc:
-                if attempt == OUTCOME_WRITE_ATTEMPTS:
+                if waited >= self.settings.execution_lease_seconds:
                     return exc
                 logger.warning(
-                    "could not record %d outcomes (attempt %d): %s", len(outcomes), attempt, exc
+                    "could not record %d outcomes (attempt %d): %s",
+                    len(outcomes),
+                    attempt,
+                    exc,
+                    extra={"action": "outcomes.write_failed", "count": str(len(outcomes))},
                 )
                 await self.sleep(delay)
-                delay *= 2
-        return None
+                waited += delay
+                delay = min(delay * 2, OUTCOME_WRITE_MAX_DELAY_SECONDS)
 
     async def _keep_leases(self) -> None:
         interval = self.settings.execution_lease_seconds / 3
         while True:
             await asyncio.sleep(interval)
-            if not self._calling:
-                continue
-            try:
-                async with self.sessionmaker.begin() as session:
-                    await SchedulingService(session, self.settings, self.clock).renew_leases(
-                        list(self._calling)
-                    )
-            except Exception:  # retried next interval; a lease outlasts two missed renewals
-                logger.warning("could not renew the leases of %d runs", len(self._calling))
+            await self._renew_leases()
+
+    async def _renew_leases(self) -> None:
+        held = list(self._held)
+        if not held:
+            return
+        try:
+            async with self.sessionmaker.begin() as session:
+                await ExecutionLifecycle(session, self.settings, self.clock).renew_leases(held)
+        except Exception as exc:  # retried next interval; a lease outlasts two missed renewals
+            logger.warning(
+                "could not renew the leases of %d runs: %s",
+                len(held),
+                exc,
+                extra={"action": "leases.renew_failed", "count": str(len(held))},
+            )
+
+
+def _settle(batch: list[tuple[Outcome, asyncio.Future[None]]], error: Exception | None) -> None:
+    for _, written in batch:
+        if written.done():
+            continue
+        if error is None:
+            written.set_result(None)
+        else:
+            written.set_exception(error)

@@ -1,9 +1,10 @@
 """The due-job loop. PostgreSQL coordinates: any number of these may run against one database
 (FOR UPDATE SKIP LOCKED shares the jobs, the unique slot index forbids a second fire).
 
-Each pass: reap interrupted runs, pause finished jobs, then claim due slots in batches, each
-batch committed before its runs are handed to the dispatcher. Between passes it sleeps until
-the earliest next run (at most SCHEDULER_POLL_SECONDS) or until a job changes in this process.
+Each pass: reap interrupted runs, pause finished jobs, then claim due slots and due retries in
+batches, each batch committed before its runs are handed to the dispatcher. Between passes it
+sleeps until the earliest next slot or retry (at most SCHEDULER_POLL_SECONDS), or until a job
+changes or a retry is scheduled in this process.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy import event
@@ -19,8 +21,10 @@ from sqlalchemy.orm import Session
 
 from core.clock import Clock
 from core.config import Settings
+from core.supervision import supervise
 from models import Job
 from scheduler.dispatcher import Dispatcher
+from services.execution_lifecycle import RETRIES_SCHEDULED, ExecutionLifecycle, RunSpec
 from services.scheduling import SchedulingService
 
 logger = logging.getLogger("scheduler")
@@ -48,7 +52,7 @@ class Scheduler:
         return self._task is not None and not self._task.done()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run_forever(), name="scheduler")
+        self._task = supervise("scheduler loop", self._run_forever)
 
     async def stop(self) -> None:
         """Stop claiming; runs already handed over belong to the dispatcher."""
@@ -60,8 +64,9 @@ class Scheduler:
     def wake(self) -> None:
         self._wake.set()
 
-    def wake_on_job_changes(self, sync_session_class: type[Session]) -> None:
-        """Wake this scheduler when a session of `sync_session_class` commits a job change."""
+    def wake_on_new_work(self, sync_session_class: type[Session]) -> None:
+        """Wake this scheduler when a session of `sync_session_class` commits a job change or
+        schedules a retry."""
 
         def note_job_changes(session: Session, _context: object, _instances: object) -> None:
             changed = (*session.new, *session.dirty, *session.deleted)
@@ -69,7 +74,8 @@ class Scheduler:
                 session.info[_JOBS_CHANGED] = True
 
         def wake_after_commit(session: Session) -> None:
-            if session.info.pop(_JOBS_CHANGED, False):
+            jobs_changed = session.info.pop(_JOBS_CHANGED, False)
+            if session.info.pop(RETRIES_SCHEDULED, False) or jobs_changed:
                 self.wake()
 
         event.listen(sync_session_class, "before_flush", note_job_changes)
@@ -79,20 +85,53 @@ class Scheduler:
         """One pass; returns how many runs it handed to the dispatcher."""
         batch_size = self.settings.scheduler_batch_size
         async with self.sessionmaker.begin() as session:
-            service = SchedulingService(session, self.settings, self.clock)
-            interrupted = await service.reap_interrupted()
-            paused = await service.pause_finished_jobs(batch_size)
-        if interrupted or paused:
-            logger.info("closed %d interrupted runs, paused %d finished jobs", interrupted, paused)
+            interrupted = await ExecutionLifecycle(
+                session, self.settings, self.clock
+            ).reap_interrupted()
+            paused = await SchedulingService(
+                session, self.settings, self.clock
+            ).pause_finished_jobs(batch_size)
+        for run in interrupted:
+            logger.warning(
+                "run %s of job %s (attempt %d) was interrupted: its scheduler stopped renewing "
+                "its lease",
+                run.execution_id,
+                run.job_id,
+                run.attempt,
+                extra={
+                    "action": "run.interrupted",
+                    "job_id": str(run.job_id),
+                    "execution_id": str(run.execution_id),
+                },
+            )
+        if paused:
+            logger.info(
+                "paused %d jobs past their end date", paused, extra={"action": "jobs.ended"}
+            )
+        slots = await self._dispatch_claimed(
+            lambda session: SchedulingService(session, self.settings, self.clock).claim_due(
+                batch_size
+            )
+        )
+        retries = await self._dispatch_claimed(
+            lambda session: ExecutionLifecycle(
+                session, self.settings, self.clock
+            ).claim_due_retries(batch_size)
+        )
+        return slots + retries
+
+    async def _dispatch_claimed(
+        self, claim: Callable[[AsyncSession], Awaitable[list[RunSpec]]]
+    ) -> int:
+        """Claim in batches, each committed before its runs go to the dispatcher."""
         dispatched = 0
         while True:
             async with self.sessionmaker.begin() as session:
-                service = SchedulingService(session, self.settings, self.clock)
-                runs = await service.claim_due(batch_size)
+                runs = await claim(session)
             for run in runs:
                 self.dispatcher.submit(run)
             dispatched += len(runs)
-            if len(runs) < batch_size:
+            if len(runs) < self.settings.scheduler_batch_size:
                 return dispatched
 
     async def seconds_until_due(self) -> float:
@@ -105,7 +144,7 @@ class Scheduler:
         return min(max(wait, 0.0), poll)
 
     async def _run_forever(self) -> None:
-        logger.info("scheduler started")
+        logger.info("scheduler started", extra={"action": "scheduler.started"})
         while True:
             delay = self.settings.scheduler_poll_seconds
             # Cleared before the pass: a job changed during the pass still wakes the next one.
@@ -114,6 +153,6 @@ class Scheduler:
                 await self.tick()
                 delay = await self.seconds_until_due()
             except Exception:  # the database may be away; keep trying at the poll interval
-                logger.exception("scheduler pass failed")
+                logger.exception("scheduler pass failed", extra={"action": "scheduler.pass_failed"})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)

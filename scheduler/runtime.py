@@ -47,6 +47,7 @@ async def running_scheduler(
     http_clients = outbound.HttpClients(settings.scheduler_max_concurrency)
     guard = AddressGuard(allow_private=settings.allow_private_targets)
     dispatcher = Dispatcher(sessionmaker, settings, clock, http_clients, guard)
+    dispatcher.start()
     if settings.allow_private_targets:
         logger.warning(
             "ALLOW_PRIVATE_TARGETS is on: jobs may call private, loopback, link-local and "
@@ -58,7 +59,7 @@ async def running_scheduler(
     deliveries = None
     if start_loop:
         scheduler = Scheduler(sessionmaker, settings, clock, dispatcher)
-        scheduler.wake_on_job_changes(session_class)
+        scheduler.wake_on_new_work(session_class)
         scheduler.start()
         # Processes that run jobs also send the alerts they (or any process) queued.
         deliveries = DeliveryWorker(sessionmaker, settings, clock, http_clients)

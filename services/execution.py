@@ -1,25 +1,20 @@
-"""Executions: starting runs by hand, recording outcomes and retries."""
+"""Executions as people read them: listings, one execution, statistics. How executions are
+created and closed is services/execution_lifecycle.py's."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
 from core.config import Settings
 from core.date_range import DateRange, parse_date_range
-from core.enums import ExecutionStatus, ExecutionType, TriggerType
+from core.enums import ExecutionType
 from core.errors import NotFound
-from integrations.outbound import OutboundResult
-from models import Job, JobExecution
+from models import Job
 from repositories.base import Page
-from repositories.job import JobRepository
 from repositories.job_execution import (
     ExecutionCounts,
     ExecutionFilters,
@@ -27,19 +22,6 @@ from repositories.job_execution import (
     NamedExecution,
 )
 from schemas.execution import ExecutionListQuery, JobExecutionListQuery, StatisticsQuery
-from services.notifications.rules import FinishedRun, NotifierService
-from services.scheduling import RunSpec, execution_type_of, run_spec, target_of
-
-logger = logging.getLogger("services.execution")
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    run: RunSpec
-    result: OutboundResult
-    duration_seconds: float
-    final: bool
-    """The last attempt of its slot: what the job's failure streak counts."""
 
 
 class ExecutionService:
@@ -48,7 +30,6 @@ class ExecutionService:
         self.settings = settings
         self.clock = clock
         self.executions = JobExecutionRepository(session)
-        self.jobs = JobRepository(session)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -87,128 +68,6 @@ class ExecutionService:
         counts = await self.executions.counts(filters)
         latest = await self.executions.search(filters, offset=0, limit=1)
         return counts, latest[0] if latest else None
-
-    # --- running -----------------------------------------------------------------------------
-
-    async def start_manual(
-        self, job: Job, *, metadata: dict[str, Any] | None, github_token: str | None
-    ) -> tuple[JobExecution, RunSpec]:
-        """A running execution for a manual trigger; overrides apply to this run only."""
-        now = self.clock.now()
-        execution = await self.executions.create(
-            {
-                "job_id": job.id,
-                "status": ExecutionStatus.RUNNING,
-                "trigger_type": TriggerType.MANUAL,
-                "execution_type": execution_type_of(job),
-                "target": target_of(job)[:500],
-                "scheduled_for": now,
-                "started_at": now,
-                "attempt": 1,
-                "lease_expires_at": self._lease_until(),
-            }
-        )
-        job.last_execution_at = now
-        spec = run_spec(
-            job,
-            execution.id,
-            now,
-            trigger_type=TriggerType.MANUAL,
-            metadata=metadata,
-            github_token=github_token,
-        )
-        return execution, spec
-
-    async def record_outcomes(self, outcomes: Sequence[Outcome]) -> None:
-        """Close finished executions with what their targets answered, in a few statements.
-
-        An execution that is no longer running (reaped as interrupted, or deleted with its job)
-        is left as it is. Final outcomes of the executions this closes update their job's
-        failure streak and notify, in this same transaction (services/notifications/rules.py).
-        """
-        now = self.clock.now()
-        # Locked first: a reaper closing one of them meanwhile waits, then leaves it alone.
-        closing = await self.executions.lock_running(
-            [outcome.run.execution_id for outcome in outcomes if outcome.final]
-        )
-        finished = [
-            _finished_run(outcome)
-            for outcome in outcomes
-            if outcome.final and outcome.run.execution_id in closing
-        ]
-        # Before the streaks change: recovery and auto-pause read the streak runs ended with.
-        # In a savepoint: whatever goes wrong there costs the alerts, never the records.
-        try:
-            async with self.session.begin_nested():
-                await NotifierService(self.session, self.settings, self.clock).on_finished(finished)
-        except Exception:
-            logger.exception(
-                "could not notify about executions %s",
-                ", ".join(str(run.execution_id) for run in finished),
-            )
-        await self.executions.close_running(
-            [
-                {
-                    "id": outcome.run.execution_id,
-                    "status": ExecutionStatus.SUCCESS
-                    if outcome.result.ok
-                    else ExecutionStatus.FAILED,
-                    "completed_at": now,
-                    "duration_seconds": round(outcome.duration_seconds, 3),
-                    "response_status": outcome.result.status_code,
-                    "output": outcome.result.output,
-                    "error_message": outcome.result.error,
-                }
-                for outcome in outcomes
-            ],
-            now,
-        )
-        await self.jobs.record_streaks([(run.job_id, run.succeeded) for run in finished])
-
-    async def start_retry(self, run: RunSpec) -> RunSpec | None:
-        """The next attempt of `run` as a new running execution (None if its job is gone)."""
-        if await self.session.get(Job, run.job_id) is None:
-            return None
-        now = self.clock.now()
-        execution_id = uuid.uuid4()
-        inserted = await self.executions.insert_ignoring_duplicates(
-            [
-                {
-                    "id": execution_id,
-                    "job_id": run.job_id,
-                    "status": ExecutionStatus.RUNNING,
-                    "trigger_type": run.trigger_type,
-                    "execution_type": run.execution_type,
-                    "target": run.target[:500],
-                    "scheduled_for": run.scheduled_for,
-                    "started_at": now,
-                    "attempt": run.attempt + 1,
-                    "lease_expires_at": self._lease_until(),
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            ]
-        )
-        if not inserted:
-            return None
-        return replace(run, execution_id=execution_id, attempt=run.attempt + 1)
-
-    def _lease_until(self) -> datetime:
-        return self.clock.now() + timedelta(seconds=self.settings.execution_lease_seconds)
-
-
-def _finished_run(outcome: Outcome) -> FinishedRun:
-    return FinishedRun(
-        execution_id=outcome.run.execution_id,
-        job_id=outcome.run.job_id,
-        scheduled_for=outcome.run.scheduled_for,
-        trigger_type=outcome.run.trigger_type,
-        attempt=outcome.run.attempt,
-        succeeded=outcome.result.ok,
-        status_code=outcome.result.status_code,
-        error=outcome.result.error,
-        duration_seconds=round(outcome.duration_seconds, 3),
-    )
 
 
 def _filters(

@@ -1,89 +1,21 @@
-"""What the scheduler does inside one transaction: claim due slots, record misfires, pause
-finished jobs, reap interrupted runs. The caller (scheduler/loop.py) owns the transaction and
-dispatches the returned runs only after it commits."""
+"""What the scheduler does with jobs inside one transaction: claim due slots, pause finished
+jobs. The caller (scheduler/loop.py) owns the transaction and dispatches the returned runs
+only after it commits; the executions themselves are services/execution_lifecycle.py's."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import cron
 from core.clock import Clock
 from core.config import Settings
-from core.enums import ExecutionStatus, ExecutionType, TriggerType
-from models import Job, JobExecution
+from models import Job
 from repositories.job import JobRepository
-from repositories.job_execution import JobExecutionRepository
-from services.notifications.rules import FinishedRun, NotifierService
-
-INTERRUPTED = "interrupted"
-
-
-@dataclass(frozen=True, slots=True)
-class RunSpec:
-    """Everything needed to perform one execution, detached from the session."""
-
-    execution_id: uuid.UUID
-    job_id: uuid.UUID
-    job_name: str
-    scheduled_for: datetime
-    attempt: int
-    trigger_type: TriggerType
-    execution_type: ExecutionType
-    target: str
-    http_method: str
-    metadata: dict[str, Any]
-    github_owner: str | None
-    github_repo: str | None
-    github_workflow_name: str | None
-    timeout_seconds: int
-    max_retries: int
-    github_token: str | None = field(default=None, repr=False)
-
-
-def execution_type_of(job: Job) -> ExecutionType:
-    return ExecutionType.WEBHOOK if job.target_url else ExecutionType.GITHUB_ACTIONS
-
-
-def target_of(job: Job) -> str:
-    if job.target_url:
-        return job.target_url
-    return f"{job.github_owner}/{job.github_repo}:{job.github_workflow_name}"
-
-
-def run_spec(
-    job: Job,
-    execution_id: uuid.UUID,
-    scheduled_for: datetime,
-    *,
-    attempt: int = 1,
-    trigger_type: TriggerType = TriggerType.SCHEDULED,
-    metadata: dict[str, Any] | None = None,
-    github_token: str | None = None,
-) -> RunSpec:
-    return RunSpec(
-        execution_id=execution_id,
-        job_id=job.id,
-        job_name=job.name,
-        scheduled_for=scheduled_for,
-        attempt=attempt,
-        trigger_type=trigger_type,
-        execution_type=execution_type_of(job),
-        target=target_of(job),
-        http_method=str(job.http_method),
-        metadata=dict(job.job_metadata if metadata is None else metadata),
-        github_owner=job.github_owner,
-        github_repo=job.github_repo,
-        github_workflow_name=job.github_workflow_name,
-        timeout_seconds=job.timeout_seconds,
-        max_retries=job.max_retries,
-        github_token=github_token,
-    )
+from services.execution_lifecycle import ExecutionLifecycle, RunSpec
+from services.notifications.rules import NotifierService
 
 
 def slot_is_within_end_date(job: Job, slot: datetime) -> bool:
@@ -102,7 +34,7 @@ class SchedulingService:
         self.settings = settings
         self.clock = clock
         self.jobs = JobRepository(session)
-        self.executions = JobExecutionRepository(session)
+        self.lifecycle = ExecutionLifecycle(session, settings, clock)
         self.notifier = NotifierService(session, settings, clock)
 
     async def claim_due(self, limit: int) -> list[RunSpec]:
@@ -113,20 +45,18 @@ class SchedulingService:
         """
         now = self.clock.now()
         grace = timedelta(seconds=self.settings.misfire_grace_seconds)
-        lease_until = now + timedelta(seconds=self.settings.execution_lease_seconds)
         fired: list[tuple[Job, datetime]] = []
+        missed: list[tuple[Job, datetime]] = []
         ended: list[Job] = []
-        rows: list[dict[str, Any]] = []
         for job in await self.jobs.lock_due(now, limit):
             slot: datetime | None = job.next_run_at
             assert slot is not None  # lock_due selects only jobs with a next run
             if not slot_is_within_end_date(job, slot):
                 slot = None
             elif now - slot >= grace:
-                rows.append(self._missed_row(job, slot, now))
+                missed.append((job, slot))
                 slot = next_slot(job, now - grace)
             while slot is not None and slot <= now:
-                rows.append(self._running_row(job, slot, now, lease_until))
                 fired.append((job, slot))
                 job.last_execution_at = now
                 slot = next_slot(job, slot)
@@ -134,13 +64,7 @@ class SchedulingService:
             if slot is None:
                 ended.append(job)
         await self._pause_finished(ended)
-        inserted = set(await self.executions.insert_ignoring_duplicates(rows))
-        by_slot = {(row["job_id"], row["scheduled_for"]): row["id"] for row in rows}
-        runs = []
-        for job, slot in fired:
-            execution_id = by_slot[(job.id, slot)]
-            if execution_id in inserted:
-                runs.append(run_spec(job, execution_id, slot))
+        runs = await self.lifecycle.start_scheduled(fired, missed)
         await self.session.flush()
         return runs
 
@@ -151,24 +75,10 @@ class SchedulingService:
         await self.session.flush()
         return len(jobs)
 
-    async def reap_interrupted(self) -> int:
-        """Close runs whose scheduler died (lease lapsed) as failed: "interrupted". Such a run
-        is final (nobody retries it): it counts in its job's failure streak and notifies."""
-        ids = await self.executions.fail_lapsed_leases(self.clock.now(), INTERRUPTED)
-        if not ids:
-            return 0
-        reaped = await self.executions.get_multi(JobExecution.id.in_(ids))
-        runs = [FinishedRun.of_execution(execution) for execution in reaped]
-        await self.notifier.on_finished(runs)  # before the streaks change
-        await self.jobs.record_streaks([(run.job_id, False) for run in runs])
-        return len(ids)
-
-    async def renew_leases(self, execution_ids: list[uuid.UUID]) -> None:
-        until = self.clock.now() + timedelta(seconds=self.settings.execution_lease_seconds)
-        await self.executions.renew_leases(execution_ids, until)
-
     async def earliest_due(self) -> datetime | None:
-        return await self.jobs.earliest_due()
+        """The earliest instant there is work: a job's next slot or a retry."""
+        dues = [await self.jobs.earliest_due(), await self.lifecycle.earliest_retry()]
+        return min((due for due in dues if due is not None), default=None)
 
     async def _pause_finished(self, jobs: Sequence[Job]) -> None:
         """Pause jobs with no slot left before their end date, and tell their owners."""
@@ -176,42 +86,3 @@ class SchedulingService:
             job.is_active = False
             job.next_run_at = None
         await self.notifier.on_jobs_ended(jobs)
-
-    def _base_row(self, job: Job, slot: datetime, now: datetime) -> dict[str, Any]:
-        return {
-            "id": uuid.uuid4(),
-            "job_id": job.id,
-            "trigger_type": TriggerType.SCHEDULED,
-            "execution_type": execution_type_of(job),
-            "target": target_of(job)[:500],
-            "scheduled_for": slot,
-            "attempt": 1,
-            "created_at": now,
-            "updated_at": now,
-        }
-
-    def _running_row(
-        self, job: Job, slot: datetime, now: datetime, lease_until: datetime
-    ) -> dict[str, Any]:
-        return {
-            **self._base_row(job, slot, now),
-            "status": ExecutionStatus.RUNNING,
-            "started_at": now,
-            "completed_at": None,
-            "error_message": None,
-            "lease_expires_at": lease_until,
-        }
-
-    def _missed_row(self, job: Job, slot: datetime, now: datetime) -> dict[str, Any]:
-        return {
-            **self._base_row(job, slot, now),
-            "status": ExecutionStatus.MISSED,
-            "started_at": None,
-            "completed_at": now,
-            "error_message": (
-                f"no scheduler was running; slots from {slot.isoformat()} until "
-                f"{(now - timedelta(seconds=self.settings.misfire_grace_seconds)).isoformat()} "
-                "were skipped"
-            ),
-            "lease_expires_at": None,
-        }

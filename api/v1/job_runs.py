@@ -11,6 +11,7 @@ from api.deps import (
     CurrentUser,
     DispatcherDep,
     EditorUser,
+    ExecutionLifecycleDep,
     ExecutionServiceDep,
     JobServiceDep,
     TrialRunServiceDep,
@@ -50,13 +51,13 @@ async def execute_job(
     job_id: uuid.UUID,
     user: EditorUser,
     jobs: JobServiceDep,
-    executions: ExecutionServiceDep,
+    lifecycle: ExecutionLifecycleDep,
     dispatcher: DispatcherDep,
     background: BackgroundTasks,
     body: ExecuteRequest | None = None,
 ) -> ExecuteResponse:
     job = await jobs.get_for_manual_run(job_id, user)
-    execution, run = await executions.start_manual(
+    execution, run = await lifecycle.start_manual(
         job,
         metadata=body.metadata if body else None,
         github_token=body.github_token if body else None,

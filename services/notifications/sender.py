@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from core.clock import Clock
 from core.config import Settings
 from core.enums import DeliveryChannel, DeliveryStatus
+from core.supervision import supervise
 from integrations.channels import DeliveryFailed, email, slack
 from integrations.outbound import HttpClients
 from services.notifications.outbox import Claim, Delivery, DeliveryService, SlackTarget
@@ -59,7 +60,7 @@ class DeliveryWorker:
         return self._task is not None and not self._task.done()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run_forever(), name="delivery-worker")
+        self._task = supervise("delivery worker", self._run_forever)
 
     async def stop(self, grace_seconds: float = 10) -> None:
         """Stop claiming; sends in flight get `grace_seconds` to finish. A send cut short is
@@ -100,7 +101,7 @@ class DeliveryWorker:
         return len(started)
 
     async def _run_forever(self) -> None:
-        logger.info("delivery worker started")
+        logger.info("delivery worker started", extra={"action": "deliveries.started"})
         while True:
             # Cleared before the pass: an alert queued during the pass still wakes the next one.
             self._wake.clear()
@@ -123,11 +124,19 @@ class DeliveryWorker:
                     service = DeliveryService(session, self.settings, self.clock)
                     claims.append(await service.claim(channel, room))
             except Exception:  # the database may be away: the next pass tries again
-                logger.exception("could not claim %s deliveries", channel)
+                logger.exception(
+                    "could not claim %s deliveries",
+                    channel,
+                    extra={"action": "deliveries.claim_failed", "channel": str(channel)},
+                )
         started: list[asyncio.Task[None]] = []
         for claim in claims:
             if claim.dropped:
-                logger.warning("%d deliveries given up unsent: their channel is off", claim.dropped)
+                logger.warning(
+                    "%d deliveries given up unsent: their channel is off",
+                    claim.dropped,
+                    extra={"action": "deliveries.dropped"},
+                )
             for delivery in claim.deliveries:
                 task = asyncio.create_task(
                     self._deliver(delivery, claim.slack), name=f"delivery-{delivery.id}"
@@ -148,7 +157,9 @@ class DeliveryWorker:
         except DeliveryFailed as exc:
             await self._record_failure(delivery, exc)
         except Exception as exc:  # a bug, not the channel: logged whole, retried the same way
-            logger.exception("delivery %s crashed", delivery.id, extra=_log_fields(delivery))
+            logger.exception(
+                "delivery %s crashed", delivery.id, extra=_log_fields(delivery, "delivery.crashed")
+            )
             await self._record_failure(delivery, DeliveryFailed(repr(exc), retryable=True))
         else:
             await self._record(lambda service: service.record_sent(delivery), delivery)
@@ -158,7 +169,7 @@ class DeliveryWorker:
                 delivery.kind,
                 _cause(delivery),
                 delivery.recipient,
-                extra=_log_fields(delivery),
+                extra=_log_fields(delivery, "delivery.sent"),
             )
 
     async def _send(self, delivery: Delivery, slack_target: SlackTarget | None) -> None:
@@ -196,7 +207,7 @@ class DeliveryWorker:
             ),
             delivery,
         )
-        fields = _log_fields(delivery)
+        fields = _log_fields(delivery, "delivery.failed")
         description = (
             f"{delivery.channel} {delivery.kind} for {_cause(delivery)} to {delivery.recipient} "
             f"failed (attempt {delivery.attempt} of {self.settings.notification_max_attempts}): "
@@ -221,7 +232,7 @@ class DeliveryWorker:
             logger.exception(
                 "could not record the result of delivery %s",
                 delivery.id,
-                extra=_log_fields(delivery),
+                extra=_log_fields(delivery, "delivery.unrecorded"),
             )
             return None
 
@@ -232,8 +243,10 @@ def _cause(delivery: Delivery) -> str:
     return f"job {delivery.job_id}"
 
 
-def _log_fields(delivery: Delivery) -> dict[str, str]:
+def _log_fields(delivery: Delivery, action: str) -> dict[str, str]:
     return {
+        "action": action,
+        "job_id": str(delivery.job_id),
         "delivery_id": str(delivery.id),
         "execution_id": str(delivery.execution_id),
         "channel": str(delivery.channel),

@@ -20,7 +20,7 @@ from core.config import Settings
 from integrations import outbound
 from integrations.address_guard import AddressGuard
 from integrations.outbound import OUTPUT_LIMIT_BYTES, OutboundResult
-from scheduler.dispatcher import backoff_seconds, is_retryable
+from services.execution_lifecycle import backoff_seconds, is_retryable
 from tests.conftest import make_settings
 from tests.support.http_target import HttpTarget, Reply
 
@@ -253,7 +253,7 @@ def test_backoff_ceiling_doubles_per_attempt_up_to_the_cap(
         bounds.append((low, high))
         return high
 
-    monkeypatch.setattr(random, "uniform", highest)  # the module scheduler.dispatcher uses
+    monkeypatch.setattr(random, "uniform", highest)  # the module services.execution_lifecycle uses
 
     assert backoff_seconds(backoff_settings, attempt, None) == ceiling
     assert bounds == [(0, ceiling)]

@@ -113,6 +113,7 @@ async def make_scheduler(
             AddressGuard(allow_private=True),
             **extra,
         )
+        dispatcher.start()
         made.append(Scheduler(sessions, scheduler_settings, clock, dispatcher))
         return made[-1]
 

@@ -13,10 +13,9 @@ from sqlalchemy.orm import Session
 from core import db
 from core.enums import ExecutionStatus
 from models import Job, JobExecution, Notification
-from services.scheduling import INTERRUPTED
+from services.execution_lifecycle import INTERRUPTED
 from tests.scheduler.conftest import (
     JobMaker,
-    RecordedSleeps,
     SchedulerMaker,
     executions_of,
     run_pass,
@@ -156,56 +155,6 @@ async def test_a_job_past_its_end_date_is_paused_and_its_owner_told(
         assert notes[0].user_id == job.created_by
 
 
-async def test_retries_a_500_then_succeeds(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
-    committing: async_sessionmaker[AsyncSession],
-    sleeps: RecordedSleeps,
-) -> None:
-    clock.set(T0)
-    job = await make_job(cron_expression="* * * * *", target_url=http_target.url, max_retries=2)
-    http_target.respond(Reply(status=500, body=b"boom"), Reply(status=200, body=b"fine"))
-    clock.advance(timedelta(minutes=1))
-    await run_pass(make_scheduler(sleep=sleeps))
-
-    executions = await executions_of(committing, job.id)
-    assert [(e.attempt, e.status, e.response_status) for e in executions] == [
-        (1, ExecutionStatus.FAILED, 500),
-        (2, ExecutionStatus.SUCCESS, 200),
-    ]
-    assert executions[0].output == "boom"
-    assert len(sleeps.delays) == 1
-    assert [r.headers["x-cron-attempt"] for r in http_target.received] == ["1", "2"]
-
-
-async def test_retry_honours_retry_after_and_gives_up_after_max_retries(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
-    committing: async_sessionmaker[AsyncSession],
-    sleeps: RecordedSleeps,
-) -> None:
-    clock.set(T0)
-    job = await make_job(cron_expression="* * * * *", target_url=http_target.url, max_retries=1)
-    http_target.default = Reply(status=429, headers={"Retry-After": "1"})
-    clock.advance(timedelta(minutes=1))
-    await run_pass(make_scheduler(sleep=sleeps))
-
-    executions = await executions_of(committing, job.id)
-    assert [(e.attempt, e.status, e.response_status) for e in executions] == [
-        (1, ExecutionStatus.FAILED, 429),
-        (2, ExecutionStatus.FAILED, 429),
-    ]
-    assert sleeps.delays == [1.0]
-    async with committing() as session:
-        refreshed = await session.get(Job, job.id)
-        assert refreshed is not None
-        assert refreshed.consecutive_failures == 1
-
-
 async def test_a_404_is_not_retried(
     make_job: JobMaker,
     make_scheduler: SchedulerMaker,
@@ -267,7 +216,7 @@ async def test_a_job_change_wakes_the_scheduler(
     session_class = type("WakeSession", (Session,), {})
     sessionmaker = db.create_sessionmaker(engine, session_class)
     scheduler = make_scheduler(sessionmaker=sessionmaker)
-    scheduler.wake_on_job_changes(session_class)
+    scheduler.wake_on_new_work(session_class)
     job = await make_job()
 
     async with sessionmaker.begin() as session:

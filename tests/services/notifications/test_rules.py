@@ -3,6 +3,7 @@ which outbox rows (emails, Slack messages) each outcome writes, in the recording
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -26,10 +27,10 @@ from models import (
     UserNotificationPreferences,
 )
 from repositories.slack_settings import SLACK_SETTINGS_ID
-from services.execution import ExecutionService, Outcome
+from services.execution_lifecycle import INTERRUPTED, ExecutionLifecycle, Outcome, run_spec
 from services.job import JobService
 from services.notifications.rules import QUEUED_DELIVERIES, FinishedRun, NotifierService
-from services.scheduling import INTERRUPTED, SchedulingService, run_spec
+from services.scheduling import SchedulingService
 from tests.support.clock import FrozenClock
 from tests.support.execution_factories import create_execution
 from tests.support.job_factories import create_job, create_team
@@ -86,7 +87,7 @@ async def record(
     trigger_type: TriggerType = TriggerType.SCHEDULED,
 ) -> JobExecution:
     """Record one outcome of a running execution of `job` (slot: now), as the dispatcher's
-    outcome writer does."""
+    outcome writer does; not `final`: the attempt has a retry left."""
     if execution is None:
         execution = await create_execution(
             session,
@@ -96,8 +97,9 @@ async def record(
             trigger_type=trigger_type,
         )
     run = run_spec(job, execution.id, execution.scheduled_for, trigger_type=trigger_type)
-    outcome = Outcome(run, OutboundResult(status, "body", error), 0.25, final)
-    await ExecutionService(session, settings, clock).record_outcomes([outcome])
+    run = replace(run, max_retries=0 if final else 1)
+    outcome = Outcome(run, OutboundResult(status, "body", error), 0.25)
+    await ExecutionLifecycle(session, settings, clock).record_outcomes([outcome])
     await session.refresh(job)
     return execution
 
@@ -474,9 +476,9 @@ async def test_an_interrupted_run_counts_as_a_failure(
     )
     clock.set(SLOT + timedelta(minutes=5))
 
-    reaped = await SchedulingService(session, notify_settings, clock).reap_interrupted()
+    reaped = await ExecutionLifecycle(session, notify_settings, clock).reap_interrupted()
 
-    assert reaped == 1
+    assert [run.execution_id for run in reaped] == [execution.id]
     [note] = await notifications(session, job)
     assert (note.type, note.related_execution_id) == ("error", execution.id)
     assert INTERRUPTED in note.message

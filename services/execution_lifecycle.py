@@ -1,0 +1,370 @@
+"""An execution's life cycle, in one place (as procrastinate's job manager owns a job's).
+
+    slot due, or manual trigger ─▶ RUNNING ─▶ SUCCESS                        (final)
+                                          ─▶ FAILED                         (final)
+                                          ─▶ FAILED, next_attempt_at set ─▶ (due: claimed by any
+                                               scheduler) ─▶ next attempt RUNNING ─▶ …
+                                          ─▶ FAILED "interrupted"           (lease lapsed: final)
+    slot older than MISFIRE_GRACE_SECONDS ─▶ MISSED
+
+Every execution row is built here, every transition is made here, inside the caller's
+transaction; the scheduler loop and the dispatcher only decide when. A retry is state in the
+database, not in a process: due at a stored time and claimed like a due slot (FOR UPDATE SKIP
+LOCKED), so a scheduler killed or cut from the database during the backoff cuts no chain. Each
+slot's chain ends in one final outcome, and only that one counts in the job's failure streak
+and notifies (services/notifications/rules.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import Clock
+from core.config import Settings
+from core.enums import ExecutionStatus, ExecutionType, TriggerType
+from integrations.outbound import OutboundResult
+from models import Job, JobExecution
+from models.job_execution import TARGET_MAX_LENGTH
+from repositories.job import JobRepository
+from repositories.job_execution import JobExecutionRepository
+from services.notifications.rules import FinishedRun, NotifierService
+
+logger = logging.getLogger("services.execution_lifecycle")
+
+INTERRUPTED = "interrupted"
+# Set in `session.info` when the transaction scheduled a retry, so whoever commits it can wake
+# the scheduler loop for it (see Scheduler.wake_on_new_work).
+RETRIES_SCHEDULED = "execution_lifecycle.retries_scheduled"
+# 4xx other than these mean the request itself is wrong: repeating it cannot help.
+RETRYABLE_CLIENT_ERRORS = frozenset({408, 425, 429})
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """One attempt to perform, detached from the session: the dispatcher's unit of work."""
+
+    execution_id: uuid.UUID
+    job_id: uuid.UUID
+    job_name: str
+    scheduled_for: datetime
+    attempt: int
+    trigger_type: TriggerType
+    execution_type: ExecutionType
+    target: str
+    http_method: str
+    metadata: dict[str, Any]
+    github_owner: str | None
+    github_repo: str | None
+    github_workflow_name: str | None
+    timeout_seconds: int
+    max_retries: int
+    # A manual run's one-off token: never stored, so such a run has no later attempts.
+    github_token: str | None = field(default=None, repr=False)
+
+    @property
+    def log_fields(self) -> dict[str, str]:
+        return {
+            "job_id": str(self.job_id),
+            "execution_id": str(self.execution_id),
+            "attempt": str(self.attempt),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one attempt's target answered, as the dispatcher hands it back."""
+
+    run: RunSpec
+    result: OutboundResult
+    duration_seconds: float
+
+
+def execution_type_of(job: Job) -> ExecutionType:
+    return ExecutionType.WEBHOOK if job.target_url else ExecutionType.GITHUB_ACTIONS
+
+
+def target_of(job: Job) -> str:
+    if job.target_url:
+        return job.target_url
+    return f"{job.github_owner}/{job.github_repo}:{job.github_workflow_name}"
+
+
+def run_spec(
+    job: Job,
+    execution_id: uuid.UUID,
+    scheduled_for: datetime,
+    *,
+    attempt: int = 1,
+    trigger_type: TriggerType = TriggerType.SCHEDULED,
+    metadata: dict[str, Any] | None = None,
+    github_token: str | None = None,
+) -> RunSpec:
+    """The attempt of execution `execution_id` of `job`; `metadata` replaces the job's."""
+    return RunSpec(
+        execution_id=execution_id,
+        job_id=job.id,
+        job_name=job.name,
+        scheduled_for=scheduled_for,
+        attempt=attempt,
+        trigger_type=trigger_type,
+        execution_type=execution_type_of(job),
+        target=target_of(job),
+        http_method=str(job.http_method),
+        metadata=dict(job.job_metadata if metadata is None else metadata),
+        github_owner=job.github_owner,
+        github_repo=job.github_repo,
+        github_workflow_name=job.github_workflow_name,
+        timeout_seconds=job.timeout_seconds,
+        max_retries=job.max_retries,
+        github_token=github_token,
+    )
+
+
+def is_retryable(result: OutboundResult) -> bool:
+    if result.status_code is None:
+        return result.retryable
+    return result.status_code >= 500 or result.status_code in RETRYABLE_CLIENT_ERRORS
+
+
+def backoff_seconds(settings: Settings, attempt: int, retry_after: float | None) -> float:
+    """Full jitter over an exponential ceiling; a target's Retry-After wins (within the cap)."""
+    cap = settings.retry_backoff_max_seconds
+    if retry_after is not None:
+        return min(retry_after, cap)
+    ceiling = min(cap, settings.retry_backoff_base_seconds * 2 ** (attempt - 1))
+    return random.uniform(0, ceiling)
+
+
+def retry_delay(settings: Settings, outcome: Outcome) -> float | None:
+    """Seconds until the next attempt of the outcome's slot, or None when this was the last."""
+    run, result = outcome.run, outcome.result
+    if result.ok or not is_retryable(result) or run.attempt > run.max_retries:
+        return None
+    if run.github_token is not None:
+        return None
+    return backoff_seconds(settings, run.attempt, result.retry_after_seconds)
+
+
+class ExecutionLifecycle:
+    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+        self.session = session
+        self.settings = settings
+        self.clock = clock
+        self.executions = JobExecutionRepository(session)
+        self.jobs = JobRepository(session)
+
+    # --- creation --------------------------------------------------------------------------
+
+    async def start_scheduled(
+        self, fired: Sequence[tuple[Job, datetime]], missed: Sequence[tuple[Job, datetime]]
+    ) -> list[RunSpec]:
+        """Record `fired` slots as running and `missed` ones (each the first of a run of slots
+        no scheduler fired in time) as missed. A slot another scheduler recorded first is
+        skipped: only the runs returned here are this caller's to perform."""
+        now = self.clock.now()
+        skipped_until = now - timedelta(seconds=self.settings.misfire_grace_seconds)
+        running = [self._row(job, slot=slot, status=ExecutionStatus.RUNNING) for job, slot in fired]
+        rows = running + [
+            self._row(
+                job,
+                slot=slot,
+                status=ExecutionStatus.MISSED,
+                error_message=(
+                    f"no scheduler was running; slots from {slot.isoformat()} until "
+                    f"{skipped_until.isoformat()} were skipped"
+                ),
+            )
+            for job, slot in missed
+        ]
+        inserted = set(await self.executions.insert_ignoring_duplicates(rows))
+        return [
+            _run_of(job, row)
+            for (job, _), row in zip(fired, running, strict=True)
+            if row["id"] in inserted
+        ]
+
+    async def start_manual(
+        self, job: Job, *, metadata: dict[str, Any] | None, github_token: str | None
+    ) -> tuple[JobExecution, RunSpec]:
+        """A running execution for a manual trigger; overrides apply to this run only."""
+        row = self._row(
+            job,
+            slot=self.clock.now(),
+            status=ExecutionStatus.RUNNING,
+            trigger_type=TriggerType.MANUAL,
+            metadata_override=metadata,
+        )
+        execution = await self.executions.create(row)
+        job.last_execution_at = row["started_at"]
+        run = _run_of(job, row, github_token=github_token)
+        return execution, run
+
+    # --- transitions -----------------------------------------------------------------------
+
+    async def record_outcomes(self, outcomes: Sequence[Outcome]) -> None:
+        """Close attempts with what their targets answered, in a few statements.
+
+        A failed attempt worth repeating gets its next attempt's due time; any other outcome
+        is its slot's final one. An execution that is no longer running (reaped as
+        interrupted, or deleted with its job) is left as it is. Final outcomes update their
+        job's failure streak and notify, in this same transaction.
+        """
+        now = self.clock.now()
+        delays = {
+            outcome.run.execution_id: retry_delay(self.settings, outcome) for outcome in outcomes
+        }
+        # Locked first: a reaper closing one of them meanwhile waits, then leaves it alone.
+        closing = await self.executions.lock_running(
+            [execution_id for execution_id, delay in delays.items() if delay is None]
+        )
+        finished = [
+            _finished_run(outcome) for outcome in outcomes if outcome.run.execution_id in closing
+        ]
+        # Before the streaks change: recovery and auto-pause read the streak runs ended with.
+        # In a savepoint: whatever goes wrong there costs the alerts, never the records.
+        try:
+            async with self.session.begin_nested():
+                await NotifierService(self.session, self.settings, self.clock).on_finished(finished)
+        except Exception:
+            logger.exception(
+                "could not notify about executions %s",
+                ", ".join(str(run.execution_id) for run in finished),
+                extra={"action": "notify.failed"},
+            )
+        await self.executions.close_running(
+            [_closing_row(outcome, now, delays[outcome.run.execution_id]) for outcome in outcomes],
+            now,
+        )
+        await self.jobs.record_streaks([(run.job_id, run.succeeded) for run in finished])
+        if any(delay is not None for delay in delays.values()):
+            self.session.info[RETRIES_SCHEDULED] = True
+
+    async def claim_due_retries(self, limit: int) -> list[RunSpec]:
+        """Lock up to `limit` failed attempts whose retry is due and start their next attempts
+        (same slot, so the same idempotency key). Rows another scheduler holds are skipped."""
+        due = await self.executions.lock_due_retries(self.clock.now(), limit)
+        rows = []
+        for execution, job in due:
+            execution.next_attempt_at = None
+            rows.append(
+                self._row(
+                    job,
+                    slot=execution.scheduled_for,
+                    status=ExecutionStatus.RUNNING,
+                    trigger_type=execution.trigger_type,
+                    attempt=execution.attempt + 1,
+                    metadata_override=execution.metadata_override,
+                )
+            )
+        await self.session.flush()
+        inserted = set(await self.executions.insert_ignoring_duplicates(rows))
+        return [
+            _run_of(job, row)
+            for (_, job), row in zip(due, rows, strict=True)
+            if row["id"] in inserted
+        ]
+
+    async def reap_interrupted(self) -> list[FinishedRun]:
+        """Close runs whose scheduler died (lease lapsed) as failed: "interrupted". Such a run
+        is final (its target may have acted on it): it counts in its job's failure streak and
+        notifies."""
+        ids = await self.executions.fail_lapsed_leases(self.clock.now(), INTERRUPTED)
+        if not ids:
+            return []
+        reaped = await self.executions.get_multi(JobExecution.id.in_(ids))
+        runs = [FinishedRun.of_execution(execution) for execution in reaped]
+        await NotifierService(self.session, self.settings, self.clock).on_finished(runs)
+        await self.jobs.record_streaks([(run.job_id, False) for run in runs])
+        return runs
+
+    async def renew_leases(self, execution_ids: Sequence[uuid.UUID]) -> None:
+        await self.executions.renew_leases(execution_ids, self._lease_until())
+
+    async def earliest_retry(self) -> datetime | None:
+        return await self.executions.earliest_retry()
+
+    # --- rows ------------------------------------------------------------------------------
+
+    def _row(
+        self,
+        job: Job,
+        *,
+        slot: datetime,
+        status: ExecutionStatus,
+        trigger_type: TriggerType = TriggerType.SCHEDULED,
+        attempt: int = 1,
+        metadata_override: dict[str, Any] | None = None,
+        error_message: str | None = None,
+    ) -> dict[str, Any]:
+        """The one place an execution row is made: running rows hold a lease from now, missed
+        ones are complete at once."""
+        now = self.clock.now()
+        running = status == ExecutionStatus.RUNNING
+        return {
+            "id": uuid.uuid4(),
+            "job_id": job.id,
+            "status": status,
+            "trigger_type": trigger_type,
+            "execution_type": execution_type_of(job),
+            "target": target_of(job)[:TARGET_MAX_LENGTH],
+            "scheduled_for": slot,
+            "attempt": attempt,
+            "started_at": now if running else None,
+            "completed_at": None if running else now,
+            "error_message": error_message,
+            "lease_expires_at": self._lease_until() if running else None,
+            "metadata_override": metadata_override,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    def _lease_until(self) -> datetime:
+        return self.clock.now() + timedelta(seconds=self.settings.execution_lease_seconds)
+
+
+def _run_of(job: Job, row: dict[str, Any], *, github_token: str | None = None) -> RunSpec:
+    return run_spec(
+        job,
+        row["id"],
+        row["scheduled_for"],
+        attempt=row["attempt"],
+        trigger_type=row["trigger_type"],
+        metadata=row["metadata_override"],
+        github_token=github_token,
+    )
+
+
+def _closing_row(outcome: Outcome, now: datetime, retry_in: float | None) -> dict[str, Any]:
+    result = outcome.result
+    return {
+        "id": outcome.run.execution_id,
+        "status": ExecutionStatus.SUCCESS if result.ok else ExecutionStatus.FAILED,
+        "completed_at": now,
+        "duration_seconds": round(outcome.duration_seconds, 3),
+        "response_status": result.status_code,
+        "output": result.output,
+        "error_message": result.error,
+        "next_attempt_at": None if retry_in is None else now + timedelta(seconds=retry_in),
+    }
+
+
+def _finished_run(outcome: Outcome) -> FinishedRun:
+    return FinishedRun(
+        execution_id=outcome.run.execution_id,
+        job_id=outcome.run.job_id,
+        scheduled_for=outcome.run.scheduled_for,
+        trigger_type=outcome.run.trigger_type,
+        attempt=outcome.run.attempt,
+        succeeded=outcome.result.ok,
+        status_code=outcome.result.status_code,
+        error=outcome.result.error,
+        duration_seconds=round(outcome.duration_seconds, 3),
+    )
