@@ -47,7 +47,7 @@ async def main() -> None:
         loop.add_signal_handler(signum, stop.set)
     async with running_scheduler(settings, SystemClock(), start_loop=True):
         await stop.wait()
-        logger.info("stopping: finishing runs in flight")
+        logger.info("stopping: finishing runs in flight", extra={"action": "scheduler.stopping"})
 
 
 if __name__ == "__main__":

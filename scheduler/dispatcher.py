@@ -215,7 +215,10 @@ class Dispatcher:
                     len(outcomes),
                     attempt,
                     exc,
-                    extra={"action": "outcomes.write_failed", "count": str(len(outcomes))},
+                    extra={
+                        "action": "outcomes.write_failed",
+                        "execution_ids": ",".join(str(o.run.execution_id) for o in outcomes),
+                    },
                 )
                 await self.sleep(delay)
                 waited += delay

@@ -54,7 +54,9 @@ async def running_scheduler(
             "cloud-metadata addresses (never in production)"
         )
     if settings.smtp_host is None:
-        logger.info("SMTP_HOST is not set: email notifications are off")
+        logger.info(
+            "SMTP_HOST is not set: email notifications are off", extra={"action": "email.off"}
+        )
     scheduler = None
     deliveries = None
     if start_loop:

@@ -237,7 +237,10 @@ class ExecutionLifecycle:
             logger.exception(
                 "could not notify about executions %s",
                 ", ".join(str(run.execution_id) for run in finished),
-                extra={"action": "notify.failed"},
+                extra={
+                    "action": "notify.failed",
+                    "execution_ids": ",".join(str(run.execution_id) for run in finished),
+                },
             )
         await self.executions.close_running(
             [_closing_row(outcome, now, delays[outcome.run.execution_id]) for outcome in outcomes],

@@ -41,6 +41,8 @@ router = ApiRouter(prefix="/jobs", tags=["job runs"])
     description=(
         "Starts a manual run and answers at once with the execution (`running`); the call "
         "happens in the background. `metadata` and `github_token` apply to this run only. "
+        "A failed run is retried like a scheduled one (`max_retries`), with the same `metadata`; "
+        "a run given a `github_token` is attempted once, since the token is never stored. "
         "A job past its end date is paused and the request refused (400)."
     ),
     status_code=status.HTTP_202_ACCEPTED,
