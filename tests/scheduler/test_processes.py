@@ -6,7 +6,7 @@ email, to a real SMTP server) are sent once. Backoffs are a few seconds (Retry-A
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -46,10 +46,21 @@ def scheduler_env(database_url: str, smtp_server: SmtpServer) -> dict[str, str]:
     }
 
 
+Launch = Callable[[dict[str, str]], Awaitable[SchedulerProcess]]
+
+
 @pytest.fixture
-async def processes(tmp_path: Path) -> AsyncIterator[list[SchedulerProcess]]:
+async def launch(tmp_path: Path) -> AsyncIterator[Launch]:
+    """Start a scheduler process with `env`; whatever is still running is stopped after."""
     started: list[SchedulerProcess] = []
-    yield started
+
+    async def start(env: dict[str, str]) -> SchedulerProcess:
+        process = SchedulerProcess(env, tmp_path / f"scheduler-{len(started) + 1}.log")
+        started.append(process)
+        await process.start()
+        return process
+
+    yield start
     for process in started:
         await process.stop()
 
@@ -135,24 +146,19 @@ async def test_a_scheduler_killed_during_each_backoff_cuts_no_chain(
     http_target: HttpTarget,
     smtp_server: SmtpServer,
     scheduler_env: dict[str, str],
-    processes: list[SchedulerProcess],
-    tmp_path: Path,
+    launch: Launch,
 ) -> None:
     http_target.default = busy()
     job = await due_now(make_job, committing, target_url=http_target.url, max_retries=2)
     for attempt in (1, 2):
-        process = SchedulerProcess(scheduler_env, tmp_path / f"scheduler-{attempt}.log")
-        processes.append(process)
-        await process.start()
+        process = await launch(scheduler_env)
         await wait_for(committing, job, retry_pending(attempt))
         await process.kill()
         # Killed inside the backoff: the next attempt was not made, it is only a due time.
         assert len(await executions_of(committing, job.id)) == attempt
         assert len(http_target.received) == attempt
 
-    survivor = SchedulerProcess(scheduler_env, tmp_path / "scheduler-3.log")
-    processes.append(survivor)
-    await survivor.start()
+    survivor = await launch(scheduler_env)
     rows = await wait_for(committing, job, finished(attempts=3))
     await smtp_server.wait_for(2, within_seconds=20)  # the job's list and its owner
 
@@ -192,15 +198,12 @@ async def test_a_database_cut_during_the_backoff_cuts_no_chain(
     committing: async_sessionmaker[AsyncSession],
     http_target: HttpTarget,
     scheduler_env: dict[str, str],
-    processes: list[SchedulerProcess],
+    launch: Launch,
     database_proxy: TcpProxy,
-    tmp_path: Path,
 ) -> None:
     http_target.responder = failing_first_attempts(1, busy())
     job = await due_now(make_job, committing, target_url=http_target.url, max_retries=2)
-    process = SchedulerProcess(through(database_proxy, scheduler_env), tmp_path / "s.log")
-    processes.append(process)
-    await process.start()
+    process = await launch(through(database_proxy, scheduler_env))
     await wait_for(committing, job, retry_pending(1))
 
     await database_proxy.stop()  # every connection dropped, new ones refused
@@ -226,15 +229,12 @@ async def test_a_database_cut_while_an_outcome_is_written_still_records_it(
     committing: async_sessionmaker[AsyncSession],
     http_target: HttpTarget,
     scheduler_env: dict[str, str],
-    processes: list[SchedulerProcess],
+    launch: Launch,
     database_proxy: TcpProxy,
-    tmp_path: Path,
 ) -> None:
     http_target.respond(Reply(status=200, delay_seconds=2))
     job = await due_now(make_job, committing, target_url=http_target.url)
-    process = SchedulerProcess(through(database_proxy, scheduler_env), tmp_path / "s.log")
-    processes.append(process)
-    await process.start()
+    process = await launch(through(database_proxy, scheduler_env))
     await http_target.wait_for_requests(1, within_seconds=30)
 
     await database_proxy.stop()  # the target answers while the database is away
