@@ -482,7 +482,7 @@ export interface paths {
         put?: never;
         /**
          * Run a job now
-         * @description Starts a manual run and answers at once with the execution (`running`); the call happens in the background. `metadata` and `github_token` apply to this run only. A job past its end date is paused and the request refused (400).
+         * @description Starts a manual run and answers at once with the execution (`running`); the call happens in the background. `metadata` and `github_token` apply to this run only. A failed run is retried like a scheduled one (`max_retries`), with the same `metadata`; a run given a `github_token` is attempted once, since the token is never stored. A job past its end date is paused and the request refused (400).
          */
         post: operations["execute_job_api_v1_jobs__job_id__execute_post"];
         delete?: never;
