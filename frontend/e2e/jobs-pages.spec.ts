@@ -71,7 +71,7 @@ test("editor without a PIC team teaches, then home, jobs table and editor work",
   await expect(row.getByText("Active")).toBeVisible()
 
   // The column chooser's choice survives a reload.
-  await page.getByText("Columns", { exact: true }).click()
+  await page.getByRole("button", { name: "Columns" }).click()
   await page.getByRole("checkbox", { name: "Time zone" }).uncheck()
   await expect(
     page.getByRole("columnheader", { name: "Time zone" }),

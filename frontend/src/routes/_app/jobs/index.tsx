@@ -462,15 +462,23 @@ function ColumnChooser({
     onMutate: (next) => queryClient.setQueryData(key, next),
     onSettled: () => queryClient.invalidateQueries({ queryKey: key }),
   })
+  const [open, setOpen] = useState(false)
   if (!columns) return null
   return (
-    <details className="relative">
-      <summary
-        className={`${buttonClass("secondary")} cursor-pointer list-none`}
+    <div className="relative">
+      <Button
+        variant="secondary"
+        aria-expanded={open}
+        aria-controls="column-chooser"
+        onClick={() => setOpen(!open)}
       >
         Columns
-      </summary>
-      <fieldset className="absolute right-0 z-10 mt-1 w-56 space-y-1 rounded-lg border border-slate-200 bg-white p-3 shadow-lg">
+      </Button>
+      <fieldset
+        id="column-chooser"
+        hidden={!open}
+        className="absolute right-0 z-10 mt-1 w-56 space-y-1 rounded-lg border border-slate-200 bg-white p-3 shadow-lg"
+      >
         <legend className="sr-only">Visible columns</legend>
         {COLUMNS.map((column) => (
           <label key={column.key} className="flex items-center gap-2 text-sm">
@@ -490,7 +498,7 @@ function ColumnChooser({
           </p>
         ) : null}
       </fieldset>
-    </details>
+    </div>
   )
 }
 
