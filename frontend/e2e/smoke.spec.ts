@@ -3,13 +3,7 @@ import { signIn, stack } from "./stack"
 
 test("sign in with the username, land on home, sign out", async ({ page }) => {
   await signIn(page)
-<<<<<<< HEAD
   await expect(page.getByRole("banner")).toContainText(stack().admin.username)
-=======
-  await expect(page.getByRole("banner")).toContainText(
-    `${stack().admin.username} (admin)`,
-  )
->>>>>>> 16dfeb6 (Jobs table: the column chooser is a real button disclosure (aria-expanded); smoke spec reads the header)
 
   await page.getByRole("button", { name: "Sign out" }).click()
   await expect(
