@@ -70,6 +70,7 @@ class ExecutionListQuery(_ExecutionFilterQuery):
 
 
 class JobExecutionListQuery(_ExecutionFilterQuery):
+    page: int = Field(default=1, ge=1)
     limit: int = Field(default=50, ge=1, le=200)
 
 
@@ -107,7 +108,10 @@ class ExecutionStatistics(BaseModel):
 class JobExecutionList(BaseModel):
     job_id: uuid.UUID
     job_name: str
-    total_executions: int
+    total_executions: int = Field(description="Executions matching the filters, on every page.")
+    page: int
+    limit: int
+    total_pages: int
     executions: list[ExecutionRead]
 
 

@@ -54,13 +54,14 @@ class ExecutionService:
         )
         return counts, window
 
-    async def list_for_job(
-        self, job: Job, query: JobExecutionListQuery
-    ) -> tuple[Sequence[NamedExecution], int]:
-        """The job's newest executions (up to `query.limit`) and how many match in all."""
+    async def list_for_job(self, job: Job, query: JobExecutionListQuery) -> Page[NamedExecution]:
+        """One page of the job's executions, newest slot first."""
         filters = _filters(query, job_id=job.id)
-        rows = await self.executions.search(filters, offset=0, limit=query.limit)
-        return rows, await self.executions.count(*filters.where())
+        rows = await self.executions.search(
+            filters, offset=(query.page - 1) * query.limit, limit=query.limit
+        )
+        total = await self.executions.count(*filters.where())
+        return Page(items=rows, total=total, page=query.page, per_page=query.limit)
 
     async def statistics_for_job(self, job: Job) -> tuple[ExecutionCounts, NamedExecution | None]:
         """The job's counts and its newest execution."""

@@ -93,6 +93,10 @@ async def try_target(
 @router.get(
     "/{job_id:uuid}/executions",
     summary="List a job's executions",
+    description=(
+        "Newest slot first, `limit` per page (`page` from 1); `total_executions` and "
+        "`total_pages` count every execution matching the filters."
+    ),
     response_model=JobExecutionList,
     responses=error_responses(400, 401, 404),
 )
@@ -104,12 +108,15 @@ async def list_job_executions(
     executions: ExecutionServiceDep,
 ) -> JobExecutionList:
     job = await jobs.get(job_id)
-    rows, total = await executions.list_for_job(job, query)
+    page = await executions.list_for_job(job, query)
     return JobExecutionList(
         job_id=job.id,
         job_name=job.name,
-        total_executions=total,
-        executions=[ExecutionRead.model_validate(row) for row in rows],
+        total_executions=page.total,
+        page=page.page,
+        limit=page.per_page,
+        total_pages=page.total_pages,
+        executions=[ExecutionRead.model_validate(row) for row in page.items],
     )
 
 

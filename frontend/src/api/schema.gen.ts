@@ -498,7 +498,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a job's executions */
+        /**
+         * List a job's executions
+         * @description Newest slot first, `limit` per page (`page` from 1); `total_executions` and `total_pages` count every execution matching the filters.
+         */
         get: operations["list_job_executions_api_v1_jobs__job_id__executions_get"];
         put?: never;
         post?: never;
@@ -1389,8 +1392,17 @@ export interface components {
             job_id: string;
             /** Job Name */
             job_name: string;
-            /** Total Executions */
+            /** Limit */
+            limit: number;
+            /** Page */
+            page: number;
+            /**
+             * Total Executions
+             * @description Executions matching the filters, on every page.
+             */
             total_executions: number;
+            /** Total Pages */
+            total_pages: number;
         };
         /** JobExecutionStats */
         JobExecutionStats: {
@@ -4984,6 +4996,7 @@ export interface operations {
                 /** @description Comma-separated statuses, e.g. `failed,missed`. */
                 status?: components["schemas"]["ExecutionStatus"][] | null;
                 trigger_type?: components["schemas"]["TriggerType"] | null;
+                page?: number;
                 limit?: number;
             };
             header?: never;

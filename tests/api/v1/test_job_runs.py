@@ -346,6 +346,35 @@ async def test_job_executions_list_stats_and_detail(
     assert detail.json()["job"] == {"id": str(own_job.id), "name": "ping"}
 
 
+async def test_job_executions_are_paged_newest_first(
+    client: httpx.AsyncClient,
+    viewer_headers: dict[str, str],
+    session: AsyncSession,
+    own_job: Job,
+    clock: FrozenClock,
+) -> None:
+    now = clock.now()
+    for hour in range(5):
+        await create_execution(session, own_job, scheduled_for=now.replace(hour=hour))
+    base = f"/api/v1/jobs/{own_job.id}/executions"
+
+    pages = [
+        (await client.get(base, params={"page": n, "limit": 2}, headers=viewer_headers)).json()
+        for n in (1, 2, 3, 4)
+    ]
+
+    assert [[e["scheduled_for"][11:13] for e in p["executions"]] for p in pages] == [
+        ["04", "03"],
+        ["02", "01"],
+        ["00"],
+        [],
+    ]
+    assert {(p["total_executions"], p["total_pages"], p["limit"]) for p in pages} == {(5, 3, 2)}
+    assert [p["page"] for p in pages] == [1, 2, 3, 4]
+    zero = await client.get(base, params={"page": 0}, headers=viewer_headers)
+    assert zero.status_code == 422
+
+
 async def test_an_execution_of_another_job_is_404_under_this_job(
     client: httpx.AsyncClient,
     viewer_headers: dict[str, str],
