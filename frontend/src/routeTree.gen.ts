@@ -12,8 +12,11 @@ import { Route as rootRouteImport } from './routes/__root'
 import { Route as AppRouteImport } from './routes/_app'
 import { Route as LoginRouteImport } from './routes/login'
 import { Route as AppIndexRouteImport } from './routes/_app/index'
+import { Route as AppExecutionsIndexRouteImport } from './routes/_app/executions/index'
+import { Route as AppExecutionsExecutionIdRouteImport } from './routes/_app/executions/$executionId'
 import { Route as AppJobsIndexRouteImport } from './routes/_app/jobs/index'
 import { Route as AppJobsNewRouteImport } from './routes/_app/jobs/new'
+import { Route as AppJobsJobIdIndexRouteImport } from './routes/_app/jobs/$jobId/index'
 import { Route as AppJobsJobIdEditRouteImport } from './routes/_app/jobs/$jobId/edit'
 
 const AppRoute = AppRouteImport.update({
@@ -30,6 +33,17 @@ const AppIndexRoute = AppIndexRouteImport.update({
   path: '/',
   getParentRoute: () => AppRoute,
 } as any)
+const AppExecutionsIndexRoute = AppExecutionsIndexRouteImport.update({
+  id: '/executions/',
+  path: '/executions/',
+  getParentRoute: () => AppRoute,
+} as any)
+const AppExecutionsExecutionIdRoute =
+  AppExecutionsExecutionIdRouteImport.update({
+    id: '/executions/$executionId',
+    path: '/executions/$executionId',
+    getParentRoute: () => AppRoute,
+  } as any)
 const AppJobsIndexRoute = AppJobsIndexRouteImport.update({
   id: '/jobs/',
   path: '/jobs/',
@@ -38,6 +52,11 @@ const AppJobsIndexRoute = AppJobsIndexRouteImport.update({
 const AppJobsNewRoute = AppJobsNewRouteImport.update({
   id: '/jobs/new',
   path: '/jobs/new',
+  getParentRoute: () => AppRoute,
+} as any)
+const AppJobsJobIdIndexRoute = AppJobsJobIdIndexRouteImport.update({
+  id: '/jobs/$jobId/',
+  path: '/jobs/$jobId/',
   getParentRoute: () => AppRoute,
 } as any)
 const AppJobsJobIdEditRoute = AppJobsJobIdEditRouteImport.update({
@@ -49,39 +68,67 @@ const AppJobsJobIdEditRoute = AppJobsJobIdEditRouteImport.update({
 export interface FileRoutesByFullPath {
   '/': typeof AppIndexRoute
   '/login': typeof LoginRoute
+  '/executions/$executionId': typeof AppExecutionsExecutionIdRoute
   '/jobs/new': typeof AppJobsNewRoute
+  '/executions/': typeof AppExecutionsIndexRoute
   '/jobs/': typeof AppJobsIndexRoute
   '/jobs/$jobId/edit': typeof AppJobsJobIdEditRoute
+  '/jobs/$jobId/': typeof AppJobsJobIdIndexRoute
 }
 export interface FileRoutesByTo {
   '/login': typeof LoginRoute
   '/': typeof AppIndexRoute
+  '/executions/$executionId': typeof AppExecutionsExecutionIdRoute
   '/jobs/new': typeof AppJobsNewRoute
+  '/executions': typeof AppExecutionsIndexRoute
   '/jobs': typeof AppJobsIndexRoute
   '/jobs/$jobId/edit': typeof AppJobsJobIdEditRoute
+  '/jobs/$jobId': typeof AppJobsJobIdIndexRoute
 }
 export interface FileRoutesById {
   __root__: typeof rootRouteImport
   '/_app': typeof AppRouteWithChildren
   '/login': typeof LoginRoute
   '/_app/': typeof AppIndexRoute
+  '/_app/executions/$executionId': typeof AppExecutionsExecutionIdRoute
   '/_app/jobs/new': typeof AppJobsNewRoute
+  '/_app/executions/': typeof AppExecutionsIndexRoute
   '/_app/jobs/': typeof AppJobsIndexRoute
   '/_app/jobs/$jobId/edit': typeof AppJobsJobIdEditRoute
+  '/_app/jobs/$jobId/': typeof AppJobsJobIdIndexRoute
 }
 export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath
-  fullPaths: '/' | '/login' | '/jobs/new' | '/jobs/' | '/jobs/$jobId/edit'
+  fullPaths:
+    | '/'
+    | '/login'
+    | '/executions/$executionId'
+    | '/jobs/new'
+    | '/executions/'
+    | '/jobs/'
+    | '/jobs/$jobId/edit'
+    | '/jobs/$jobId/'
   fileRoutesByTo: FileRoutesByTo
-  to: '/login' | '/' | '/jobs/new' | '/jobs' | '/jobs/$jobId/edit'
+  to:
+    | '/login'
+    | '/'
+    | '/executions/$executionId'
+    | '/jobs/new'
+    | '/executions'
+    | '/jobs'
+    | '/jobs/$jobId/edit'
+    | '/jobs/$jobId'
   id:
     | '__root__'
     | '/_app'
     | '/login'
     | '/_app/'
+    | '/_app/executions/$executionId'
     | '/_app/jobs/new'
+    | '/_app/executions/'
     | '/_app/jobs/'
     | '/_app/jobs/$jobId/edit'
+    | '/_app/jobs/$jobId/'
   fileRoutesById: FileRoutesById
 }
 export interface RootRouteChildren {
@@ -112,6 +159,20 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppIndexRouteImport
       parentRoute: typeof AppRoute
     }
+    '/_app/executions/': {
+      id: '/_app/executions/'
+      path: '/executions'
+      fullPath: '/executions/'
+      preLoaderRoute: typeof AppExecutionsIndexRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/executions/$executionId': {
+      id: '/_app/executions/$executionId'
+      path: '/executions/$executionId'
+      fullPath: '/executions/$executionId'
+      preLoaderRoute: typeof AppExecutionsExecutionIdRouteImport
+      parentRoute: typeof AppRoute
+    }
     '/_app/jobs/': {
       id: '/_app/jobs/'
       path: '/jobs'
@@ -126,6 +187,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppJobsNewRouteImport
       parentRoute: typeof AppRoute
     }
+    '/_app/jobs/$jobId/': {
+      id: '/_app/jobs/$jobId/'
+      path: '/jobs/$jobId'
+      fullPath: '/jobs/$jobId/'
+      preLoaderRoute: typeof AppJobsJobIdIndexRouteImport
+      parentRoute: typeof AppRoute
+    }
     '/_app/jobs/$jobId/edit': {
       id: '/_app/jobs/$jobId/edit'
       path: '/jobs/$jobId/edit'
@@ -138,16 +206,22 @@ declare module '@tanstack/react-router' {
 
 interface AppRouteChildren {
   AppIndexRoute: typeof AppIndexRoute
+  AppExecutionsExecutionIdRoute: typeof AppExecutionsExecutionIdRoute
   AppJobsNewRoute: typeof AppJobsNewRoute
+  AppExecutionsIndexRoute: typeof AppExecutionsIndexRoute
   AppJobsIndexRoute: typeof AppJobsIndexRoute
   AppJobsJobIdEditRoute: typeof AppJobsJobIdEditRoute
+  AppJobsJobIdIndexRoute: typeof AppJobsJobIdIndexRoute
 }
 
 const AppRouteChildren: AppRouteChildren = {
   AppIndexRoute: AppIndexRoute,
+  AppExecutionsExecutionIdRoute: AppExecutionsExecutionIdRoute,
   AppJobsNewRoute: AppJobsNewRoute,
+  AppExecutionsIndexRoute: AppExecutionsIndexRoute,
   AppJobsIndexRoute: AppJobsIndexRoute,
   AppJobsJobIdEditRoute: AppJobsJobIdEditRoute,
+  AppJobsJobIdIndexRoute: AppJobsJobIdIndexRoute,
 }
 
 const AppRouteWithChildren = AppRoute._addFileChildren(AppRouteChildren)

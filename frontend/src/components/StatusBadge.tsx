@@ -26,3 +26,11 @@ export function StatusBadge({ status }: { status: Status }) {
     </span>
   )
 }
+
+/** Every status, in the order filters offer them. */
+export const EXECUTION_STATUSES: Status[] = [
+  "running",
+  "success",
+  "failed",
+  "missed",
+]

@@ -12,4 +12,5 @@ export interface NavItem {
 export const NAV_ITEMS: NavItem[] = [
   { label: "Home", to: "/" },
   { label: "Jobs", to: "/jobs" },
+  { label: "Executions", to: "/executions" },
 ]
