@@ -12,6 +12,15 @@ import { Route as rootRouteImport } from './routes/__root'
 import { Route as AppRouteImport } from './routes/_app'
 import { Route as LoginRouteImport } from './routes/login'
 import { Route as AppIndexRouteImport } from './routes/_app/index'
+import { Route as AppAdminRouteImport } from './routes/_app/admin'
+import { Route as AppImportRouteImport } from './routes/_app/import'
+import { Route as AppNotificationsRouteImport } from './routes/_app/notifications'
+import { Route as AppProfileRouteImport } from './routes/_app/profile'
+import { Route as AppAdminIndexRouteImport } from './routes/_app/admin/index'
+import { Route as AppAdminCategoriesRouteImport } from './routes/_app/admin/categories'
+import { Route as AppAdminPicTeamsRouteImport } from './routes/_app/admin/pic-teams'
+import { Route as AppAdminSlackRouteImport } from './routes/_app/admin/slack'
+import { Route as AppAdminUsersRouteImport } from './routes/_app/admin/users'
 import { Route as AppExecutionsIndexRouteImport } from './routes/_app/executions/index'
 import { Route as AppExecutionsExecutionIdRouteImport } from './routes/_app/executions/$executionId'
 import { Route as AppJobsIndexRouteImport } from './routes/_app/jobs/index'
@@ -32,6 +41,51 @@ const AppIndexRoute = AppIndexRouteImport.update({
   id: '/',
   path: '/',
   getParentRoute: () => AppRoute,
+} as any)
+const AppAdminRoute = AppAdminRouteImport.update({
+  id: '/admin',
+  path: '/admin',
+  getParentRoute: () => AppRoute,
+} as any)
+const AppImportRoute = AppImportRouteImport.update({
+  id: '/import',
+  path: '/import',
+  getParentRoute: () => AppRoute,
+} as any)
+const AppNotificationsRoute = AppNotificationsRouteImport.update({
+  id: '/notifications',
+  path: '/notifications',
+  getParentRoute: () => AppRoute,
+} as any)
+const AppProfileRoute = AppProfileRouteImport.update({
+  id: '/profile',
+  path: '/profile',
+  getParentRoute: () => AppRoute,
+} as any)
+const AppAdminIndexRoute = AppAdminIndexRouteImport.update({
+  id: '/',
+  path: '/',
+  getParentRoute: () => AppAdminRoute,
+} as any)
+const AppAdminCategoriesRoute = AppAdminCategoriesRouteImport.update({
+  id: '/categories',
+  path: '/categories',
+  getParentRoute: () => AppAdminRoute,
+} as any)
+const AppAdminPicTeamsRoute = AppAdminPicTeamsRouteImport.update({
+  id: '/pic-teams',
+  path: '/pic-teams',
+  getParentRoute: () => AppAdminRoute,
+} as any)
+const AppAdminSlackRoute = AppAdminSlackRouteImport.update({
+  id: '/slack',
+  path: '/slack',
+  getParentRoute: () => AppAdminRoute,
+} as any)
+const AppAdminUsersRoute = AppAdminUsersRouteImport.update({
+  id: '/users',
+  path: '/users',
+  getParentRoute: () => AppAdminRoute,
 } as any)
 const AppExecutionsIndexRoute = AppExecutionsIndexRouteImport.update({
   id: '/executions/',
@@ -68,8 +122,17 @@ const AppJobsJobIdEditRoute = AppJobsJobIdEditRouteImport.update({
 export interface FileRoutesByFullPath {
   '/': typeof AppIndexRoute
   '/login': typeof LoginRoute
+  '/admin': typeof AppAdminRouteWithChildren
+  '/import': typeof AppImportRoute
+  '/notifications': typeof AppNotificationsRoute
+  '/profile': typeof AppProfileRoute
+  '/admin/categories': typeof AppAdminCategoriesRoute
+  '/admin/pic-teams': typeof AppAdminPicTeamsRoute
+  '/admin/slack': typeof AppAdminSlackRoute
+  '/admin/users': typeof AppAdminUsersRoute
   '/executions/$executionId': typeof AppExecutionsExecutionIdRoute
   '/jobs/new': typeof AppJobsNewRoute
+  '/admin/': typeof AppAdminIndexRoute
   '/executions/': typeof AppExecutionsIndexRoute
   '/jobs/': typeof AppJobsIndexRoute
   '/jobs/$jobId/edit': typeof AppJobsJobIdEditRoute
@@ -77,9 +140,17 @@ export interface FileRoutesByFullPath {
 }
 export interface FileRoutesByTo {
   '/login': typeof LoginRoute
+  '/import': typeof AppImportRoute
+  '/notifications': typeof AppNotificationsRoute
+  '/profile': typeof AppProfileRoute
   '/': typeof AppIndexRoute
+  '/admin/categories': typeof AppAdminCategoriesRoute
+  '/admin/pic-teams': typeof AppAdminPicTeamsRoute
+  '/admin/slack': typeof AppAdminSlackRoute
+  '/admin/users': typeof AppAdminUsersRoute
   '/executions/$executionId': typeof AppExecutionsExecutionIdRoute
   '/jobs/new': typeof AppJobsNewRoute
+  '/admin': typeof AppAdminIndexRoute
   '/executions': typeof AppExecutionsIndexRoute
   '/jobs': typeof AppJobsIndexRoute
   '/jobs/$jobId/edit': typeof AppJobsJobIdEditRoute
@@ -89,9 +160,18 @@ export interface FileRoutesById {
   __root__: typeof rootRouteImport
   '/_app': typeof AppRouteWithChildren
   '/login': typeof LoginRoute
+  '/_app/admin': typeof AppAdminRouteWithChildren
+  '/_app/import': typeof AppImportRoute
+  '/_app/notifications': typeof AppNotificationsRoute
+  '/_app/profile': typeof AppProfileRoute
   '/_app/': typeof AppIndexRoute
+  '/_app/admin/categories': typeof AppAdminCategoriesRoute
+  '/_app/admin/pic-teams': typeof AppAdminPicTeamsRoute
+  '/_app/admin/slack': typeof AppAdminSlackRoute
+  '/_app/admin/users': typeof AppAdminUsersRoute
   '/_app/executions/$executionId': typeof AppExecutionsExecutionIdRoute
   '/_app/jobs/new': typeof AppJobsNewRoute
+  '/_app/admin/': typeof AppAdminIndexRoute
   '/_app/executions/': typeof AppExecutionsIndexRoute
   '/_app/jobs/': typeof AppJobsIndexRoute
   '/_app/jobs/$jobId/edit': typeof AppJobsJobIdEditRoute
@@ -102,8 +182,17 @@ export interface FileRouteTypes {
   fullPaths:
     | '/'
     | '/login'
+    | '/admin'
+    | '/import'
+    | '/notifications'
+    | '/profile'
+    | '/admin/categories'
+    | '/admin/pic-teams'
+    | '/admin/slack'
+    | '/admin/users'
     | '/executions/$executionId'
     | '/jobs/new'
+    | '/admin/'
     | '/executions/'
     | '/jobs/'
     | '/jobs/$jobId/edit'
@@ -111,9 +200,17 @@ export interface FileRouteTypes {
   fileRoutesByTo: FileRoutesByTo
   to:
     | '/login'
+    | '/import'
+    | '/notifications'
+    | '/profile'
     | '/'
+    | '/admin/categories'
+    | '/admin/pic-teams'
+    | '/admin/slack'
+    | '/admin/users'
     | '/executions/$executionId'
     | '/jobs/new'
+    | '/admin'
     | '/executions'
     | '/jobs'
     | '/jobs/$jobId/edit'
@@ -122,9 +219,18 @@ export interface FileRouteTypes {
     | '__root__'
     | '/_app'
     | '/login'
+    | '/_app/admin'
+    | '/_app/import'
+    | '/_app/notifications'
+    | '/_app/profile'
     | '/_app/'
+    | '/_app/admin/categories'
+    | '/_app/admin/pic-teams'
+    | '/_app/admin/slack'
+    | '/_app/admin/users'
     | '/_app/executions/$executionId'
     | '/_app/jobs/new'
+    | '/_app/admin/'
     | '/_app/executions/'
     | '/_app/jobs/'
     | '/_app/jobs/$jobId/edit'
@@ -158,6 +264,69 @@ declare module '@tanstack/react-router' {
       fullPath: '/'
       preLoaderRoute: typeof AppIndexRouteImport
       parentRoute: typeof AppRoute
+    }
+    '/_app/admin': {
+      id: '/_app/admin'
+      path: '/admin'
+      fullPath: '/admin'
+      preLoaderRoute: typeof AppAdminRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/import': {
+      id: '/_app/import'
+      path: '/import'
+      fullPath: '/import'
+      preLoaderRoute: typeof AppImportRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/notifications': {
+      id: '/_app/notifications'
+      path: '/notifications'
+      fullPath: '/notifications'
+      preLoaderRoute: typeof AppNotificationsRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/profile': {
+      id: '/_app/profile'
+      path: '/profile'
+      fullPath: '/profile'
+      preLoaderRoute: typeof AppProfileRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/admin/': {
+      id: '/_app/admin/'
+      path: '/'
+      fullPath: '/admin/'
+      preLoaderRoute: typeof AppAdminIndexRouteImport
+      parentRoute: typeof AppAdminRoute
+    }
+    '/_app/admin/categories': {
+      id: '/_app/admin/categories'
+      path: '/categories'
+      fullPath: '/admin/categories'
+      preLoaderRoute: typeof AppAdminCategoriesRouteImport
+      parentRoute: typeof AppAdminRoute
+    }
+    '/_app/admin/pic-teams': {
+      id: '/_app/admin/pic-teams'
+      path: '/pic-teams'
+      fullPath: '/admin/pic-teams'
+      preLoaderRoute: typeof AppAdminPicTeamsRouteImport
+      parentRoute: typeof AppAdminRoute
+    }
+    '/_app/admin/slack': {
+      id: '/_app/admin/slack'
+      path: '/slack'
+      fullPath: '/admin/slack'
+      preLoaderRoute: typeof AppAdminSlackRouteImport
+      parentRoute: typeof AppAdminRoute
+    }
+    '/_app/admin/users': {
+      id: '/_app/admin/users'
+      path: '/users'
+      fullPath: '/admin/users'
+      preLoaderRoute: typeof AppAdminUsersRouteImport
+      parentRoute: typeof AppAdminRoute
     }
     '/_app/executions/': {
       id: '/_app/executions/'
@@ -204,7 +373,31 @@ declare module '@tanstack/react-router' {
   }
 }
 
+interface AppAdminRouteChildren {
+  AppAdminCategoriesRoute: typeof AppAdminCategoriesRoute
+  AppAdminPicTeamsRoute: typeof AppAdminPicTeamsRoute
+  AppAdminSlackRoute: typeof AppAdminSlackRoute
+  AppAdminUsersRoute: typeof AppAdminUsersRoute
+  AppAdminIndexRoute: typeof AppAdminIndexRoute
+}
+
+const AppAdminRouteChildren: AppAdminRouteChildren = {
+  AppAdminCategoriesRoute: AppAdminCategoriesRoute,
+  AppAdminPicTeamsRoute: AppAdminPicTeamsRoute,
+  AppAdminSlackRoute: AppAdminSlackRoute,
+  AppAdminUsersRoute: AppAdminUsersRoute,
+  AppAdminIndexRoute: AppAdminIndexRoute,
+}
+
+const AppAdminRouteWithChildren = AppAdminRoute._addFileChildren(
+  AppAdminRouteChildren,
+)
+
 interface AppRouteChildren {
+  AppAdminRoute: typeof AppAdminRouteWithChildren
+  AppImportRoute: typeof AppImportRoute
+  AppNotificationsRoute: typeof AppNotificationsRoute
+  AppProfileRoute: typeof AppProfileRoute
   AppIndexRoute: typeof AppIndexRoute
   AppExecutionsExecutionIdRoute: typeof AppExecutionsExecutionIdRoute
   AppJobsNewRoute: typeof AppJobsNewRoute
@@ -215,6 +408,10 @@ interface AppRouteChildren {
 }
 
 const AppRouteChildren: AppRouteChildren = {
+  AppAdminRoute: AppAdminRouteWithChildren,
+  AppImportRoute: AppImportRoute,
+  AppNotificationsRoute: AppNotificationsRoute,
+  AppProfileRoute: AppProfileRoute,
   AppIndexRoute: AppIndexRoute,
   AppExecutionsExecutionIdRoute: AppExecutionsExecutionIdRoute,
   AppJobsNewRoute: AppJobsNewRoute,

@@ -3,6 +3,7 @@ import { Link, Outlet, useNavigate } from "@tanstack/react-router"
 import { session } from "@/api/client"
 import { useCurrentUser } from "@/auth/useCurrentUser"
 import { Button } from "@/components/ui/Button"
+import { NotificationBell } from "@/notifications/NotificationBell"
 import { NAV_ITEMS } from "./nav"
 
 export function AppLayout() {
@@ -54,6 +55,7 @@ export function AppLayout() {
             id="header-actions"
             className="flex items-center gap-2 text-slate-700 text-sm"
           >
+            <NotificationBell />
             <span>
               <span className="font-medium text-slate-900">
                 {user.username}

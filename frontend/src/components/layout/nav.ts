@@ -1,4 +1,5 @@
 import type { LinkProps } from "@tanstack/react-router"
+import { can } from "@/auth/roles"
 import type { User } from "@/auth/session"
 
 export interface NavItem {
@@ -13,4 +14,7 @@ export const NAV_ITEMS: NavItem[] = [
   { label: "Home", to: "/" },
   { label: "Jobs", to: "/jobs" },
   { label: "Executions", to: "/executions" },
+  { label: "Import", to: "/import", visible: can.manageJobs },
+  { label: "Admin", to: "/admin", visible: can.administer },
+  { label: "Profile", to: "/profile" },
 ]

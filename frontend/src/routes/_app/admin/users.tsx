@@ -1,0 +1,263 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query"
+import { createFileRoute } from "@tanstack/react-router"
+import { type FormEvent, useState } from "react"
+import { ApiError, api, type Schemas, unwrap } from "@/api/client"
+import { useCurrentUser } from "@/auth/useCurrentUser"
+import { ConfirmButton } from "@/components/ConfirmDialog"
+import { ErrorState, Loading } from "@/components/states"
+import { Button } from "@/components/ui/Button"
+import { Field, inputClass, TextField } from "@/components/ui/Field"
+import { formatDateTime } from "@/lib/format"
+
+export const Route = createFileRoute("/_app/admin/users")({
+  component: UsersPage,
+})
+
+const ROLES: Schemas["UserRole"][] = ["admin", "user", "viewer"]
+const usersKey = ["admin", "users"] as const
+
+function UsersPage() {
+  const me = useCurrentUser()
+  const queryClient = useQueryClient()
+  const [notice, setNotice] = useState<string | null>(null)
+  const users = useQuery({
+    queryKey: usersKey,
+    queryFn: () => unwrap(api.GET("/api/v1/auth/users")),
+  })
+  const done = (message: string) => {
+    setNotice(message)
+    return queryClient.invalidateQueries({ queryKey: usersKey })
+  }
+  const update = useMutation({
+    mutationFn: ({ id, body }: { id: string; body: Schemas["UserUpdate"] }) =>
+      unwrap(
+        api.PUT("/api/v1/auth/users/{user_id}", {
+          params: { path: { user_id: id } },
+          body,
+        }),
+      ),
+    onSuccess: (data) => done(`${data.user.username} updated.`),
+    onError: (error) => setNotice(error.message),
+  })
+  const remove = useMutation({
+    mutationFn: (id: string) =>
+      unwrap(
+        api.DELETE("/api/v1/auth/users/{user_id}", {
+          params: { path: { user_id: id } },
+        }),
+      ),
+    onSuccess: (data) => done(`${data.deleted_user.username} deleted.`),
+    onError: (error) => setNotice(error.message),
+  })
+
+  return (
+    <div className="space-y-6">
+      <h1 className="font-semibold text-2xl">Users</h1>
+      <CreateUserForm onCreated={(name) => done(`${name} created.`)} />
+      <output aria-live="polite" className="block text-slate-800 text-sm">
+        {notice}
+      </output>
+      {users.isPending ? (
+        <Loading label="Loading users…" />
+      ) : users.isError ? (
+        <ErrorState error={users.error} retry={() => users.refetch()} />
+      ) : (
+        <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+          <table className="min-w-full divide-y divide-slate-200 text-sm">
+            <caption className="sr-only">Users</caption>
+            <thead className="bg-slate-100 text-left text-slate-900">
+              <tr>
+                <th scope="col" className="px-3 py-2 font-semibold">
+                  Username
+                </th>
+                <th scope="col" className="px-3 py-2 font-semibold">
+                  Email
+                </th>
+                <th scope="col" className="px-3 py-2 font-semibold">
+                  Role
+                </th>
+                <th scope="col" className="px-3 py-2 font-semibold">
+                  State
+                </th>
+                <th scope="col" className="px-3 py-2 font-semibold">
+                  Created
+                </th>
+                <th scope="col" className="px-3 py-2 font-semibold">
+                  Actions
+                </th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-slate-200">
+              {users.data.users.map((user) => {
+                const self = user.id === me.id
+                return (
+                  <tr key={user.id}>
+                    <td className="px-3 py-2 font-medium">
+                      {user.username}
+                      {self ? " (you)" : ""}
+                    </td>
+                    <td className="px-3 py-2">{user.email}</td>
+                    <td className="px-3 py-2">
+                      <select
+                        aria-label={`Role of ${user.username}`}
+                        className={inputClass}
+                        value={user.role}
+                        disabled={self || update.isPending}
+                        onChange={(event) =>
+                          update.mutate({
+                            id: user.id,
+                            body: {
+                              role: event.target.value as Schemas["UserRole"],
+                            },
+                          })
+                        }
+                      >
+                        {ROLES.map((role) => (
+                          <option key={role} value={role}>
+                            {role}
+                          </option>
+                        ))}
+                      </select>
+                    </td>
+                    <td className="px-3 py-2">
+                      {user.is_active ? "active" : "deactivated"}
+                    </td>
+                    <td className="px-3 py-2">
+                      {formatDateTime(user.created_at)}
+                    </td>
+                    <td className="px-3 py-2">
+                      <div className="flex gap-2">
+                        <Button
+                          variant="secondary"
+                          disabled={self || update.isPending}
+                          aria-label={`${user.is_active ? "Deactivate" : "Activate"} ${user.username}`}
+                          onClick={() =>
+                            update.mutate({
+                              id: user.id,
+                              body: { is_active: !user.is_active },
+                            })
+                          }
+                        >
+                          {user.is_active ? "Deactivate" : "Activate"}
+                        </Button>
+                        <ConfirmButton
+                          disabled={self}
+                          aria-label={`Delete ${user.username}`}
+                          title={`Delete ${user.username}?`}
+                          message="The account is removed and signed out at once. Jobs it created stay."
+                          confirmLabel="Delete user"
+                          onConfirm={() => remove.mutate(user.id)}
+                        >
+                          Delete
+                        </ConfirmButton>
+                      </div>
+                    </td>
+                  </tr>
+                )
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  )
+}
+
+function CreateUserForm({ onCreated }: { onCreated: (name: string) => void }) {
+  const empty = {
+    username: "",
+    email: "",
+    password: "",
+    role: "viewer" as const,
+  }
+  const [form, setForm] = useState<Schemas["UserCreate"]>(empty)
+  const create = useMutation({
+    mutationFn: (body: Schemas["UserCreate"]) =>
+      unwrap(api.POST("/api/v1/auth/register", { body })),
+    onSuccess: (data) => {
+      setForm(empty)
+      onCreated(data.user.username)
+    },
+  })
+  const fieldErrors =
+    create.error instanceof ApiError ? create.error.fieldErrors() : {}
+  const formError =
+    create.error && Object.keys(fieldErrors).length === 0
+      ? create.error.message
+      : null
+  const set =
+    (key: keyof Schemas["UserCreate"]) =>
+    (event: { target: { value: string } }) =>
+      setForm({ ...form, [key]: event.target.value })
+  const submit = (event: FormEvent) => {
+    event.preventDefault()
+    create.mutate(form)
+  }
+  return (
+    <section
+      aria-labelledby="create-user"
+      className="rounded-lg border border-slate-200 bg-white p-4"
+    >
+      <h2 id="create-user" className="mb-3 font-semibold text-lg">
+        Create a user
+      </h2>
+      <form
+        onSubmit={submit}
+        noValidate
+        className="grid gap-4 sm:grid-cols-2 lg:grid-cols-5"
+      >
+        <TextField
+          label="Username"
+          autoComplete="off"
+          value={form.username}
+          onChange={set("username")}
+          hint="3–80 letters, digits or _."
+          error={fieldErrors.username}
+        />
+        <TextField
+          label="Email"
+          type="email"
+          autoComplete="off"
+          value={form.email}
+          onChange={set("email")}
+          error={fieldErrors.email}
+        />
+        <TextField
+          label="Password"
+          type="password"
+          autoComplete="new-password"
+          value={form.password}
+          onChange={set("password")}
+          hint="At least 8 characters."
+          error={fieldErrors.password}
+        />
+        <Field label="Role" error={fieldErrors.role}>
+          {(control) => (
+            <select
+              className={inputClass}
+              value={form.role}
+              onChange={set("role")}
+              {...control}
+            >
+              {ROLES.map((role) => (
+                <option key={role} value={role}>
+                  {role}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <div className="flex items-end">
+          <Button type="submit" disabled={create.isPending}>
+            Create user
+          </Button>
+        </div>
+        {formError ? (
+          <p role="alert" className="text-red-700 text-sm sm:col-span-2">
+            {formError}
+          </p>
+        ) : null}
+      </form>
+    </section>
+  )
+}
