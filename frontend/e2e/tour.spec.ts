@@ -49,43 +49,36 @@ const MAIN_PAGES: MainPage[] = [
     file: "05-job-detail",
     path: (job) => `/jobs/${job.id}`,
     heading: (job) => job.name,
-    waitsFor: "the job detail page (pages)",
   },
   {
     file: "06-executions",
     path: () => "/executions",
     heading: () => "Executions",
-    waitsFor: "the executions page (pages)",
   },
   {
     file: "07-notifications",
     path: () => "/notifications",
     heading: () => "Notifications",
-    waitsFor: "the notifications page (pages)",
   },
   {
     file: "08-import",
     path: () => "/import",
     heading: () => "Import jobs from CSV",
-    waitsFor: "the import page (pages)",
   },
   {
     file: "09-admin",
     path: () => "/admin/users",
     heading: () => "Users",
-    waitsFor: "the admin pages (pages)",
   },
   {
     file: "09-admin-pic-teams",
     path: () => "/admin/pic-teams",
     heading: () => "PIC teams",
-    waitsFor: "the admin pages (pages)",
   },
   {
     file: "10-profile",
     path: () => "/profile",
     heading: () => "Profile",
-    waitsFor: "the profile page (pages)",
   },
 ]
 

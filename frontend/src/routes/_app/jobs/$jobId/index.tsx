@@ -64,6 +64,11 @@ const historyQuery = (
         }),
       ),
     placeholderData: (previous) => previous,
+    // A run in progress finishes on its own: look again until none is running.
+    refetchInterval: (query) =>
+      query.state.data?.executions.some((e) => e.status === "running")
+        ? 3_000
+        : false,
   })
 
 function JobDetailPage() {
