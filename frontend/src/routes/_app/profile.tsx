@@ -216,11 +216,32 @@ function NotificationPreferencesForm() {
           body,
         }),
       ),
+    // The switch moves at once; a refusal puts it back.
+    onMutate: (body) => {
+      const key = preferencesQuery(user.id).queryKey
+      const before = queryClient.getQueryData(key)
+      if (before) {
+        const preferences = { ...before.preferences }
+        for (const [name, value] of Object.entries(body)) {
+          if (typeof value === "boolean")
+            preferences[name as PreferenceKey] = value
+        }
+        queryClient.setQueryData(key, { ...before, preferences })
+      }
+      return { before }
+    },
     onSuccess: (data) => {
       queryClient.setQueryData(preferencesQuery(user.id).queryKey, data)
       setNotice("Preferences saved.")
     },
-    onError: (error) => setNotice(error.message),
+    onError: (error, _body, context) => {
+      if (context?.before)
+        queryClient.setQueryData(
+          preferencesQuery(user.id).queryKey,
+          context.before,
+        )
+      setNotice(error.message)
+    },
   })
 
   const permission = browserPermission()
