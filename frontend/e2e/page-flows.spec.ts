@@ -46,7 +46,9 @@ test("admin: PIC teams, categories, users and Slack", async ({ page }) => {
   await expect(page.getByLabel("Role of vera")).toHaveValue("viewer")
 
   await page.getByRole("link", { name: "PIC teams" }).click()
-  await expect(page.getByRole("heading", { name: "PIC teams" })).toBeVisible()
+  await expect(
+    page.getByRole("heading", { name: "PIC teams", level: 1 }),
+  ).toBeVisible()
   const newTeam = page.getByRole("form", { name: "Create a PIC team" })
   await newTeam.getByLabel("Name", { exact: true }).fill("Ops")
   await newTeam.getByLabel("Slack handle").fill("@ops")
@@ -201,14 +203,17 @@ test("profile switch turns on browser notifications; a failed run shows one and 
 
   await runJob("pages-fail")
   await expect
-    .poll(async () => {
-      await page.clock.fastForward(31_000)
-      return page.evaluate(
-        () =>
-          (window as unknown as { shownNotifications: string[] })
-            .shownNotifications.length,
-      )
-    })
+    .poll(
+      async () => {
+        await page.clock.fastForward(31_000)
+        return page.evaluate(
+          () =>
+            (window as unknown as { shownNotifications: string[] })
+              .shownNotifications.length,
+        )
+      },
+      { timeout: 45_000 },
+    )
     .toBeGreaterThan(0)
   await expect(
     page.getByRole("link", { name: /Notifications, 1 unread/ }),

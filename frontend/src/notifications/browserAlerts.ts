@@ -11,6 +11,23 @@ export function browserPermission(): BrowserPermission {
     : globalThis.Notification.permission
 }
 
+const PERMISSION_EVENT = "cronjobs:notification-permission"
+
+/** Tells the open dashboard the permission was just answered (the profile page asks it). */
+export function announcePermission(): void {
+  window.dispatchEvent(new Event(PERMISSION_EVENT))
+}
+
+/** Calls `listener` when the permission may have changed; returns the unsubscribe. */
+export function onPermissionChange(listener: () => void): () => void {
+  window.addEventListener(PERMISSION_EVENT, listener)
+  window.addEventListener("focus", listener)
+  return () => {
+    window.removeEventListener(PERMISSION_EVENT, listener)
+    window.removeEventListener("focus", listener)
+  }
+}
+
 /** Browser alerts are shown only when the person switched them on *and* the browser allows them. */
 export function browserAlertsAllowed(
   switchedOn: boolean | undefined,

@@ -6,6 +6,7 @@ import {
   browserAlertsAllowed,
   browserPermission,
   NewNotificationTracker,
+  onPermissionChange,
   showBrowserAlert,
 } from "./browserAlerts"
 import { newestUnreadQuery, preferencesQuery } from "./queries"
@@ -20,15 +21,10 @@ export function useBrowserAlerts(): void {
   const preferences = useQuery(preferencesQuery(user.id))
   // Permission can change in the profile page (asked there) or in the browser's settings.
   const [permission, setPermission] = useState(browserPermission)
-  useEffect(() => {
-    const recheck = () => setPermission(browserPermission())
-    window.addEventListener("focus", recheck)
-    const timer = window.setInterval(recheck, 5_000)
-    return () => {
-      window.removeEventListener("focus", recheck)
-      window.clearInterval(timer)
-    }
-  }, [])
+  useEffect(
+    () => onPermissionChange(() => setPermission(browserPermission())),
+    [],
+  )
 
   const allowed = browserAlertsAllowed(
     preferences.data?.preferences.browser_notifications,

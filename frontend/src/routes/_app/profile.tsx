@@ -7,7 +7,10 @@ import { ErrorState, Loading } from "@/components/states"
 import { Button } from "@/components/ui/Button"
 import { CheckboxField } from "@/components/ui/Checkbox"
 import { TextField } from "@/components/ui/Field"
-import { browserPermission } from "@/notifications/browserAlerts"
+import {
+  announcePermission,
+  browserPermission,
+} from "@/notifications/browserAlerts"
 import { preferencesQuery } from "@/notifications/queries"
 
 export const Route = createFileRoute("/_app/profile")({
@@ -254,6 +257,7 @@ function NotificationPreferencesForm() {
       permission === "default"
         ? await globalThis.Notification.requestPermission()
         : permission
+    announcePermission()
     if (answer === "granted") {
       save.mutate({ browser_notifications: true })
     } else {
