@@ -4,7 +4,6 @@ created and closed is services/execution_lifecycle.py's."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
