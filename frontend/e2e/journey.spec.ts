@@ -27,10 +27,6 @@ async function runFromTable(page: Page, jobName: string) {
 test("an admin creates a PIC team and a webhook job, runs it now, pauses and resumes it", async ({
   page,
 }) => {
-  test.fixme(
-    true,
-    "waits for the admin pages (pages), the jobs table and the editor (dash)",
-  )
   test.slow()
   const teamName = unique("Team")
   const jobName = unique("job")
@@ -114,7 +110,6 @@ test("an admin creates a PIC team and a webhook job, runs it now, pauses and res
 test("a failing job's run produces a notification in the bell", async ({
   page,
 }) => {
-  test.fixme(true, "waits for the jobs table (dash) and the bell (pages)")
   const owner = await createAccount("user")
   const team = await createTeam(await adminAccount())
   const job = await createJob(owner, team.slug, { status: 500 })
@@ -173,7 +168,6 @@ test("a viewer sees no edit, run or delete controls, and the editor says not all
 test("a CSV import: the dry run shows each row's result and creates nothing, then the import does", async ({
   page,
 }) => {
-  test.fixme(true, "waits for the import page (pages) to land")
   const admin = await adminAccount()
   const team = await createTeam(admin)
   const good = unique("imported")
@@ -223,7 +217,6 @@ test("a CSV import: the dry run shows each row's result and creates nothing, the
 })
 
 test("the column chooser's choice survives a reload", async ({ page }) => {
-  test.fixme(true, "waits for the Jobs page (dash)")
   const person = await createAccount("user")
   await createJob(person, (await createTeam(await adminAccount())).slug)
 
