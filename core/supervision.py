@@ -5,6 +5,7 @@ starts the task again, as procrastinate supervises its worker's side tasks."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -41,6 +42,28 @@ async def _supervised(name: str, work: Callable[[], Awaitable[None]]) -> None:
             delay = RESTART_DELAY_SECONDS
         await asyncio.sleep(delay)
         delay = min(delay * 2, RESTART_DELAY_MAX_SECONDS)
+
+
+class SupervisedTask:
+    """One supervised side task with the start / is-running / stop life cycle its owner exposes."""
+
+    def __init__(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
+        self.name = name
+        self._work = work
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def is_running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        self._task = supervise(self.name, self._work)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
 
 def _fields(name: str) -> dict[str, str]:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import Clock
 from core.config import Settings
-from core.supervision import supervise
+from core.supervision import SupervisedTask
 from models import Job
 from scheduler.dispatcher import Dispatcher
 from services.execution_lifecycle import RETRIES_SCHEDULED, ExecutionLifecycle, RunSpec
@@ -45,21 +45,18 @@ class Scheduler:
         self.clock = clock
         self.dispatcher = dispatcher
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._supervised = SupervisedTask("scheduler loop", self._run_forever)
 
     @property
     def is_running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return self._supervised.is_running
 
     def start(self) -> None:
-        self._task = supervise("scheduler loop", self._run_forever)
+        self._supervised.start()
 
     async def stop(self) -> None:
         """Stop claiming; runs already handed over belong to the dispatcher."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._supervised.stop()
 
     def wake(self) -> None:
         self._wake.set()

@@ -13,7 +13,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.middleware.errors import error_body
+from api.middleware.errors import ResponseTracker, error_body
 from api.uploads import MULTIPART_OVERHEAD_BYTES
 from core.config import Settings
 
@@ -47,7 +47,7 @@ class RequestBodyLimitMiddleware:
             return
 
         received = 0
-        response_started = False
+        tracked = ResponseTracker(send)
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -58,16 +58,10 @@ class RequestBodyLimitMiddleware:
                     raise too_large
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, tracked.send)
         except RequestBodyTooLarge as exc:
-            if response_started:
+            if tracked.started:
                 raise
             await _answer(exc, scope, receive, send)
 

@@ -19,6 +19,21 @@ from schemas.validation_errors import field_errors
 
 logger = logging.getLogger("api.errors")
 
+
+class ResponseTracker:
+    """Wraps `send` so a middleware knows whether the response has started: after that, an
+    error can no longer be answered, only logged."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
+
+
 STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.InvalidInput: 400,
     errors.Unauthorized: 401,
@@ -123,17 +138,11 @@ class UnexpectedErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        response_started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
+        tracked = ResponseTracker(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, tracked.send)
         except Exception as exc:
+            response_started = tracked.started
             unavailable = db.as_unavailable(exc)
             if unavailable is not None and not response_started:
                 unavailable.__cause__ = exc

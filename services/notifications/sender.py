@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from core.clock import Clock
 from core.config import Settings
 from core.enums import DeliveryChannel, DeliveryStatus
-from core.supervision import supervise
+from core.supervision import SupervisedTask
 from integrations.channels import DeliveryFailed, email, slack
 from integrations.outbound import HttpClients
 from services.notifications.outbox import Claim, Delivery, DeliveryService, SlackTarget
@@ -53,22 +53,19 @@ class DeliveryWorker:
             channel: set() for channel in DeliveryChannel
         }
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._supervised = SupervisedTask("delivery worker", self._run_forever)
 
     @property
     def is_running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return self._supervised.is_running
 
     def start(self) -> None:
-        self._task = supervise("delivery worker", self._run_forever)
+        self._supervised.start()
 
     async def stop(self, grace_seconds: float = 10) -> None:
         """Stop claiming; sends in flight get `grace_seconds` to finish. A send cut short is
         taken up again by a worker once its claim lapses."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._supervised.stop()
         in_flight = {task for tasks in self._in_flight.values() for task in tasks}
         if in_flight:
             _, pending = await asyncio.wait(in_flight, timeout=grace_seconds)
