@@ -13,20 +13,21 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from core import db
 from core.clock import Clock
 from core.config import Settings
-from core.enums import TokenType, UserRole
+from core.enums import UserRole
 from core.errors import DatabaseUnavailable, DomainError, Unauthorized
-from core.security import TokenClaims, decode_token
+from core.security import TokenClaims
 from integrations.address_guard import AddressGuard
 from models.user import User
 from scheduler.dispatcher import Dispatcher
 from services import authz
-from services.auth import AuthService
+from services.api_key import ApiKeyService
+from services.auth import AuthService, Principal
 from services.dashboard import DashboardService
 from services.execution import ExecutionService
 from services.execution_lifecycle import ExecutionLifecycle
@@ -156,6 +157,10 @@ async def get_auth_service(
     return AuthService(session, settings, clock)
 
 
+async def get_api_key_service(session: SessionDep, clock: ClockDep) -> ApiKeyService:
+    return ApiKeyService(session, clock)
+
+
 async def get_user_service(session: SessionDep) -> UserService:
     return UserService(session)
 
@@ -212,6 +217,7 @@ async def get_health_service(
 
 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+ApiKeyServiceDep = Annotated[ApiKeyService, Depends(get_api_key_service)]
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 JobImportServiceDep = Annotated[JobImportService, Depends(get_job_import_service)]
 ExecutionServiceDep = Annotated[ExecutionService, Depends(get_execution_service)]
@@ -225,34 +231,74 @@ HealthServiceDep = Annotated[HealthService, Depends(get_health_service)]
 
 # --- authentication ----------------------------------------------------------------------------
 
-# Swagger's Authorize button logs in through the form endpoint. Missing tokens are reported by
-# get_access_claims, in the error envelope.
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login/form", auto_error=False)
+# Swagger's Authorize button offers both: the password flow (it logs in through the form
+# endpoint) and a bearer credential to paste an API key into. Both read the same
+# `Authorization: Bearer` header; missing credentials are reported by get_principal, in the
+# error envelope.
+oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/login/form",
+    auto_error=False,
+    description="Sign in with a username (or email) and password; sends the access token.",
+)
+api_key_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="APIKey",
+    bearerFormat="cj_…",
+    description=(
+        "An API key from `POST /api/v1/auth/api-keys`, sent as `Authorization: Bearer cj_…`; "
+        "an access token pasted here works too."
+    ),
+)
 
 
-async def get_access_claims(
-    token: Annotated[str | None, Depends(oauth2_scheme)], settings: SettingsDep, clock: ClockDep
-) -> TokenClaims:
+async def get_client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+ClientAddress = Annotated[str, Depends(get_client_address)]
+
+
+async def get_principal(
+    request: Request,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    _api_key: Annotated[HTTPAuthorizationCredentials | None, Depends(api_key_scheme)],
+    auth: AuthServiceDep,
+    session: SessionDep,
+    client_address: ClientAddress,
+) -> Principal:
     if token is None:
-        raise Unauthorized("Send an access token: Authorization: Bearer <token>.")
-    return decode_token(token, TokenType.ACCESS, settings, clock.now())
-
-
-AccessClaims = Annotated[TokenClaims, Depends(get_access_claims)]
-
-
-async def get_current_user(claims: AccessClaims, auth: AuthServiceDep, session: SessionDep) -> User:
-    user = await auth.current_user(claims)
-    # End the read transaction of authentication now: the request's own work starts a new
-    # one when it first touches the database. Until then no transaction stays open across
-    # slow work that needs none (a test run's call to its target, a DNS check), which on
-    # SQLite would hold the database's one write lock (core/db.py), on PostgreSQL a
-    # connection idle in transaction.
+        raise Unauthorized(
+            "Send an access token or an API key: Authorization: Bearer <token or cj_ key>."
+        )
+    principal = await auth.authenticate(token, client_address)
+    authz.require_key_scope(principal.api_key, request.method)
+    # End the read transaction of authentication now (with the key's `last_used_at`, when it
+    # was due): the request's own work starts a new one when it first touches the database.
+    # Until then no transaction stays open across slow work that needs none (a test run's
+    # call to its target, a DNS check), which on SQLite would hold the database's one write
+    # lock (core/db.py), on PostgreSQL a connection idle in transaction.
     await session.commit()
-    return user
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_current_user(principal: CurrentPrincipal) -> User:
+    return principal.user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_session_claims(principal: CurrentPrincipal) -> TokenClaims:
+    """The access token of a signed-in session; an API key is refused (403)."""
+    authz.refuse_api_key(principal.api_key, "log out sessions")
+    assert principal.claims is not None  # a principal without a key came from a token
+    return principal.claims
+
+
+SessionClaims = Annotated[TokenClaims, Depends(get_session_claims)]
 
 
 def require_role(*roles: UserRole) -> Callable[[User], Awaitable[User]]:

@@ -67,3 +67,11 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+
+
+class ApiKeyScope(StrEnum):
+    """What an API key may do: `read` only safe methods (GET, HEAD, OPTIONS), `write` anything
+    its user may, except managing keys, passwords and sessions."""
+
+    READ = "read"
+    WRITE = "write"

@@ -7,6 +7,8 @@ Hashing is CPU- and memory-bound (argon2), so it always runs in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -137,3 +139,31 @@ def _timestamp(value: object) -> datetime:
 
 def _invalid_token() -> Unauthorized:
     return Unauthorized("The token is invalid.", title="Invalid token")
+
+
+# --- API keys ------------------------------------------------------------------------------------
+
+API_KEY_PREFIX = "cj_"
+# "cj_" and the first 8 characters of the random part: enough to tell keys apart in a listing,
+# far too little to help guess the remaining 235 bits.
+API_KEY_SHOWN_PREFIX_LENGTH = len(API_KEY_PREFIX) + 8
+
+
+def generate_api_key() -> str:
+    """`cj_` and 32 random bytes, URL-safe base64 (43 characters, no padding)."""
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_api_key(key: str) -> str:
+    """SHA-256 of the key, hex. Deliberately a fast hash, not argon2 like passwords: a slow
+    hash protects secrets people choose (few bits, guessable), while an API key carries 256
+    random bits, so no dictionary or brute-force search over its hash is feasible however fast
+    the hash is. A fast, deterministic hash lets every request find its key by an indexed
+    equality lookup (no per-request argon2 costing ~50 ms of CPU, no scan over candidate rows,
+    no timing difference from comparing strings in Python). Unkeyed, so rotating
+    JWT_SECRET_KEY does not invalidate every key."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def looks_like_api_key(token: str) -> bool:
+    return token.startswith(API_KEY_PREFIX)

@@ -1,5 +1,6 @@
 """Every model, imported here so `Base.metadata` is complete for Alembic and the tests."""
 
+from models.api_key import ApiKey
 from models.base import Base
 from models.job import Job
 from models.job_category import GENERAL_CATEGORY_SLUG, JobCategory
@@ -16,6 +17,7 @@ from models.user_preferences import UserNotificationPreferences, UserUiPreferenc
 
 __all__ = [
     "GENERAL_CATEGORY_SLUG",
+    "ApiKey",
     "Base",
     "Job",
     "JobCategory",

@@ -24,10 +24,14 @@ from core.security import (
     create_refresh_token,
     decode_token,
     dummy_verify,
+    hash_api_key,
+    looks_like_api_key,
     verify_password,
 )
+from models.api_key import ApiKey
 from models.login_attempt import LoginAttempt
 from models.user import User
+from repositories.api_key import ApiKeyRepository
 from repositories.base import UniqueViolation
 from repositories.login_attempt import LoginAttemptRepository
 from repositories.refresh_token import RefreshTokenRepository
@@ -41,6 +45,19 @@ logger = logging.getLogger("services.auth")
 class TokenPair:
     access: IssuedToken
     refresh: IssuedToken
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the user, and either the access token's claims or the API key used."""
+
+    user: User
+    claims: TokenClaims | None = None
+    api_key: ApiKey | None = None
+
+
+# `last_used_at` of a key is written at most this often (no write per request).
+API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +75,7 @@ class AuthService:
         self.refresh_tokens = RefreshTokenRepository(session)
         self.revoked_tokens = RevokedTokenRepository(session)
         self.attempts = LoginAttemptRepository(session)
+        self.api_keys = ApiKeyRepository(session)
 
     # --- login ---------------------------------------------------------------------------------
 
@@ -135,12 +153,7 @@ class AuthService:
             client_address, self.settings.login_max_failures_per_address, since
         )
         if limit_reached_at is not None:
-            retry_after = math.ceil((limit_reached_at + window - now).total_seconds())
-            raise TooManyRequests(
-                f"Too many failed logins; try again in {retry_after} seconds.",
-                retry_after_seconds=retry_after,
-                title="Too many login attempts",
-            )
+            raise _throttled(limit_reached_at + window - now)
         return await self.attempts.create(
             {"account": account, "client_address": client_address, "attempted_at": now}
         )
@@ -172,6 +185,52 @@ class AuthService:
                 keep_changes=True,  # the revocation of every copy must stand
             )
         return await self._issue_pair(user)
+
+    async def authenticate(self, credential: str, client_address: str) -> Principal:
+        """The caller behind an `Authorization: Bearer` credential: an access token (JWT) or
+        an API key (`cj_…`)."""
+        if looks_like_api_key(credential):
+            return await self._authenticate_api_key(credential, client_address)
+        claims = decode_token(credential, TokenType.ACCESS, self.settings, self.clock.now())
+        return Principal(user=await self.current_user(claims), claims=claims)
+
+    async def _authenticate_api_key(self, key: str, client_address: str) -> Principal:
+        """A key acts as its user, loaded now with the key (one query): a revoked key (its row
+        is gone), an expired one, or one whose user is deactivated or deleted stops at once.
+
+        A key that matches nothing counts as a failed login from the address, so guessing keys
+        runs into the same per-address throttle as guessing passwords (a 429 once the address
+        is at LOGIN_MAX_FAILURES_PER_ADDRESS). Valid keys are not counted and not refused, so
+        the happy path costs no throttle query.
+        """
+        now = self.clock.now()
+        found = await self.api_keys.find_with_user(hash_api_key(key))
+        if found is None or (found[0].expires_at is not None and found[0].expires_at <= now):
+            await self._count_failed_key(client_address, now)
+            raise Unauthorized(
+                "The API key is invalid, revoked or expired.",
+                title="Invalid API key",
+                keep_changes=True,  # the failure counts towards the address throttle
+            )
+        api_key, user = found
+        if not user.is_active:
+            raise _unknown_or_inactive_user()
+        if api_key.last_used_at is None or api_key.last_used_at <= now - API_KEY_TOUCH_INTERVAL:
+            await self.api_keys.touch(api_key.id, now, now - API_KEY_TOUCH_INTERVAL)
+            api_key.last_used_at = now
+        return Principal(user=user, api_key=api_key)
+
+    async def _count_failed_key(self, client_address: str, now: datetime) -> None:
+        await self.attempts.lock_counts(_API_KEY_ACCOUNT, client_address)
+        window = timedelta(seconds=self.settings.login_window_seconds)
+        limit_reached_at = await self.attempts.nth_latest_from_address(
+            client_address, self.settings.login_max_failures_per_address, now - window
+        )
+        if limit_reached_at is not None:
+            raise _throttled(limit_reached_at + window - now)
+        await self.attempts.create(
+            {"account": _API_KEY_ACCOUNT, "client_address": client_address, "attempted_at": now}
+        )
 
     async def current_user(self, claims: TokenClaims) -> User:
         """The user an access token speaks for, loaded now: deactivation, deletion and role
@@ -238,4 +297,17 @@ def _unknown_or_inactive_user() -> Unauthorized:
     return Unauthorized(
         "The token has been revoked, or its user no longer exists or is deactivated.",
         title="Invalid token",
+    )
+
+
+# The account under which failed API-key lookups are stored: they count per address only.
+_API_KEY_ACCOUNT = "api-key"
+
+
+def _throttled(wait: timedelta) -> TooManyRequests:
+    retry_after = math.ceil(wait.total_seconds())
+    return TooManyRequests(
+        f"Too many failed logins; try again in {retry_after} seconds.",
+        retry_after_seconds=retry_after,
+        title="Too many login attempts",
     )

@@ -10,8 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 
-from core.enums import UserRole
+from core.enums import ApiKeyScope, UserRole
 from core.errors import Forbidden
+from models.api_key import ApiKey
 from models.job import Job
 from models.notification import Notification
 from models.user import User
@@ -20,6 +21,8 @@ ADMINS = frozenset({UserRole.ADMIN})
 EDITORS = frozenset({UserRole.ADMIN, UserRole.USER})
 """Roles that may create and change jobs (viewers only read)."""
 ADMIN_ONLY_USER_FIELDS = frozenset({"role", "is_active"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""What a `read` API key may call."""
 
 
 def is_admin(actor: User) -> bool:
@@ -60,3 +63,29 @@ def require_own_notification(actor: User, notification: Notification) -> None:
     """Notifications are their user's alone, admins included."""
     if notification.user_id != actor.id:
         raise Forbidden("You can only change your own notifications.")
+
+
+def require_key_scope(api_key: ApiKey | None, method: str) -> None:
+    """A `read` key only reads; a token or a `write` key may call anything its user may."""
+    if api_key is not None and api_key.scope is ApiKeyScope.READ and method not in SAFE_METHODS:
+        raise Forbidden(
+            f"This API key has the read scope: it may only use {', '.join(sorted(SAFE_METHODS))}."
+            " Create a key with the write scope to make changes.",
+            title="API key scope",
+        )
+
+
+def refuse_api_key(api_key: ApiKey | None, action: str) -> None:
+    """What only a signed-in person may do (create keys, change a password, log out): a leaked
+    key must not be able to mint more keys or lock its owner out."""
+    if api_key is not None:
+        raise Forbidden(
+            f"An API key cannot {action}; sign in with a password to do that.",
+            title="Not with an API key",
+        )
+
+
+def require_own_api_key(actor: User, api_key: ApiKey) -> None:
+    """Keys are their user's; admins may list and revoke anyone's."""
+    if api_key.user_id != actor.id and not is_admin(actor):
+        raise Forbidden("You can only revoke your own API keys.")

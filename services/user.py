@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.enums import UserRole
 from core.errors import Conflict, InvalidInput, NotFound
 from core.security import hash_password
+from models.api_key import ApiKey
 from models.user import User
 from models.user_preferences import UserNotificationPreferences
 from repositories.base import UniqueViolation
@@ -81,10 +82,13 @@ class UserService:
         return await self._get(user_id)
 
     async def update_user(
-        self, actor: User, user_id: uuid.UUID, data: UserUpdate
+        self, actor: User, user_id: uuid.UUID, data: UserUpdate, *, api_key: ApiKey | None = None
     ) -> UserUpdateResult:
+        """`api_key`: the key the actor called with, if any (a key cannot change passwords)."""
         authz.require_self_or_admin(actor, user_id, "You can only update your own profile.")
         authz.require_user_fields(actor, data.model_fields_set)
+        if "password" in data.model_fields_set:
+            authz.refuse_api_key(api_key, "change a password")
         changes = data.model_dump(exclude_unset=True)
         if not changes:
             raise InvalidInput(

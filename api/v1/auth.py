@@ -2,9 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Body, Depends, Form, Request, status
+from fastapi import Body, Form, status
 
-from api.deps import AccessClaims, AdminUser, AuthServiceDep, CurrentUser, UserServiceDep
+from api.deps import (
+    AdminUser,
+    AuthServiceDep,
+    ClientAddress,
+    CurrentUser,
+    SessionClaims,
+    UserServiceDep,
+)
 from api.openapi import error_responses
 from api.routing import ApiRouter
 from schemas.auth import (
@@ -32,13 +39,6 @@ _LOGIN_ERRORS = error_responses(
         429: "Too many failed logins for this account or from this address",
     },
 )
-
-
-async def get_client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-ClientAddress = Annotated[str, Depends(get_client_address)]
 
 
 @router.post(
@@ -103,11 +103,11 @@ async def refresh(
     "/logout",
     summary="Log out: revoke this access token and, when sent, a refresh token",
     response_model=MessageResponse,
-    responses=error_responses(401),
+    responses=error_responses(401, 403, descriptions={403: "Called with an API key"}),
 )
 async def logout(
     user: CurrentUser,
-    claims: AccessClaims,
+    claims: SessionClaims,
     auth: AuthServiceDep,
     body: Annotated[LogoutRequest | None, Body()] = None,
 ) -> MessageResponse:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.v1 import (
+    api_keys,
     auth,
     dashboard,
     executions,
@@ -19,6 +20,7 @@ from api.v1 import (
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(health.router)
 api_router.include_router(auth.router)
+api_router.include_router(api_keys.router)
 api_router.include_router(users.router)
 api_router.include_router(jobs.router)
 api_router.include_router(job_runs.router)

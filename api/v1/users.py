@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from api.deps import AdminUser, CurrentUser, UserServiceDep
+from api.deps import AdminUser, CurrentPrincipal, CurrentUser, UserServiceDep
 from api.openapi import error_responses
 from api.routing import ApiRouter
 from schemas.user import (
@@ -66,15 +66,18 @@ async def get_user(user_id: uuid.UUID, actor: CurrentUser, service: UserServiceD
         409,
         descriptions={
             400: "Nothing to update, or an admin demoting or deactivating themselves",
-            403: "Another user's profile, or `role`/`is_active` sent by a non-admin",
+            403: (
+                "Another user's profile, `role`/`is_active` sent by a non-admin, or a password"
+                " sent with an API key"
+            ),
             409: "The email is taken",
         },
     ),
 )
 async def update_user(
-    user_id: uuid.UUID, body: UserUpdate, actor: CurrentUser, service: UserServiceDep
+    user_id: uuid.UUID, body: UserUpdate, principal: CurrentPrincipal, service: UserServiceDep
 ) -> UserUpdatedResponse:
-    result = await service.update_user(actor, user_id, body)
+    result = await service.update_user(principal.user, user_id, body, api_key=principal.api_key)
     return UserUpdatedResponse(
         message="User updated successfully",
         updated_fields=result.updated_fields,

@@ -4,6 +4,50 @@
  */
 
 export interface paths {
+    "/api/v1/auth/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my API keys (admins: everyone's with all_users=true)
+         * @description Newest first; never the key or its hash.
+         */
+        get: operations["list_api_keys_api_v1_auth_api_keys_get"];
+        put?: never;
+        /**
+         * Create an API key (the key is shown once)
+         * @description The answer carries the key (`cj_` and 32 random bytes, URL-safe); only its SHA-256 is stored, so it can never be shown again. The key acts as its user, with the user's current role: a role change, a deactivation or a deletion applies to its next request. A `read` key may only use GET, HEAD and OPTIONS (anything else is a 403 naming the scope). No key may create keys, change a password or log out sessions: this call needs a signed-in session (an access token).
+         */
+        post: operations["create_api_key_api_v1_auth_api_keys_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/api-keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key (one's own; admins: anyone's)
+         * @description The key stops working at once: its next request is a 401.
+         */
+        delete: operations["revoke_api_key_api_v1_auth_api_keys__key_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -776,6 +820,90 @@ export interface components {
             /** Updated Count */
             updated_count: number;
         };
+        /**
+         * ApiKeyCreate
+         * @example {
+         *       "expires_in_days": 90,
+         *       "name": "CI deploys",
+         *       "scope": "write"
+         *     }
+         */
+        ApiKeyCreate: {
+            /**
+             * Expires In Days
+             * @description Days until the key stops working (1–3650); absent: never.
+             */
+            expires_in_days?: number | null;
+            /**
+             * Name
+             * @description What the key is for, to recognise it in the list.
+             */
+            name: string;
+            /** @description `read`: GET, HEAD and OPTIONS only; `write`: anything its user may do. */
+            scope: components["schemas"]["ApiKeyScope"];
+        };
+        /**
+         * ApiKeyCreated
+         * @description The key is shown in this answer only; store it now.
+         */
+        ApiKeyCreated: {
+            api_key: components["schemas"]["ApiKeyRead"];
+            /**
+             * Key
+             * @description `cj_` and 43 URL-safe characters. Never shown again.
+             */
+            key: string;
+            /** Message */
+            message: string;
+        };
+        /** ApiKeyList */
+        ApiKeyList: {
+            /** Api Keys */
+            api_keys: components["schemas"]["ApiKeyRead"][];
+        };
+        /**
+         * ApiKeyRead
+         * @description A key as listed: never the key, never its hash.
+         */
+        ApiKeyRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Last Used At
+             * @description When the key was last used, to the minute (written at most once a minute).
+             */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Prefix
+             * @description The key's first characters (`cj_` and 8 more).
+             */
+            prefix: string;
+            scope: components["schemas"]["ApiKeyScope"];
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
+        /**
+         * ApiKeyScope
+         * @description What an API key may do: `read` only safe methods (GET, HEAD, OPTIONS), `write` anything
+         *     its user may, except managing keys, passwords and sessions.
+         * @enum {string}
+         */
+        ApiKeyScope: "read" | "write";
         /** Body_login_form_api_v1_auth_login_form_post */
         Body_login_form_api_v1_auth_login_form_post: {
             /** Grant Type */
@@ -2235,6 +2363,216 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_api_keys_api_v1_auth_api_keys_get: {
+        parameters: {
+            query?: {
+                /** @description Admins only: everyone's keys instead of one's own. */
+                all_users?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use: `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `all_users` sent by a non-admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (quote the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    create_api_key_api_v1_auth_api_keys_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyCreated"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use: `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Called with an API key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is larger than MAX_REQUEST_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body was not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (quote the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    revoke_api_key_api_v1_auth_api_keys__key_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageResponse"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use: `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Another user's key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (quote the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     login_api_v1_auth_login_post: {
         parameters: {
             query?: never;
@@ -2426,6 +2764,15 @@ export interface operations {
                 headers: {
                     /** @description The authentication scheme to use: `Bearer` */
                     "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Called with an API key */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2850,7 +3197,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Another user's profile, or `role`/`is_active` sent by a non-admin */
+            /** @description Another user's profile, `role`/`is_active` sent by a non-admin, or a password sent with an API key */
             403: {
                 headers: {
                     [name: string]: unknown;
