@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, case, func, select, update
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.util import AliasedClass
 from sqlalchemy.sql import ColumnElement
 
 from core.enums import ExecutionStatus, ExecutionType, TriggerType
@@ -66,6 +68,11 @@ class NamedExecution:
         return getattr(self.execution, name)
 
 
+def _newest_first(execution: type[JobExecution] | AliasedClass[JobExecution]) -> list[Any]:
+    """Newest slot first; within a slot, the last attempt first (ix_job_execution_job_slot)."""
+    return [execution.scheduled_for.desc(), execution.attempt.desc(), execution.id]
+
+
 class JobExecutionRepository(BaseRepository[JobExecution]):
     model = JobExecution
 
@@ -77,15 +84,31 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
             select(JobExecution, Job.name)
             .join(Job, Job.id == JobExecution.job_id)
             .where(*filters.where())
-            .order_by(
-                JobExecution.scheduled_for.desc(),
-                JobExecution.attempt.desc(),
-                JobExecution.id,
-            )
+            .order_by(*_newest_first(JobExecution))
             .offset(offset)
             .limit(limit)
         )
         return [NamedExecution(row[0], row[1]) for row in await self.session.execute(statement)]
+
+    async def latest_by_job(self, job_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, JobExecution]:
+        """Each job's latest execution (the first `search` would list), for a page of jobs in
+        one query: per job, one probe of ix_job_execution_job_slot from its newest end, however
+        many executions the job has. Jobs that never ran are absent."""
+        if not job_ids:
+            return {}
+        newest = aliased(JobExecution)
+        latest_id = (
+            select(newest.id)
+            .where(newest.job_id == Job.id)
+            .order_by(*_newest_first(newest))
+            .limit(1)
+            .scalar_subquery()
+        )
+        statement = select(JobExecution).where(
+            JobExecution.id.in_(select(latest_id).where(Job.id.in_(job_ids)))
+        )
+        rows = (await self.session.execute(statement)).scalars()
+        return {execution.job_id: execution for execution in rows}
 
     async def get_with_job_name(self, execution_id: uuid.UUID) -> NamedExecution | None:
         statement = (

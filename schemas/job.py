@@ -15,6 +15,7 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     EmailStr,
     Field,
     Strict,
@@ -25,7 +26,7 @@ from pydantic import (
 )
 
 from core import cron
-from core.enums import HttpMethod
+from core.enums import ExecutionStatus, HttpMethod, TriggerType
 from core.urls import TargetRefused, parse_target_url
 from schemas.common import Flag, ORMModel, Page, RequestModel, example
 from schemas.json_value import METADATA_MAX_BYTES, Metadata
@@ -208,8 +209,27 @@ class JobUpdate(RequestModel):
         return value
 
 
+class LastExecution(ORMModel):
+    """The job's latest execution: its newest slot, and within that slot its last attempt (the
+    first row `GET /jobs/{id}/executions` lists)."""
+
+    id: uuid.UUID
+    status: ExecutionStatus
+    trigger_type: TriggerType
+    attempt: int
+    scheduled_for: datetime = Field(description="The slot (for a manual run: when triggered).")
+    started_at: datetime | None = Field(description="Null for a `missed` slot.")
+    completed_at: datetime | None = Field(description="Null while `running`.")
+
+
 class JobRead(ORMModel):
-    """A job as the API shows it, read from the `Job` model's attributes."""
+    """A job as the API shows it, read from the `Job` model's attributes (and `last_execution`
+    from a `JobView`)."""
+
+    # `last_execution` defaults to null (a job just made has none) but is always sent.
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_serialization_defaults_required=True
+    )
 
     id: uuid.UUID
     name: str
@@ -233,7 +253,13 @@ class JobRead(ORMModel):
     is_active: bool
     created_at: datetime
     updated_at: datetime
-    last_execution_at: datetime | None
+    last_execution_at: datetime | None = Field(
+        description="When the service last started a run of the job (scheduled or manual)."
+    )
+    last_execution: LastExecution | None = Field(
+        default=None,
+        description="The latest execution and its status; null before the first one.",
+    )
     next_execution_at: datetime | None = Field(
         description="The next run in the job's time-zone offset; null when paused or past end_date."
     )

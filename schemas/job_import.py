@@ -17,12 +17,17 @@ class BulkUploadRowError(BaseModel):
     error: str
 
 
+class BulkUploadJob(JobRead):
+    row: int = Field(description="The row it comes from, numbered as in `errors`.")
+
+
 class BulkUploadResponse(BaseModel):
     dry_run: bool
     stats: BulkUploadStats
     created_count: int = Field(description="Jobs created (on a dry run: that would be created).")
     error_count: int
     errors: list[BulkUploadRowError]
-    jobs: list[JobRead] = Field(
-        description="The jobs created. On a dry run, previews whose ids were never stored."
+    jobs: list[BulkUploadJob] = Field(
+        description="The jobs created, in row order. On a dry run, previews whose ids were "
+        "never stored."
     )

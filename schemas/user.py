@@ -147,6 +147,7 @@ class JobsTableColumns(BaseModel):
     pic_team: bool = True
     end_date: bool = True
     is_active: bool = True
+    last_execution_status: bool = True
     last_execution_at: bool = True
     next_execution_at: bool = True
     created_by: bool = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Container, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -17,10 +18,12 @@ from core.urls import TargetRefused, parse_target_url
 from integrations.address_guard import AddressGuard, HostUnresolvable
 from models.job import Job
 from models.job_category import GENERAL_CATEGORY_SLUG
+from models.job_execution import JobExecution
 from models.user import User
 from repositories.base import Page, UniqueViolation
 from repositories.job import JobFilters, JobRepository
 from repositories.job_category import JobCategoryRepository
+from repositories.job_execution import JobExecutionRepository
 from repositories.pic_team import PicTeamRepository
 from repositories.taxonomy import TaxonomyModelT, TaxonomyRepository
 from schemas.job import (
@@ -40,6 +43,18 @@ from services.notifications.rules import NotifierService
 SCHEDULE_FIELDS = ("cron_expression", "timezone", "is_active")
 
 
+@dataclass(frozen=True, slots=True)
+class JobView:
+    """A job with its latest execution (None before the first): what the API shows of a
+    stored job. Reads the job's attributes through to it."""
+
+    job: Job
+    last_execution: JobExecution | None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.job, name)
+
+
 class JobService:
     def __init__(
         self, session: AsyncSession, settings: Settings, clock: Clock, guard: AddressGuard
@@ -49,6 +64,7 @@ class JobService:
         self.clock = clock
         self.guard = guard
         self.jobs = JobRepository(session)
+        self.executions = JobExecutionRepository(session)
         self.categories = JobCategoryRepository(session)
         self.teams = PicTeamRepository(session)
         # Per-instance memos (an instance lives for one request): a CSV of 1,000 rows naming
@@ -58,7 +74,9 @@ class JobService:
 
     # --- reads -------------------------------------------------------------------------------
 
-    async def list(self, query: JobListQuery) -> Page[Job]:
+    async def list(self, query: JobListQuery) -> Page[JobView]:
+        """A page of jobs with their latest executions: three queries whatever the page size
+        (the page, its total, the latest executions)."""
         filters = JobFilters(
             search=query.search,
             category=query.category,
@@ -66,8 +84,14 @@ class JobService:
             is_active=query.is_active,
             created_by=query.created_by,
         )
-        return await self.jobs.list_page(
+        page = await self.jobs.list_page(
             filters, page=query.page, per_page=query.per_page, sort=query.sort
+        )
+        return Page(
+            items=await self._views(page.items),
+            total=page.total,
+            page=page.page,
+            per_page=page.per_page,
         )
 
     async def get(self, job_id: uuid.UUID) -> Job:
@@ -75,6 +99,17 @@ class JobService:
         if job is None:
             raise NotFound(f"No job found with ID: {job_id}")
         return job
+
+    async def get_view(self, job_id: uuid.UUID) -> JobView:
+        """The job as GET /jobs/{id} shows it, with its latest execution."""
+        return await self._view(await self.get(job_id))
+
+    async def _view(self, job: Job) -> JobView:
+        return (await self._views([job]))[0]
+
+    async def _views(self, jobs: Sequence[Job]) -> Sequence[JobView]:
+        latest = await self.executions.latest_by_job([job.id for job in jobs])
+        return [JobView(job, latest.get(job.id)) for job in jobs]
 
     # --- writes ------------------------------------------------------------------------------
 
@@ -115,14 +150,14 @@ class JobService:
     async def taken_names(self, names: Collection[str]) -> set[str]:
         return await self.jobs.existing_names(names)
 
-    async def update(self, job_id: uuid.UUID, data: JobUpdate, actor: User) -> Job:
+    async def update(self, job_id: uuid.UUID, data: JobUpdate, actor: User) -> JobView:
         job = await self._get_for_change(job_id, actor)
         changes = data.model_dump(exclude_unset=True)
         if not changes:
             raise InvalidInput(
                 "Send at least one field to change.", title="No valid fields to update"
             )
-        return await self._save(job, await self._settle(job, changes))
+        return await self._view(await self._save(job, await self._settle(job, changes)))
 
     async def delete(self, job_id: uuid.UUID, actor: User) -> Job:
         """Delete the job; its executions go with it (ON DELETE CASCADE)."""
@@ -130,19 +165,21 @@ class JobService:
         await self.jobs.delete(job)
         return job
 
-    async def pause(self, job_id: uuid.UUID, actor: User) -> Job:
+    async def pause(self, job_id: uuid.UUID, actor: User) -> JobView:
         job = await self._get_for_change(job_id, actor)
-        return await self._save(job, {"is_active": False, "next_run_at": None})
+        return await self._view(await self._save(job, {"is_active": False, "next_run_at": None}))
 
-    async def resume(self, job_id: uuid.UUID, actor: User) -> Job:
+    async def resume(self, job_id: uuid.UUID, actor: User) -> JobView:
         job = await self._get_for_change(job_id, actor)
         self._check_can_enable(job.end_date, job.timezone)
         if job.is_active and job.next_run_at is not None:
-            return job  # running already: keep the slot it is waiting for
+            return await self._view(job)  # running already: keep the slot it is waiting for
         next_run_at = self._next_run_at(
             job.cron_expression, job.timezone, is_active=True, end_date=job.end_date
         )
-        return await self._save(job, {"is_active": True, "next_run_at": next_run_at})
+        return await self._view(
+            await self._save(job, {"is_active": True, "next_run_at": next_run_at})
+        )
 
     async def get_for_manual_run(self, job_id: uuid.UUID, actor: User) -> Job:
         """The job `actor` may run by hand now (admin: any; user: own; viewer: none).

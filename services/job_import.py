@@ -22,8 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import DomainError, InvalidInput
 from models.job import Job
 from models.user import User
-from schemas.job import JobCreate, JobRead
-from schemas.job_import import BulkUploadResponse, BulkUploadRowError, BulkUploadStats
+from schemas.job import JobCreate
+from schemas.job_import import (
+    BulkUploadJob,
+    BulkUploadResponse,
+    BulkUploadRowError,
+    BulkUploadStats,
+)
 from schemas.validation_errors import field_errors
 from services.job import JobService
 
@@ -181,9 +186,20 @@ def _columns(header: list[str]) -> dict[int, str]:
     return columns
 
 
+@dataclass(frozen=True, slots=True)
+class CreatedJob:
+    """A job made from CSV row `row`; reads the job's attributes through to it."""
+
+    row: int
+    job: Job
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.job, name)
+
+
 @dataclass
 class ImportOutcome:
-    created: list[Job] = field(default_factory=list)
+    created: list[CreatedJob] = field(default_factory=list)
     errors: list[BulkUploadRowError] = field(default_factory=list)
 
 
@@ -216,7 +232,7 @@ class JobImportService:
             created_count=len(outcome.created),
             error_count=len(outcome.errors),
             errors=outcome.errors,
-            jobs=[JobRead.model_validate(job) for job in outcome.created],
+            jobs=[BulkUploadJob.model_validate(created) for created in outcome.created],
         )
 
     async def _import_rows(
@@ -254,18 +270,19 @@ class JobImportService:
             for _, job in built:
                 # Never stored: give the preview the timestamps a stored job would show.
                 job.created_at = job.updated_at = now
-            outcome.created = [job for _, job in built]
+            kept = built
         else:
-            outcome.created = await self._store(built, outcome.errors)
+            kept = await self._store(built, outcome.errors)
+        outcome.created = [CreatedJob(row.number, job) for row, job in kept]
         outcome.errors.sort(key=lambda error: error.row)
         return outcome
 
     async def _store(
         self, built: list[tuple[CsvRow, Job]], errors: list[BulkUploadRowError]
-    ) -> list[Job]:
+    ) -> list[tuple[CsvRow, Job]]:
         """Insert in batches, each in a savepoint; a batch that fails (a name taken since it
         was checked) is retried row by row, so only the offending rows are lost."""
-        stored: list[Job] = []
+        stored: list[tuple[CsvRow, Job]] = []
         for start in range(0, len(built), INSERT_BATCH_SIZE):
             batch = built[start : start + INSERT_BATCH_SIZE]
             try:
@@ -279,9 +296,9 @@ class JobImportService:
                     except DomainError as exc:
                         errors.append(_row_error(row, exc.message))
                     else:
-                        stored.append(job)
+                        stored.append((row, job))
             else:
-                stored.extend(job for _, job in batch)
+                stored.extend(batch)
         return stored
 
 

@@ -45,7 +45,9 @@ _FALSE = {"", "0", "false", "no", "off"}
     description=(
         "Filtered, sorted and paginated; `count` is the number of jobs on this page. "
         "`sort` is a field name, `-` for descending (default `-created_at`); jobs without a "
-        "next or last execution sort last either way. `per_page` above 100 is a 422."
+        "next or last execution sort last either way. `per_page` above 100 is a 422. "
+        "Each job carries `last_execution` (its latest execution's id, status and times, "
+        "`null` before its first run), read for the whole page in one query."
     ),
     response_model=JobListResponse,
     responses=error_responses(401),
@@ -120,8 +122,8 @@ async def cron_preview(
     summary="Create jobs from a CSV file",
     description=(
         "One job per row, each validated like `POST /jobs`; good rows are created even when "
-        "others fail. `dry_run` validates without writing. Errors name the row number a "
-        "spreadsheet shows (the header is row 1)."
+        "others fail. `dry_run` validates without writing. Errors and created jobs name the "
+        "row number a spreadsheet shows (the header is row 1)."
     ),
     response_model=BulkUploadResponse,
     responses=error_responses(
@@ -173,7 +175,7 @@ async def bulk_upload(
     responses=error_responses(401, 404),
 )
 async def get_job(job_id: uuid.UUID, _user: CurrentUser, service: JobServiceDep) -> JobResponse:
-    return JobResponse(job=JobRead.model_validate(await service.get(job_id)))
+    return JobResponse(job=JobRead.model_validate(await service.get_view(job_id)))
 
 
 _UPDATE_ERRORS = error_responses(

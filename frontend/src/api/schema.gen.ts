@@ -397,7 +397,7 @@ export interface paths {
         };
         /**
          * List jobs
-         * @description Filtered, sorted and paginated; `count` is the number of jobs on this page. `sort` is a field name, `-` for descending (default `-created_at`); jobs without a next or last execution sort last either way. `per_page` above 100 is a 422.
+         * @description Filtered, sorted and paginated; `count` is the number of jobs on this page. `sort` is a field name, `-` for descending (default `-created_at`); jobs without a next or last execution sort last either way. `per_page` above 100 is a 422. Each job carries `last_execution` (its latest execution's id, status and times, `null` before its first run), read for the whole page in one query.
          */
         get: operations["list_jobs_api_v1_jobs_get"];
         put?: never;
@@ -423,7 +423,7 @@ export interface paths {
         put?: never;
         /**
          * Create jobs from a CSV file
-         * @description One job per row, each validated like `POST /jobs`; good rows are created even when others fail. `dry_run` validates without writing. Errors name the row number a spreadsheet shows (the header is row 1).
+         * @description One job per row, each validated like `POST /jobs`; good rows are created even when others fail. `dry_run` validates without writing. Errors and created jobs name the row number a spreadsheet shows (the header is row 1).
          */
         post: operations["bulk_upload_api_v1_jobs_bulk_upload_post"];
         delete?: never;
@@ -916,6 +916,83 @@ export interface components {
             /** Username */
             username: string;
         };
+        /** BulkUploadJob */
+        BulkUploadJob: {
+            /** Category */
+            category: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /** Cron Expression */
+            cron_expression: string;
+            /** Enable Email Notifications */
+            enable_email_notifications: boolean;
+            /**
+             * End Date
+             * Format: date
+             */
+            end_date: string;
+            /** Github Owner */
+            github_owner: string | null;
+            /** Github Repo */
+            github_repo: string | null;
+            /** Github Workflow Name */
+            github_workflow_name: string | null;
+            http_method: components["schemas"]["HttpMethod"];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Is Active */
+            is_active: boolean;
+            /** @description The latest execution and its status; null before the first one. */
+            last_execution: components["schemas"]["LastExecution"] | null;
+            /**
+             * Last Execution At
+             * @description When the service last started a run of the job (scheduled or manual).
+             */
+            last_execution_at: string | null;
+            /** Max Retries */
+            max_retries: number;
+            /** Metadata */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** Name */
+            name: string;
+            /**
+             * Next Execution At
+             * @description The next run in the job's time-zone offset; null when paused or past end_date.
+             */
+            next_execution_at: string | null;
+            /** Notification Emails */
+            notification_emails: string[];
+            /** Notify On Success */
+            notify_on_success: boolean;
+            /** Pic Team */
+            pic_team: string;
+            /**
+             * Row
+             * @description The row it comes from, numbered as in `errors`.
+             */
+            row: number;
+            /** Target Url */
+            target_url: string | null;
+            /** Timeout Seconds */
+            timeout_seconds: number;
+            /** Timezone */
+            timezone: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
         /** BulkUploadResponse */
         BulkUploadResponse: {
             /**
@@ -931,9 +1008,9 @@ export interface components {
             errors: components["schemas"]["BulkUploadRowError"][];
             /**
              * Jobs
-             * @description The jobs created. On a dry run, previews whose ids were never stored.
+             * @description The jobs created, in row order. On a dry run, previews whose ids were never stored.
              */
-            jobs: components["schemas"]["JobRead"][];
+            jobs: components["schemas"]["BulkUploadJob"][];
             stats: components["schemas"]["BulkUploadStats"];
         };
         /** BulkUploadRowError */
@@ -1570,7 +1647,8 @@ export interface components {
         };
         /**
          * JobRead
-         * @description A job as the API shows it, read from the `Job` model's attributes.
+         * @description A job as the API shows it, read from the `Job` model's attributes (and `last_execution`
+         *     from a `JobView`).
          */
         JobRead: {
             /** Category */
@@ -1605,7 +1683,12 @@ export interface components {
             id: string;
             /** Is Active */
             is_active: boolean;
-            /** Last Execution At */
+            /** @description The latest execution and its status; null before the first one. */
+            last_execution: components["schemas"]["LastExecution"] | null;
+            /**
+             * Last Execution At
+             * @description When the service last started a run of the job (scheduled or manual).
+             */
             last_execution_at: string | null;
             /** Max Retries */
             max_retries: number;
@@ -1752,6 +1835,11 @@ export interface components {
              */
             last_execution_at: boolean;
             /**
+             * Last Execution Status
+             * @default true
+             */
+            last_execution_status: boolean;
+            /**
              * Name
              * @default true
              */
@@ -1778,6 +1866,38 @@ export interface components {
             timezone: boolean;
         };
         JsonValue: unknown;
+        /**
+         * LastExecution
+         * @description The job's latest execution: its newest slot, and within that slot its last attempt (the
+         *     first row `GET /jobs/{id}/executions` lists).
+         */
+        LastExecution: {
+            /** Attempt */
+            attempt: number;
+            /**
+             * Completed At
+             * @description Null while `running`.
+             */
+            completed_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Scheduled For
+             * Format: date-time
+             * @description The slot (for a manual run: when triggered).
+             */
+            scheduled_for: string;
+            /**
+             * Started At
+             * @description Null for a `missed` slot.
+             */
+            started_at: string | null;
+            status: components["schemas"]["ExecutionStatus"];
+            trigger_type: components["schemas"]["TriggerType"];
+        };
         /**
          * LoginRequest
          * @description `username` or `email` (either field accepts either); `username` wins when both are sent.

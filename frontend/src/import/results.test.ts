@@ -2,8 +2,11 @@ import { describe, expect, it } from "vitest"
 import type { Schemas } from "@/api/client"
 import { importResultTable } from "./results"
 
-function job(overrides: Partial<Schemas["JobRead"]>): Schemas["JobRead"] {
+type ImportedJob = Schemas["BulkUploadJob"]
+
+function job(overrides: Partial<ImportedJob>): ImportedJob {
   return {
+    row: 2,
     id: "00000000-0000-0000-0000-000000000001",
     name: "nightly",
     cron_expression: "0 2 * * *",
@@ -27,6 +30,7 @@ function job(overrides: Partial<Schemas["JobRead"]>): Schemas["JobRead"] {
     created_at: "2026-12-01T00:00:00Z",
     updated_at: "2026-12-01T00:00:00Z",
     last_execution_at: null,
+    last_execution: null,
     next_execution_at: null,
     ...overrides,
   }

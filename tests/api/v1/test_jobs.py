@@ -6,7 +6,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,14 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.main import create_app
 from core.config import Settings
-from core.enums import ExecutionType, TriggerType, UserRole
+from core.enums import ExecutionStatus, ExecutionType, TriggerType, UserRole
 from models.job import Job
 from models.job_execution import JobExecution
 from models.pic_team import PicTeam
 from models.user import User
 from tests.support.clock import FrozenClock
+from tests.support.execution_factories import create_execution
 from tests.support.factories import auth_headers, create_user
 from tests.support.job_factories import (
+    DEFAULT_NOW,
     create_category,
     create_job,
     create_team,
@@ -33,6 +35,7 @@ from tests.support.job_factories import (
 pytestmark = pytest.mark.usefixtures("fake_dns")
 
 JOBS = "/api/v1/jobs"
+NOW = DEFAULT_NOW  # the frozen clock's
 JOB_KEYS = {
     "id",
     "name",
@@ -57,6 +60,7 @@ JOB_KEYS = {
     "created_at",
     "updated_at",
     "last_execution_at",
+    "last_execution",
     "next_execution_at",
 }
 
@@ -103,7 +107,7 @@ async def test_create_webhook_job(
     assert (job["timeout_seconds"], job["max_retries"]) == (120, 3)
     assert job["github_owner"] is job["github_repo"] is job["github_workflow_name"] is None
     assert job["is_active"] is True
-    assert job["last_execution_at"] is None
+    assert job["last_execution_at"] is job["last_execution"] is None
     # The frozen clock says 2026-06-01 09:00 in Tokyo: the next 02:00 is tomorrow's.
     assert job["next_execution_at"] == "2026-06-02T02:00:00+09:00"
 
@@ -589,12 +593,12 @@ async def test_list_rejects_bad_query_parameters(
 
 @pytest.fixture
 def job_queries(engine: AsyncEngine) -> Iterator[list[str]]:
-    """SQL statements reading the job table, as they are sent."""
+    """SQL statements reading the job or the job_execution table, as they are sent."""
     statements: list[str] = []
 
     def record(*args: Any) -> None:
         statement = args[2]
-        if re.search(r"\bFROM job\b", statement):
+        if re.search(r"\bFROM job(_execution)?\b", statement):
             statements.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", record)
@@ -602,7 +606,7 @@ def job_queries(engine: AsyncEngine) -> Iterator[list[str]]:
     event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
-async def test_list_uses_one_query_for_the_page_and_one_for_the_count(
+async def test_list_uses_three_queries_whatever_the_page_size(
     client: httpx.AsyncClient,
     viewer_headers: dict[str, str],
     admin: User,
@@ -610,18 +614,74 @@ async def test_list_uses_one_query_for_the_page_and_one_for_the_count(
     session: AsyncSession,
     job_queries: list[str],
 ) -> None:
-    for index in range(3):
-        await create_job(session, owner=admin, pic_team=team.slug, name=f"small-{index}")
+    async def jobs_that_ran(prefix: str, count: int) -> None:
+        for index in range(count):
+            job = await create_job(
+                session, owner=admin, pic_team=team.slug, name=f"{prefix}-{index}"
+            )
+            for hours in (1, 2):
+                await create_execution(session, job, scheduled_for=NOW - timedelta(hours=hours))
+
+    await jobs_that_ran("small", 3)
     await client.get(JOBS, headers=viewer_headers)
     small = len(job_queries)
     job_queries.clear()
-    for index in range(60):
-        await create_job(session, owner=admin, pic_team=team.slug, name=f"big-{index}")
+    await jobs_that_ran("big", 60)
 
     response = await client.get(JOBS, params={"per_page": 100}, headers=viewer_headers)
 
     assert response.json()["count"] == 63
-    assert small == len(job_queries) == 2
+    assert all(job["last_execution"] is not None for job in response.json()["jobs"])
+    # The page, its count, and the page's latest executions.
+    assert small == len(job_queries) == 3
+
+
+async def test_each_job_shows_its_latest_execution(
+    client: httpx.AsyncClient,
+    viewer_headers: dict[str, str],
+    member: User,
+    member_headers: dict[str, str],
+    team: PicTeam,
+    session: AsyncSession,
+) -> None:
+    await create_job(session, owner=member, pic_team=team.slug, name="never-ran")
+    retried = await create_job(session, owner=member, pic_team=team.slug, name="retried")
+    manual = await create_job(session, owner=member, pic_team=team.slug, name="manual")
+    slot = NOW - timedelta(hours=1)
+    # An older success, then the newest slot's two attempts: the second one is the latest.
+    await create_execution(session, retried, scheduled_for=NOW - timedelta(hours=2))
+    await create_execution(session, retried, scheduled_for=slot, status=ExecutionStatus.FAILED)
+    second = await create_execution(
+        session, retried, scheduled_for=slot, status=ExecutionStatus.FAILED, attempt=2
+    )
+    await create_execution(session, manual, scheduled_for=slot, status=ExecutionStatus.MISSED)
+    running = await create_execution(
+        session,
+        manual,
+        scheduled_for=NOW - timedelta(minutes=1),
+        status=ExecutionStatus.RUNNING,
+        trigger_type=TriggerType.MANUAL,
+    )
+
+    listed = await client.get(JOBS, params={"sort": "name"}, headers=viewer_headers)
+    one = await client.get(f"{JOBS}/{retried.id}", headers=viewer_headers)
+    paused = await client.post(f"{JOBS}/{manual.id}/pause", headers=member_headers)
+
+    latest = {job["name"]: job["last_execution"] for job in listed.json()["jobs"]}
+    assert latest["never-ran"] is None
+    assert latest["retried"] == {
+        "id": str(second.id),
+        "status": "failed",
+        "trigger_type": "scheduled",
+        "attempt": 2,
+        "scheduled_for": "2026-05-31T23:00:00Z",
+        "started_at": "2026-05-31T23:00:00Z",
+        "completed_at": "2026-05-31T23:00:01Z",
+    }
+    assert latest["manual"]["id"] == str(running.id)
+    assert (latest["manual"]["status"], latest["manual"]["completed_at"]) == ("running", None)
+    assert one.json()["job"]["last_execution"] == latest["retried"]
+    assert paused.json()["job"]["last_execution"] == latest["manual"]
 
 
 # --- update --------------------------------------------------------------------------------------

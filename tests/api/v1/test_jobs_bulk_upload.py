@@ -138,7 +138,9 @@ async def test_mixed_rows_create_the_good_ones_and_report_the_rest(
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["created_count"] == 2
-    assert [job["name"] for job in body["jobs"]] == ["ok-1", "ok-2"]
+    # Created rows carry their row number too: one table of every row can be drawn from both.
+    assert [(job["row"], job["name"]) for job in body["jobs"]] == [(2, "ok-1"), (4, "ok-2")]
+    assert body["jobs"][0]["last_execution"] is None
     errors = {(error["row"], error["name"]): error["error"] for error in body["errors"]}
     assert list(errors) == [
         (3, "bad-cron"),
@@ -181,7 +183,7 @@ async def test_dry_run_validates_and_writes_nothing(
     assert response.status_code == 200
     assert body["dry_run"] is True
     assert (body["created_count"], body["error_count"]) == (1, 1)
-    assert body["jobs"][0]["name"] == "one"
+    assert (body["jobs"][0]["row"], body["jobs"][0]["name"]) == (2, "one")
     assert body["jobs"][0]["next_execution_at"] == "2026-06-02T01:00:00+09:00"
     assert body["errors"][0]["row"] == 3
     assert await stored_jobs(session) == []
@@ -251,10 +253,10 @@ async def test_empty_header_columns_and_empty_rows_are_dropped(
     }
     # Rows keep the numbers a spreadsheet shows: the empty rows still count.
     assert [(error["row"], error["name"]) for error in body["errors"]] == [(5, "second")]
-    assert [job["name"] for job in body["jobs"]] == [
-        "first",
-        'multi-line "name"\nsecond line',
-        "last",
+    assert [(job["row"], job["name"]) for job in body["jobs"]] == [
+        (2, "first"),
+        (7, 'multi-line "name"\nsecond line'),
+        (8, "last"),
     ]
 
 
@@ -530,6 +532,6 @@ async def test_a_name_taken_after_the_check_loses_only_its_row(
 
     body = response.json()
     assert response.status_code == 200, response.text
-    assert [job["name"] for job in body["jobs"]] == ["a", "c"]
+    assert [(job["row"], job["name"]) for job in body["jobs"]] == [(2, "a"), (4, "c")]
     assert body["errors"] == [{"row": 3, "name": "b", "error": 'A job named "b" already exists.'}]
     assert [job.name for job in await stored_jobs(session)] == ["a", "b", "c"]

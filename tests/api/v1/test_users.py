@@ -494,7 +494,7 @@ async def test_every_jobs_table_column_is_shown_by_default(
     columns = response.json()["preferences"]["jobs_table_columns"]
     assert set(response.json()) == {"preferences"}
     assert set(columns) == ALL_COLUMNS
-    assert {"name", "cron_expression", "next_execution_at"} <= ALL_COLUMNS
+    assert {"name", "cron_expression", "last_execution_status", "next_execution_at"} <= ALL_COLUMNS
     assert all(shown is True for shown in columns.values())
     # Reading stores nothing: the defaults live in the code.
     rows = select(func.count()).where(UserUiPreferences.user_id == viewer.id)
