@@ -1,6 +1,7 @@
-import { Link } from "@tanstack/react-router"
 import type { Schemas } from "@/api/client"
+import { ExecutionLink, JobLink } from "@/components/links"
 import { StatusBadge } from "@/components/StatusBadge"
+import { Cell, DataTable } from "@/components/ui/DataTable"
 import { formatDateTime, formatDuration } from "@/lib/format"
 
 type Execution = Schemas["ExecutionRead"]
@@ -16,80 +17,45 @@ export function ExecutionsTable({
   showJob?: boolean
 }) {
   return (
-    <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white">
-      <table className="min-w-full divide-y divide-slate-200 text-sm">
-        <caption className="sr-only">{caption}</caption>
-        <thead className="bg-slate-100 text-left text-slate-900">
-          <tr>
-            <th scope="col" className="px-3 py-2 font-semibold">
-              Slot
-            </th>
-            {showJob ? (
-              <th scope="col" className="px-3 py-2 font-semibold">
-                Job
-              </th>
-            ) : null}
-            <th scope="col" className="px-3 py-2 font-semibold">
-              Status
-            </th>
-            <th scope="col" className="px-3 py-2 font-semibold">
-              Trigger
-            </th>
-            <th scope="col" className="px-3 py-2 font-semibold">
-              Type
-            </th>
-            <th scope="col" className="px-3 py-2 font-semibold">
-              Attempt
-            </th>
-            <th scope="col" className="px-3 py-2 font-semibold">
-              Response
-            </th>
-            <th scope="col" className="px-3 py-2 font-semibold">
-              Duration
-            </th>
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-slate-200">
-          {executions.map((execution) => (
-            <tr key={execution.id}>
-              <td className="px-3 py-2">
-                <Link
-                  to="/executions/$executionId"
-                  params={{ executionId: execution.id }}
-                  className="text-blue-800 underline"
-                >
-                  {formatDateTime(execution.scheduled_for)}
-                </Link>
-              </td>
-              {showJob ? (
-                <td className="px-3 py-2">
-                  <Link
-                    to="/jobs/$jobId"
-                    params={{ jobId: execution.job_id }}
-                    className="text-blue-800 underline"
-                  >
-                    {execution.job_name}
-                  </Link>
-                </td>
-              ) : null}
-              <td className="px-3 py-2">
-                <StatusBadge status={execution.status} />
-              </td>
-              <td className="px-3 py-2">{execution.trigger_type}</td>
-              <td className="px-3 py-2">
-                {execution.execution_type === "github_actions"
-                  ? "GitHub Actions"
-                  : "webhook"}
-              </td>
-              <td className="px-3 py-2">{execution.attempt}</td>
-              <td className="px-3 py-2">{execution.response_status ?? "—"}</td>
-              <td className="px-3 py-2">
-                {formatDuration(execution.duration_seconds)}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      caption={caption}
+      columns={[
+        "Slot",
+        showJob ? "Job" : null,
+        "Status",
+        "Trigger",
+        "Type",
+        "Attempt",
+        "Response",
+        "Duration",
+      ]}
+    >
+      {executions.map((execution) => (
+        <tr key={execution.id}>
+          <Cell>
+            <ExecutionLink executionId={execution.id}>
+              {formatDateTime(execution.scheduled_for)}
+            </ExecutionLink>
+          </Cell>
+          {showJob ? (
+            <Cell>
+              <JobLink jobId={execution.job_id}>{execution.job_name}</JobLink>
+            </Cell>
+          ) : null}
+          <Cell>
+            <StatusBadge status={execution.status} />
+          </Cell>
+          <Cell>{execution.trigger_type}</Cell>
+          <Cell>
+            {execution.execution_type === "github_actions"
+              ? "GitHub Actions"
+              : "webhook"}
+          </Cell>
+          <Cell>{execution.attempt}</Cell>
+          <Cell>{execution.response_status ?? "—"}</Cell>
+          <Cell>{formatDuration(execution.duration_seconds)}</Cell>
+        </tr>
+      ))}
+    </DataTable>
   )
 }

@@ -8,6 +8,7 @@ import { createFileRoute, Link } from "@tanstack/react-router"
 import { useState } from "react"
 import { api, type Schemas, unwrap } from "@/api/client"
 import { ConfirmButton } from "@/components/ConfirmDialog"
+import { ExecutionLink, JobLink } from "@/components/links"
 import { Pagination } from "@/components/Pagination"
 import { EmptyState, ErrorState, Loading } from "@/components/states"
 import { Button } from "@/components/ui/Button"
@@ -179,25 +180,15 @@ function NotificationsPage() {
                     {item.related_job_id ? (
                       <>
                         {" · "}
-                        <Link
-                          to="/jobs/$jobId"
-                          params={{ jobId: item.related_job_id }}
-                          className="text-blue-800 underline"
-                        >
-                          the job
-                        </Link>
+                        <JobLink jobId={item.related_job_id}>the job</JobLink>
                       </>
                     ) : null}
                     {item.related_execution_id ? (
                       <>
                         {" · "}
-                        <Link
-                          to="/executions/$executionId"
-                          params={{ executionId: item.related_execution_id }}
-                          className="text-blue-800 underline"
-                        >
+                        <ExecutionLink executionId={item.related_execution_id}>
                           the execution
-                        </Link>
+                        </ExecutionLink>
                       </>
                     ) : null}
                   </p>

@@ -6,6 +6,7 @@ import { useCurrentUser } from "@/auth/useCurrentUser"
 import { ConfirmButton } from "@/components/ConfirmDialog"
 import { ErrorState, Loading } from "@/components/states"
 import { Button } from "@/components/ui/Button"
+import { Cell, DataTable } from "@/components/ui/DataTable"
 import { Field, inputClass, TextField } from "@/components/ui/Field"
 import { formatDateTime } from "@/lib/format"
 
@@ -62,102 +63,74 @@ function UsersPage() {
       ) : users.isError ? (
         <ErrorState error={users.error} retry={() => users.refetch()} />
       ) : (
-        <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white">
-          <table className="min-w-full divide-y divide-slate-200 text-sm">
-            <caption className="sr-only">Users</caption>
-            <thead className="bg-slate-100 text-left text-slate-900">
-              <tr>
-                <th scope="col" className="px-3 py-2 font-semibold">
-                  Username
-                </th>
-                <th scope="col" className="px-3 py-2 font-semibold">
-                  Email
-                </th>
-                <th scope="col" className="px-3 py-2 font-semibold">
-                  Role
-                </th>
-                <th scope="col" className="px-3 py-2 font-semibold">
-                  State
-                </th>
-                <th scope="col" className="px-3 py-2 font-semibold">
-                  Created
-                </th>
-                <th scope="col" className="px-3 py-2 font-semibold">
-                  Actions
-                </th>
+        <DataTable
+          caption="Users"
+          columns={["Username", "Email", "Role", "State", "Created", "Actions"]}
+        >
+          {users.data.users.map((user) => {
+            const self = user.id === me.id
+            return (
+              <tr key={user.id}>
+                <Cell className="font-medium">
+                  {user.username}
+                  {self ? " (you)" : ""}
+                </Cell>
+                <Cell>{user.email}</Cell>
+                <Cell>
+                  <select
+                    aria-label={`Role of ${user.username}`}
+                    className={inputClass}
+                    value={user.role}
+                    disabled={self || update.isPending}
+                    onChange={(event) =>
+                      update.mutate({
+                        id: user.id,
+                        body: {
+                          role: event.target.value as Schemas["UserRole"],
+                        },
+                      })
+                    }
+                  >
+                    {ROLES.map((role) => (
+                      <option key={role} value={role}>
+                        {role}
+                      </option>
+                    ))}
+                  </select>
+                </Cell>
+                <Cell>{user.is_active ? "active" : "deactivated"}</Cell>
+                <Cell>{formatDateTime(user.created_at)}</Cell>
+                <Cell>
+                  <div className="flex gap-2">
+                    <Button
+                      variant="secondary"
+                      disabled={self || update.isPending}
+                      aria-label={`${user.is_active ? "Deactivate" : "Activate"} ${user.username}`}
+                      onClick={() =>
+                        update.mutate({
+                          id: user.id,
+                          body: { is_active: !user.is_active },
+                        })
+                      }
+                    >
+                      {user.is_active ? "Deactivate" : "Activate"}
+                    </Button>
+                    <ConfirmButton
+                      disabled={self}
+                      aria-label={`Delete ${user.username}`}
+                      title={`Delete ${user.username}?`}
+                      message="The account is removed and signed out at once. Jobs it created stay."
+                      confirmLabel="Delete user"
+                      onConfirm={() => remove.mutate(user.id)}
+                    >
+                      Delete
+                    </ConfirmButton>
+                  </div>
+                </Cell>
               </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-200">
-              {users.data.users.map((user) => {
-                const self = user.id === me.id
-                return (
-                  <tr key={user.id}>
-                    <td className="px-3 py-2 font-medium">
-                      {user.username}
-                      {self ? " (you)" : ""}
-                    </td>
-                    <td className="px-3 py-2">{user.email}</td>
-                    <td className="px-3 py-2">
-                      <select
-                        aria-label={`Role of ${user.username}`}
-                        className={inputClass}
-                        value={user.role}
-                        disabled={self || update.isPending}
-                        onChange={(event) =>
-                          update.mutate({
-                            id: user.id,
-                            body: {
-                              role: event.target.value as Schemas["UserRole"],
-                            },
-                          })
-                        }
-                      >
-                        {ROLES.map((role) => (
-                          <option key={role} value={role}>
-                            {role}
-                          </option>
-                        ))}
-                      </select>
-                    </td>
-                    <td className="px-3 py-2">
-                      {user.is_active ? "active" : "deactivated"}
-                    </td>
-                    <td className="px-3 py-2">
-                      {formatDateTime(user.created_at)}
-                    </td>
-                    <td className="px-3 py-2">
-                      <div className="flex gap-2">
-                        <Button
-                          variant="secondary"
-                          disabled={self || update.isPending}
-                          aria-label={`${user.is_active ? "Deactivate" : "Activate"} ${user.username}`}
-                          onClick={() =>
-                            update.mutate({
-                              id: user.id,
-                              body: { is_active: !user.is_active },
-                            })
-                          }
-                        >
-                          {user.is_active ? "Deactivate" : "Activate"}
-                        </Button>
-                        <ConfirmButton
-                          disabled={self}
-                          aria-label={`Delete ${user.username}`}
-                          title={`Delete ${user.username}?`}
-                          message="The account is removed and signed out at once. Jobs it created stay."
-                          confirmLabel="Delete user"
-                          onConfirm={() => remove.mutate(user.id)}
-                        >
-                          Delete
-                        </ConfirmButton>
-                      </div>
-                    </td>
-                  </tr>
-                )
-              })}
-            </tbody>
-          </table>
-        </div>
+            )
+          })}
+        </DataTable>
       )}
     </div>
   )

@@ -1,6 +1,7 @@
 import { useQuery } from "@tanstack/react-query"
-import { createFileRoute, Link } from "@tanstack/react-router"
+import { createFileRoute } from "@tanstack/react-router"
 import { api, unwrap } from "@/api/client"
+import { JobLink } from "@/components/links"
 import { StatusBadge } from "@/components/StatusBadge"
 import { ErrorState, Loading } from "@/components/states"
 import { formatDateTime, formatDuration } from "@/lib/format"
@@ -52,14 +53,7 @@ function ExecutionDetailPage() {
         <StatusBadge status={execution.status} />
       </div>
       <p className="text-slate-700">
-        Of job{" "}
-        <Link
-          to="/jobs/$jobId"
-          params={{ jobId: execution.job_id }}
-          className="text-blue-800 underline"
-        >
-          {execution.job_name}
-        </Link>
+        Of job <JobLink jobId={execution.job_id}>{execution.job_name}</JobLink>
       </p>
       <dl className="grid gap-x-6 gap-y-2 rounded-lg border border-slate-200 bg-white p-4 text-sm sm:grid-cols-[max-content_1fr]">
         {rows.map(([term, value]) => (
