@@ -60,8 +60,21 @@ test("editor without a PIC team teaches, then home, jobs table and editor work",
   await expect(page.getByRole("heading", { name: "Jobs" })).toBeVisible()
   const row = page.getByRole("row", { name: /ping-target/ })
   await expect(row).toBeVisible()
+  await expect(row.getByRole("link", { name: /latest execution/ })).toHaveCount(
+    0,
+  )
   await row.getByRole("button", { name: "Run ping-target now" }).click()
   await expect.poll(() => targetCalls("ping")).toBe(2)
+  // The last run's status, as a badge linking to that execution (the table looks again
+  // while the run is in progress, so "Running" turns into "Success" by itself).
+  const lastStatus = row.getByRole("link", {
+    name: "Success: latest execution of ping-target",
+  })
+  await expect(lastStatus).toBeVisible({ timeout: 15_000 })
+  await expect(lastStatus).toHaveAttribute(
+    "href",
+    /^\/executions\/[0-9a-f-]{36}$/,
+  )
   await row.getByRole("button", { name: "Pause ping-target" }).click()
   await expect(
     row.getByRole("button", { name: "Resume ping-target" }),
@@ -69,6 +82,13 @@ test("editor without a PIC team teaches, then home, jobs table and editor work",
   await expect(row.getByText("Paused")).toBeVisible()
   await row.getByRole("button", { name: "Resume ping-target" }).click()
   await expect(row.getByText("Active")).toBeVisible()
+
+  // The name opens the job's page.
+  await row.getByRole("link", { name: "ping-target", exact: true }).click()
+  await expect(page).toHaveURL(/\/jobs\/[0-9a-f-]{36}(\?|$)/)
+  await expect(page.getByRole("heading", { name: "ping-target" })).toBeVisible()
+  await page.goBack()
+  await expect(page.getByRole("heading", { name: "Jobs" })).toBeVisible()
 
   // The column chooser's choice survives a reload.
   await page.getByRole("button", { name: "Columns" }).click()

@@ -190,28 +190,19 @@ test("a CSV import: the dry run shows each row's result and creates nothing, the
     mimeType: "text/csv",
     buffer: Buffer.from(csv),
   })
+  const row = (name: string) =>
+    page
+      .getByRole("region", { name: "Rows (2)" })
+      .getByRole("row")
+      .filter({ hasText: name })
   await page.getByRole("button", { name: "Check file (dry run)" }).click()
-  await expect(
-    page
-      .getByRole("region", { name: "Rows with errors (1)" })
-      .getByRole("row")
-      .filter({ hasText: bad }),
-  ).toContainText(/cron/i)
-  await expect(
-    page
-      .getByRole("region", { name: "Jobs that would be created (1)" })
-      .getByRole("row")
-      .filter({ hasText: good }),
-  ).toBeVisible()
+  await expect(row(bad)).toContainText("Error")
+  await expect(row(bad)).toContainText(/cron/i)
+  await expect(row(good)).toContainText("Would create")
   expect(await jobsNamed(good)).toBe(0)
 
   await page.getByRole("button", { name: /^Import 1 jobs?$/ }).click()
-  await expect(
-    page
-      .getByRole("region", { name: "Jobs created (1)" })
-      .getByRole("row")
-      .filter({ hasText: good }),
-  ).toBeVisible()
+  await expect(row(good)).toContainText("Created")
   expect(await jobsNamed(good)).toBe(1)
   expect(await jobsNamed(bad)).toBe(0)
 })

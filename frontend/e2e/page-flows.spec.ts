@@ -119,19 +119,35 @@ test("import: a dry run shows each row, then the import creates the good ones", 
   await expect(
     page.getByText(/Dry run of 3 rows: 2 jobs would be created/),
   ).toBeVisible()
-  await expect(
-    page.getByRole("heading", { name: "Rows with errors (1)" }),
-  ).toBeVisible()
-  await expect(page.getByRole("cell", { name: "pages-bad" })).toBeVisible()
+  // One table of every row, in row order: number, name, outcome, and the error's message.
+  await expect(page.getByRole("heading", { name: "Rows (3)" })).toBeVisible()
+  const rows = page
+    .getByRole("table", { name: "What became of each row" })
+    .getByRole("row")
+  await expect(rows).toHaveText(
+    [
+      /^Row\s+Name\s+Outcome\s+Details$/,
+      /^2\s+pages-ok\s+Would create\s+0 3 \* \* \* \(Asia\/Tokyo\)/,
+      /^3\s+pages-fail\s+Would create\s/,
+      /^4\s+pages-bad\s+Error\s+cron_expression: /,
+    ],
+    { useInnerText: true },
+  )
   await expectAccessible(page)
 
   await page.getByRole("button", { name: "Import 2 jobs" }).click()
   await expect(
     page.getByText("Imported: 2 jobs created, 1 row has errors."),
   ).toBeVisible()
-  await expect(
-    page.getByRole("heading", { name: "Jobs created (2)" }),
-  ).toBeVisible()
+  await expect(rows).toHaveText(
+    [
+      /^Row/,
+      /^2\s+pages-ok\s+Created\s/,
+      /^3\s+pages-fail\s+Created\s/,
+      /^4\s+pages-bad\s+Error\s/,
+    ],
+    { useInnerText: true },
+  )
 })
 
 test("job detail and executions show a run and its detail", async ({

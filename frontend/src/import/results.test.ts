@@ -51,6 +51,7 @@ const answer = (
   jobs: [
     job({}),
     job({
+      row: 4,
       name: "deploy",
       target_url: null,
       github_owner: "acme",
@@ -63,26 +64,27 @@ const answer = (
 })
 
 describe("importResultTable", () => {
-  it("maps a dry run to rows that would be created and the row errors", () => {
+  it("merges a dry run's jobs and row errors into one table in row order", () => {
     const table = importResultTable(answer({}))
 
     expect(table.summary).toBe(
       "Dry run of 3 rows: 2 jobs would be created, 1 row has errors. Nothing was saved. 1 empty row was skipped.",
     )
-    expect(
-      table.created.map((row) => [row.name, row.target, row.state]),
-    ).toEqual([
-      ["nightly", "POST https://example.com/hook", "active"],
-      ["deploy", "GitHub acme/site · deploy.yml", "paused"],
+    expect(table.created).toBe(2)
+    expect(table.rows.map((row) => [row.row, row.name, row.outcome])).toEqual([
+      [2, "nightly", "would create"],
+      [3, "broken", "error"],
+      [4, "deploy", "would create"],
     ])
-    expect(table.created[0]?.schedule).toBe("0 2 * * * (Asia/Tokyo)")
-    expect(new Set(table.created.map((row) => row.key)).size).toBe(2)
-    expect(table.errors).toEqual([
-      { row: 3, name: "broken", error: "cron_expression: bad" },
-    ])
+    expect(table.rows[0]?.detail).toBe(
+      "0 2 * * * (Asia/Tokyo) · POST https://example.com/hook · team ops · category general · active",
+    )
+    expect(table.rows[1]?.detail).toBe("cron_expression: bad")
+    expect(table.rows[2]?.detail).toContain("GitHub acme/site · deploy.yml")
+    expect(table.rows[2]?.detail).toContain("paused")
   })
 
-  it("says what was saved on a real import, errors in row order", () => {
+  it("says what was saved on a real import, every row in order", () => {
     const table = importResultTable(
       answer({
         dry_run: false,
@@ -95,13 +97,17 @@ describe("importResultTable", () => {
         },
         errors: [
           { row: 4, name: "b", error: "x" },
-          { row: 2, name: "a", error: "y" },
+          { row: 2, name: null, error: "y" },
         ],
-        jobs: [job({})],
+        jobs: [job({ row: 3 })],
       }),
     )
 
     expect(table.summary).toBe("Imported: 1 job created, 2 rows have errors.")
-    expect(table.errors.map((error) => error.row)).toEqual([2, 4])
+    expect(table.rows.map((row) => [row.row, row.name, row.outcome])).toEqual([
+      [2, null, "error"],
+      [3, "nightly", "created"],
+      [4, "b", "error"],
+    ])
   })
 })

@@ -1,35 +1,49 @@
 import type { Schemas } from "@/api/client"
 
 type BulkUploadResponse = Schemas["BulkUploadResponse"]
-type Job = Schemas["JobRead"]
+type ImportedJob = Schemas["BulkUploadJob"]
 
-export interface CreatedRow {
-  key: string
-  name: string
-  schedule: string
-  target: string
-  team: string
-  category: string
-  state: "active" | "paused"
+export type RowOutcome = "created" | "would create" | "error"
+
+/** One CSV row and what became of it. */
+export interface ImportRow {
+  /** The row number a spreadsheet shows (the header is row 1). */
+  row: number
+  name: string | null
+  outcome: RowOutcome
+  /** The error's message, or what the job is: schedule, target, team, category, state. */
+  detail: string
 }
 
 export interface ImportResultTable {
   /** One sentence for the live region: what happened, or what would. */
   summary: string
-  created: CreatedRow[]
-  errors: Schemas["BulkUploadRowError"][]
+  /** Every processed row, created or refused, in row order. */
+  rows: ImportRow[]
+  /** Rows that were (on a dry run: would be) created. */
+  created: number
 }
 
-function target(job: Job): string {
+function target(job: ImportedJob): string {
   if (job.target_url) return `${job.http_method} ${job.target_url}`
   return `GitHub ${job.github_owner}/${job.github_repo} · ${job.github_workflow_name}`
+}
+
+function whatItIs(job: ImportedJob): string {
+  return [
+    `${job.cron_expression} (${job.timezone})`,
+    target(job),
+    `team ${job.pic_team}`,
+    `category ${job.category}`,
+    job.is_active ? "active" : "paused",
+  ].join(" · ")
 }
 
 function plural(count: number, one: string, many: string): string {
   return `${count} ${count === 1 ? one : many}`
 }
 
-/** The bulk-upload answer as the import page's two tables and its summary. */
+/** The bulk-upload answer as the import page's per-row table and its summary. */
 export function importResultTable(
   result: BulkUploadResponse,
 ): ImportResultTable {
@@ -43,18 +57,21 @@ export function importResultTable(
   const summary = result.dry_run
     ? `Dry run of ${plural(stats.processed_row_count, "row", "rows")}: ${jobs} would be created, ${failing} errors. Nothing was saved.${skipped}`
     : `Imported: ${jobs} created, ${failing} errors.${skipped}`
+  const created: ImportRow[] = result.jobs.map((job) => ({
+    row: job.row,
+    name: job.name,
+    outcome: result.dry_run ? "would create" : "created",
+    detail: whatItIs(job),
+  }))
+  const refused: ImportRow[] = result.errors.map((error) => ({
+    row: error.row,
+    name: error.name,
+    outcome: "error",
+    detail: error.error,
+  }))
   return {
     summary,
-    created: result.jobs.map((job, index) => ({
-      // Dry-run previews carry ids that were never stored; the position keeps keys unique.
-      key: `${index}-${job.id}`,
-      name: job.name,
-      schedule: `${job.cron_expression} (${job.timezone})`,
-      target: target(job),
-      team: job.pic_team,
-      category: job.category,
-      state: job.is_active ? "active" : "paused",
-    })),
-    errors: [...result.errors].sort((a, b) => a.row - b.row),
+    rows: [...created, ...refused].sort((a, b) => a.row - b.row),
+    created: created.length,
   }
 }

@@ -5,8 +5,13 @@ import { api, unwrap } from "@/api/client"
 import { RequireRole } from "@/auth/RequireRole"
 import { can } from "@/auth/roles"
 import { Button } from "@/components/ui/Button"
+import { Cell, DataTable } from "@/components/ui/DataTable"
 import { Field, inputClass, TextField } from "@/components/ui/Field"
-import { type ImportResultTable, importResultTable } from "@/import/results"
+import {
+  type ImportResultTable,
+  importResultTable,
+  type RowOutcome,
+} from "@/import/results"
 
 export const Route = createFileRoute("/_app/import")({
   component: () => (
@@ -64,7 +69,7 @@ function ImportPage() {
   const dryRunDone =
     checked?.dryRun === true &&
     checked.file === file &&
-    checked.table.created.length > 0
+    checked.table.created > 0
   const submit = (event: FormEvent) => {
     event.preventDefault()
     run.mutate({ dryRun: true })
@@ -117,112 +122,58 @@ function ImportPage() {
             disabled={!dryRunDone || run.isPending}
             onClick={() => run.mutate({ dryRun: false })}
           >
-            {dryRunDone
-              ? `Import ${checked?.table.created.length} jobs`
-              : "Import"}
+            {dryRunDone ? `Import ${checked?.table.created} jobs` : "Import"}
           </Button>
         </div>
       </form>
       <output aria-live="polite" className="block font-medium text-slate-900">
         {checked?.table.summary}
       </output>
-      {checked ? (
-        <ResultTables table={checked.table} dryRun={checked.dryRun} />
-      ) : null}
+      {checked ? <ResultTable table={checked.table} /> : null}
     </div>
   )
 }
 
-function ResultTables({
-  table,
-  dryRun,
-}: {
-  table: ImportResultTable
-  dryRun: boolean
-}) {
-  const th = "px-3 py-2 text-left font-semibold"
-  const td = "px-3 py-2 align-top"
+const OUTCOMES: Record<RowOutcome, { label: string; style: string }> = {
+  created: { label: "Created", style: "bg-green-100 text-green-900" },
+  "would create": { label: "Would create", style: "bg-blue-100 text-blue-900" },
+  error: { label: "Error", style: "bg-red-100 text-red-900" },
+}
+
+function ResultTable({ table }: { table: ImportResultTable }) {
   return (
-    <div className="space-y-6">
-      {table.errors.length > 0 ? (
-        <section aria-labelledby="row-errors" className="space-y-2">
-          <h2 id="row-errors" className="font-semibold text-lg">
-            Rows with errors ({table.errors.length})
-          </h2>
-          <div className="overflow-x-auto rounded-lg border border-red-300 bg-white">
-            <table className="min-w-full divide-y divide-slate-200 text-sm">
-              <thead className="bg-red-50 text-slate-900">
-                <tr>
-                  <th scope="col" className={th}>
-                    Row
-                  </th>
-                  <th scope="col" className={th}>
-                    Name
-                  </th>
-                  <th scope="col" className={th}>
-                    Error
-                  </th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-200">
-                {table.errors.map((error) => (
-                  <tr key={`${error.row}-${error.error}`}>
-                    <td className={td}>{error.row}</td>
-                    <td className={td}>{error.name ?? "—"}</td>
-                    <td className={`${td} text-red-900`}>{error.error}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        </section>
-      ) : null}
-      {table.created.length > 0 ? (
-        <section aria-labelledby="row-jobs" className="space-y-2">
-          <h2 id="row-jobs" className="font-semibold text-lg">
-            {dryRun ? "Jobs that would be created" : "Jobs created"} (
-            {table.created.length})
-          </h2>
-          <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white">
-            <table className="min-w-full divide-y divide-slate-200 text-sm">
-              <thead className="bg-slate-100 text-slate-900">
-                <tr>
-                  <th scope="col" className={th}>
-                    Name
-                  </th>
-                  <th scope="col" className={th}>
-                    Schedule
-                  </th>
-                  <th scope="col" className={th}>
-                    Target
-                  </th>
-                  <th scope="col" className={th}>
-                    PIC team
-                  </th>
-                  <th scope="col" className={th}>
-                    Category
-                  </th>
-                  <th scope="col" className={th}>
-                    State
-                  </th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-200">
-                {table.created.map((row) => (
-                  <tr key={row.key}>
-                    <td className={td}>{row.name}</td>
-                    <td className={td}>{row.schedule}</td>
-                    <td className={`${td} break-all`}>{row.target}</td>
-                    <td className={td}>{row.team}</td>
-                    <td className={td}>{row.category}</td>
-                    <td className={td}>{row.state}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        </section>
-      ) : null}
-    </div>
+    <section aria-labelledby="import-rows" className="space-y-2">
+      <h2 id="import-rows" className="font-semibold text-lg">
+        Rows ({table.rows.length})
+      </h2>
+      <DataTable
+        caption="What became of each row"
+        columns={["Row", "Name", "Outcome", "Details"]}
+      >
+        {table.rows.map((row) => {
+          const outcome = OUTCOMES[row.outcome]
+          return (
+            <tr key={row.row}>
+              <Cell>{row.row}</Cell>
+              <Cell>{row.name ?? "—"}</Cell>
+              <Cell>
+                <span
+                  className={`inline-block whitespace-nowrap rounded px-2 py-0.5 font-medium text-xs ${outcome.style}`}
+                >
+                  {outcome.label}
+                </span>
+              </Cell>
+              <Cell
+                className={
+                  row.outcome === "error" ? "text-red-900" : "break-all"
+                }
+              >
+                {row.detail}
+              </Cell>
+            </tr>
+          )
+        })}
+      </DataTable>
+    </section>
   )
 }

@@ -12,6 +12,8 @@ import { categoriesQuery, picTeamsQuery, usersQuery } from "@/api/queries"
 import { can } from "@/auth/roles"
 import type { User } from "@/auth/session"
 import { useCurrentUser } from "@/auth/useCurrentUser"
+import { ExecutionLink, JobLink } from "@/components/links"
+import { STATUS_LABELS, StatusBadge } from "@/components/StatusBadge"
 import { ErrorState, Loading } from "@/components/states"
 import { Button, buttonClass } from "@/components/ui/Button"
 import { ConfirmDialog } from "@/components/ui/ConfirmDialog"
@@ -84,6 +86,13 @@ const jobsQuery = (search: JobsSearch) =>
         }),
       ),
     placeholderData: keepPreviousData,
+    // A run in progress finishes on its own: look again until no row's last run is running.
+    refetchInterval: (query) =>
+      query.state.data?.jobs.some(
+        (job) => job.last_execution?.status === "running",
+      )
+        ? 3_000
+        : false,
   })
 
 const preferencesQuery = (user: User) =>
@@ -107,7 +116,16 @@ interface Column {
 }
 
 const COLUMNS: Column[] = [
-  { key: "name", label: "Name", sort: "name", render: (job) => job.name },
+  {
+    key: "name",
+    label: "Name",
+    sort: "name",
+    render: (job) => (
+      <JobLink jobId={job.id} className="font-medium text-blue-800 underline">
+        {job.name}
+      </JobLink>
+    ),
+  },
   {
     key: "cron_expression",
     label: "Schedule",
@@ -127,6 +145,11 @@ const COLUMNS: Column[] = [
     key: "is_active",
     label: "State",
     render: (job) => (job.is_active ? "Active" : "Paused"),
+  },
+  {
+    key: "last_execution_status",
+    label: "Last status",
+    render: (job) => <LastStatus job={job} />,
   },
   {
     key: "last_execution_at",
@@ -170,6 +193,24 @@ function Target({ job }: { job: Job }) {
     <span>
       GitHub {job.github_owner}/{job.github_repo} · {job.github_workflow_name}
     </span>
+  )
+}
+
+/** The latest execution's status as a badge linking to that execution; the time on hover. */
+function LastStatus({ job }: { job: Job }) {
+  const last = job.last_execution
+  if (!last) return <>—</>
+  const at = last.completed_at ?? last.started_at ?? last.scheduled_for
+  const status = STATUS_LABELS[last.status]
+  return (
+    <ExecutionLink
+      executionId={last.id}
+      className=""
+      title={formatLocal(at)}
+      aria-label={`${status}: latest execution of ${job.name}`}
+    >
+      <StatusBadge status={last.status} />
+    </ExecutionLink>
   )
 }
 
