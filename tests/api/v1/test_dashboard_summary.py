@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -10,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import cron
 from core.enums import ExecutionStatus
-from models import PicTeam, User
+from models import Job, PicTeam, User
 from tests.support.clock import FrozenClock
 from tests.support.execution_factories import create_execution
 from tests.support.job_factories import create_job
@@ -20,9 +22,22 @@ NOW = datetime(2026, 6, 10, 10, 30, tzinfo=UTC)
 URL = "/api/v1/dashboard/summary"
 
 
+MakeJob = Callable[..., Awaitable[Job]]
+
+
 @pytest.fixture(autouse=True)
 def frozen(clock: FrozenClock) -> None:
     clock.set(NOW)
+
+
+@pytest.fixture
+def make_job(session: AsyncSession, member: User, team: PicTeam) -> MakeJob:
+    """A stored job of `member` on `team`, scheduled as of NOW unless `now` says otherwise."""
+
+    def make(**fields: Any) -> Awaitable[Job]:
+        return create_job(session, owner=member, pic_team=team.slug, **{"now": NOW, **fields})
+
+    return make
 
 
 async def test_an_empty_install(client: httpx.AsyncClient, viewer_headers: dict[str, str]) -> None:
@@ -44,28 +59,14 @@ async def test_an_empty_install(client: httpx.AsyncClient, viewer_headers: dict[
 async def test_counts_rates_buckets_and_lists(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    member: User,
-    team: PicTeam,
+    make_job: MakeJob,
     viewer_headers: dict[str, str],
 ) -> None:
-    hourly = await create_job(
-        session,
-        owner=member,
-        pic_team=team.slug,
-        name="hourly",
-        cron_expression="0 * * * *",
-        now=NOW,
+    hourly = await make_job(name="hourly", cron_expression="0 * * * *")
+    failing = await make_job(
+        name="failing", consecutive_failures=3, last_execution_at=NOW - timedelta(minutes=5)
     )
-    failing = await create_job(
-        session,
-        owner=member,
-        pic_team=team.slug,
-        name="failing",
-        consecutive_failures=3,
-        last_execution_at=NOW - timedelta(minutes=5),
-        now=NOW,
-    )
-    await create_job(session, owner=member, pic_team=team.slug, name="paused", is_active=False)
+    await make_job(name="paused", is_active=False)
     # This hour: 2 successes, 1 failure; 3 hours ago: 1 missed; 2 days ago: 1 success (7 d only);
     # and a run going on now.
     for minutes in (1, 2):
@@ -115,11 +116,10 @@ async def test_counts_rates_buckets_and_lists(
 async def test_today_starts_at_midnight_in_the_asked_zone(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    member: User,
-    team: PicTeam,
+    make_job: MakeJob,
     viewer_headers: dict[str, str],
 ) -> None:
-    job = await create_job(session, owner=member, pic_team=team.slug, now=NOW)
+    job = await make_job()
     # 2026-06-09 23:30 Berlin = 21:30 UTC (yesterday there); 2026-06-10 00:30 Berlin = 22:30 UTC.
     await create_execution(session, job, scheduled_for=datetime(2026, 6, 9, 21, 30, tzinfo=UTC))
     await create_execution(session, job, scheduled_for=datetime(2026, 6, 9, 22, 30, tzinfo=UTC))
@@ -134,39 +134,16 @@ async def test_today_starts_at_midnight_in_the_asked_zone(
 
 
 async def test_the_next_ten_runs_across_jobs_in_order(
-    client: httpx.AsyncClient,
-    session: AsyncSession,
-    member: User,
-    team: PicTeam,
-    viewer_headers: dict[str, str],
+    client: httpx.AsyncClient, make_job: MakeJob, viewer_headers: dict[str, str]
 ) -> None:
-    every_minute = await create_job(
-        session,
-        owner=member,
-        pic_team=team.slug,
-        name="every-minute",
-        cron_expression="* * * * *",
-        timezone="UTC",
-        now=NOW,
-    )
-    await create_job(
-        session,
-        owner=member,
-        pic_team=team.slug,
-        name="at-10-33",
-        cron_expression="33 10 * * *",
-        timezone="UTC",
-        now=NOW,
-    )
-    await create_job(
-        session,
-        owner=member,
-        pic_team=team.slug,
-        name="tomorrow",
-        cron_expression="0 3 * * *",
-        timezone="UTC",
-        now=NOW,
-    )
+    jobs = {
+        name: await make_job(name=name, cron_expression=expression, timezone="UTC")
+        for name, expression in (
+            ("every-minute", "* * * * *"),
+            ("at-10-33", "33 10 * * *"),
+            ("tomorrow", "0 3 * * *"),
+        )
+    }
 
     upcoming = (await client.get(URL, headers=viewer_headers)).json()["upcoming"]
 
@@ -180,20 +157,13 @@ async def test_the_next_ten_runs_across_jobs_in_order(
     assert "tomorrow" not in [run["job_name"] for run in upcoming]
     times = [run["at"] for run in upcoming]
     assert times == sorted(times)
-    assert upcoming[0]["job_id"] == str(every_minute.id)
+    assert upcoming[0]["job_id"] == str(jobs["every-minute"].id)
 
 
 async def test_runs_past_the_end_date_are_not_upcoming(
-    client: httpx.AsyncClient,
-    session: AsyncSession,
-    member: User,
-    team: PicTeam,
-    viewer_headers: dict[str, str],
+    client: httpx.AsyncClient, make_job: MakeJob, viewer_headers: dict[str, str]
 ) -> None:
-    await create_job(
-        session,
-        owner=member,
-        pic_team=team.slug,
+    await make_job(
         name="last-day",
         cron_expression="*/10 * * * *",
         timezone="UTC",
