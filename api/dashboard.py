@@ -20,6 +20,8 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core import metrics
+
 ASSETS_PREFIX = "assets/"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
@@ -47,6 +49,7 @@ class Dashboard:
         ):
             await self.not_found(scope, receive, send)
             return
+        scope[metrics.ROUTE_LABEL_SCOPE_KEY] = metrics.DASHBOARD_ROUTE
         relative = scope["path"].lstrip("/")
         cache_control = IMMUTABLE if relative.startswith(ASSETS_PREFIX) else REVALIDATE
         try:

@@ -8,6 +8,7 @@ and the app's settings, clock and outbound machinery; tests replace any of them 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -34,6 +35,7 @@ from services.execution_lifecycle import ExecutionLifecycle
 from services.health import HealthService, SchedulerState
 from services.job import JobService
 from services.job_import import JobImportService
+from services.metrics import MetricsService
 from services.notifications.inbox import NotificationService
 from services.settings import SettingsService
 from services.trial_run import TrialRunService
@@ -216,6 +218,10 @@ async def get_health_service(
     return HealthService(engine, settings, scheduler)
 
 
+async def get_metrics_service(request: Request, settings: SettingsDep) -> MetricsService:
+    return MetricsService(request.app.state.sessionmaker, settings, request.app.state.clock)
+
+
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 ApiKeyServiceDep = Annotated[ApiKeyService, Depends(get_api_key_service)]
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
@@ -227,6 +233,30 @@ NotificationServiceDep = Annotated[NotificationService, Depends(get_notification
 SettingsServiceDep = Annotated[SettingsService, Depends(get_settings_service)]
 DashboardServiceDep = Annotated[DashboardService, Depends(get_dashboard_service)]
 HealthServiceDep = Annotated[HealthService, Depends(get_health_service)]
+MetricsServiceDep = Annotated[MetricsService, Depends(get_metrics_service)]
+
+
+# --- the metrics token -------------------------------------------------------------------------
+
+metrics_bearer = HTTPBearer(
+    scheme_name="MetricsToken",
+    description="`METRICS_TOKEN`, for `GET /metrics` (when the setting is set)",
+    auto_error=False,
+)
+
+
+async def require_metrics_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(metrics_bearer)],
+    settings: SettingsDep,
+) -> None:
+    """With METRICS_TOKEN set, `/metrics` needs it as a bearer token (compared in constant
+    time); without it, `/metrics` is open."""
+    if settings.metrics_token is None:
+        return
+    expected = settings.metrics_token.get_secret_value().encode()
+    given = b"" if credentials is None else credentials.credentials.encode()
+    if not secrets.compare_digest(given, expected):
+        raise Unauthorized("Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.")
 
 
 # --- authentication ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.bootstrap import create_admin_from_settings
 from api.dashboard import Dashboard
 from api.docs import add_api_docs
+from api.metrics import router as metrics_router
 from api.middleware.body_limit import RequestBodyLimitMiddleware
 from api.middleware.errors import register_error_handlers
 from api.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     register_error_handlers(app)
     app.add_middleware(RequestBodyLimitMiddleware, settings=settings)
     app.include_router(api_router)
+    app.include_router(metrics_router)
     add_api_docs(app)
     app.router.default = Dashboard(settings.frontend_dist_dir, not_found=app.router.default)
     if settings.cors_origins:

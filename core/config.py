@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # `GET /metrics` asks for `Authorization: Bearer <METRICS_TOKEN>` when this is set.
+    metrics_token: OptionalSecret = None
 
     scheduler_enabled: bool = True
     scheduler_timezone: str = "Asia/Tokyo"

@@ -6,7 +6,8 @@ import asyncio
 import logging
 import time
 import traceback
-from typing import Any, cast
+from collections.abc import Coroutine
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import event, literal, select
 from sqlalchemy.engine import Connection
@@ -23,8 +24,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 from sqlalchemy.util import await_
 
+from core import metrics
 from core.config import Settings
 from core.errors import DatabaseUnavailable
+
+T = TypeVar("T")
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -52,6 +56,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
         event.listen(engine.sync_engine, "connect", configure_sqlite)
         event.listen(engine.sync_engine, "begin", _begin_sqlite_transaction)
+        metrics.track_pool(engine)
         return engine
     engine = create_async_engine(
         settings.database_url,
@@ -69,6 +74,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     # A ping is bounded like opening a connection: a frozen server costs a checkout at most
     # the ping and one new connection attempt, together no more than a command may take.
     ping_when_idle(engine, PING_AFTER_IDLE_SECONDS, settings.db_connect_timeout_seconds)
+    metrics.track_pool(engine)  # after the ping: a connection it refuses is never counted
     return engine
 
 
@@ -250,17 +256,12 @@ def _raised_by_the_database(exc: BaseException) -> bool:
     )
 
 
-# Health pings still finishing after their answer was given up on (kept from the collector).
-_abandoned_pings: set[asyncio.Task[bool]] = set()
+# Database work still finishing after its answer was given up on (kept from the collector).
+_abandoned: set[asyncio.Task[Any]] = set()
 
 
 async def ping(engine: AsyncEngine, timeout_seconds: float) -> bool:
-    """True when the database answers `SELECT 1` within the timeout.
-
-    Answers at the timeout even when the ping cannot be stopped that fast (a frozen server:
-    cancelling a connection attempt or a query waits on the server); the ping then ends in
-    the background, bounded by the connect and command timeouts.
-    """
+    """True when the database answers `SELECT 1` within the timeout (`answer_within`)."""
 
     async def _select_one() -> bool:
         async with engine.connect() as connection:
@@ -268,18 +269,32 @@ async def ping(engine: AsyncEngine, timeout_seconds: float) -> bool:
             answer: int | None = await connection.scalar(select(literal(1)))
             return answer == 1
 
-    task = asyncio.create_task(_select_one(), name="database-ping")
+    # Any failure to answer (refused, auth, ...) means "not healthy".
+    return await answer_within(timeout_seconds, _select_one(), name="database-ping") is True
+
+
+async def answer_within(
+    timeout_seconds: float, work: Coroutine[Any, Any, T], *, name: str
+) -> T | None:
+    """The result of `work`, or None when it fails or takes longer than the timeout.
+
+    Answers at the timeout even when the work cannot be stopped that fast (a frozen server:
+    cancelling a connection attempt or a query waits on the server); it then ends in the
+    background, bounded by the connect and command timeouts.
+    """
+    task = asyncio.create_task(work, name=name)
     done, _ = await asyncio.wait({task}, timeout=timeout_seconds)
     if not done:
-        _abandoned_pings.add(task)
-        task.add_done_callback(_forget_ping)
+        _abandoned.add(task)
+        task.add_done_callback(_forget)
         task.cancel()
-        return False
-    # Any failure to answer (refused, auth, ...) means "not healthy".
-    return not task.cancelled() and task.exception() is None and task.result()
+        return None
+    if task.cancelled() or task.exception() is not None:
+        return None
+    return task.result()
 
 
-def _forget_ping(task: asyncio.Task[bool]) -> None:
-    _abandoned_pings.discard(task)
+def _forget(task: asyncio.Task[Any]) -> None:
+    _abandoned.discard(task)
     if not task.cancelled():
-        task.exception()  # retrieved: a failed ping is the answer already given
+        task.exception()  # retrieved: a failure is the answer already given

@@ -14,7 +14,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import CursorResult, Executable, Result, Select, delete, func, inspect, select
+from sqlalchemy import (
+    CursorResult,
+    Executable,
+    Result,
+    Select,
+    delete,
+    func,
+    inspect,
+    literal,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -118,6 +128,12 @@ class BaseRepository(Generic[ModelT]):
 
     async def count(self, *where: ColumnElement[bool]) -> int:
         statement = select(func.count()).select_from(self.model).where(*where)
+        return (await self.session.execute(statement)).scalar_one()
+
+    async def count_at_most(self, cap: int, *where: ColumnElement[bool]) -> int:
+        """`count` stopped at `cap` rows: bounded however many match."""
+        matching = select(literal(1)).select_from(self.model).where(*where).limit(cap).subquery()
+        statement = select(func.count()).select_from(matching)
         return (await self.session.execute(statement)).scalar_one()
 
     async def exists(self, *where: ColumnElement[bool]) -> bool:

@@ -144,6 +144,10 @@ class JobRepository(BaseRepository[Job]):
         )
         return (await self.session.execute(statement)).scalars().all()
 
+    async def count_due(self, now: datetime, cap: int) -> int:
+        """Active jobs whose next slot has come and that no scheduler has claimed yet."""
+        return await self.count_at_most(cap, Job.is_active.expression, Job.next_run_at <= now)
+
     async def earliest_due(self) -> datetime | None:
         statement = select(func.min(Job.next_run_at)).where(Job.is_active)
         earliest: datetime | None = (await self.session.execute(statement)).scalar_one()

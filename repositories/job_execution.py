@@ -243,6 +243,12 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
         )
         return [(row[0], row[1]) for row in await self.session.execute(statement)]
 
+    async def count_due_retries(self, now: datetime, cap: int) -> int:
+        return await self.count_at_most(cap, JobExecution.next_attempt_at <= now)
+
+    async def count_running(self, cap: int) -> int:
+        return await self.count_at_most(cap, JobExecution.status == ExecutionStatus.RUNNING)
+
     async def earliest_retry(self) -> datetime | None:
         statement = select(func.min(JobExecution.next_attempt_at))
         earliest: datetime | None = (await self.session.execute(statement)).scalar_one()

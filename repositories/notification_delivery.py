@@ -33,6 +33,13 @@ class NotificationDeliveryRepository(BaseRepository[NotificationDelivery]):
         )
         return (await self.session.execute(statement)).scalars().all()
 
+    async def count_pending(self, channel: DeliveryChannel, cap: int) -> int:
+        return await self.count_at_most(
+            cap,
+            NotificationDelivery.status == DeliveryStatus.PENDING,
+            NotificationDelivery.channel == channel,
+        )
+
     async def settle(self, delivery_id: uuid.UUID, attempt: int, values: dict[str, Any]) -> bool:
         """Write the result of attempt `attempt` unless the delivery has moved on since (its
         claim lapsed and another worker took it); True when written."""

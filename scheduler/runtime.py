@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from core import db
+from core import db, metrics
 from core.clock import Clock
 from core.config import Settings
 from integrations import outbound
@@ -77,5 +77,6 @@ async def running_scheduler(
             await deliveries.stop(grace_seconds=10)
         await http_clients.aclose()
         await engine.dispose()
+        metrics.forget_this_process()
         if lock is not None:
             lock.release()

@@ -13,6 +13,9 @@ database, not in a process: due at a stored time and claimed like a due slot (FO
 LOCKED), so a scheduler killed or cut from the database during the backoff cuts no chain. Each
 slot's chain ends in one final outcome, and only that one counts in the job's failure streak
 and notifies (services/notifications/rules.py).
+
+The run metrics (core/metrics.py: fires, retries, outcomes, interrupted runs, lateness) are
+counted here too, once the transaction that made each transition commits.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import metrics
 from core.clock import Clock
 from core.config import Settings
 from core.enums import ExecutionStatus, ExecutionType, TriggerType
@@ -185,11 +189,22 @@ class ExecutionLifecycle:
             for job, slot in missed
         ]
         inserted = set(await self.executions.insert_ignoring_duplicates(rows))
-        return [
+        runs = [
             _run_of(job, row)
             for (job, _), row in zip(fired, running, strict=True)
             if row["id"] in inserted
         ]
+        missed_count = sum(1 for row in rows[len(running) :] if row["id"] in inserted)
+        lateness = [(now - run.scheduled_for).total_seconds() for run in runs]
+
+        def count() -> None:
+            metrics.RUN_FIRES.labels(TriggerType.SCHEDULED).inc(len(runs))
+            metrics.RUN_OUTCOMES.labels(ExecutionStatus.MISSED).inc(missed_count)
+            for seconds in lateness:
+                metrics.RUN_LATENESS.observe(seconds)
+
+        metrics.on_commit(self.session, count)
+        return runs
 
     async def start_manual(
         self, job: Job, *, metadata: dict[str, Any] | None, github_token: str | None
@@ -205,6 +220,7 @@ class ExecutionLifecycle:
         execution = await self.executions.create(row)
         job.last_execution_at = row["started_at"]
         run = _run_of(job, row, github_token=github_token)
+        metrics.on_commit(self.session, metrics.RUN_FIRES.labels(TriggerType.MANUAL).inc)
         return execution, run
 
     # --- transitions -----------------------------------------------------------------------
@@ -222,9 +238,8 @@ class ExecutionLifecycle:
             outcome.run.execution_id: retry_delay(self.settings, outcome) for outcome in outcomes
         }
         # Locked first: a reaper closing one of them meanwhile waits, then leaves it alone.
-        closing = await self.executions.lock_running(
-            [execution_id for execution_id, delay in delays.items() if delay is None]
-        )
+        running = await self.executions.lock_running(list(delays))
+        closing = {execution_id for execution_id in running if delays[execution_id] is None}
         finished = [
             _finished_run(outcome) for outcome in outcomes if outcome.run.execution_id in closing
         ]
@@ -242,13 +257,21 @@ class ExecutionLifecycle:
                     "execution_ids": ",".join(str(run.execution_id) for run in finished),
                 },
             )
+        closed = [outcome for outcome in outcomes if outcome.run.execution_id in running]
         await self.executions.close_running(
-            [_closing_row(outcome, now, delays[outcome.run.execution_id]) for outcome in outcomes],
+            [_closing_row(outcome, now, delays[outcome.run.execution_id]) for outcome in closed],
             now,
         )
         await self.jobs.record_streaks([(run.job_id, run.succeeded) for run in finished])
         if any(delay is not None for delay in delays.values()):
             self.session.info[RETRIES_SCHEDULED] = True
+        statuses = [_outcome_label(outcome, delays[outcome.run.execution_id]) for outcome in closed]
+
+        def count() -> None:
+            for status in statuses:
+                metrics.RUN_OUTCOMES.labels(status).inc()
+
+        metrics.on_commit(self.session, count)
 
     async def claim_due_retries(self, limit: int) -> list[RunSpec]:
         """Lock up to `limit` failed attempts whose retry is due and start their next attempts
@@ -269,11 +292,18 @@ class ExecutionLifecycle:
             )
         await self.session.flush()
         inserted = set(await self.executions.insert_ignoring_duplicates(rows))
-        return [
+        runs = [
             _run_of(job, row)
             for (_, job), row in zip(due, rows, strict=True)
             if row["id"] in inserted
         ]
+
+        def count() -> None:
+            for run in runs:
+                metrics.RUN_RETRIES.labels(run.trigger_type).inc()
+
+        metrics.on_commit(self.session, count)
+        return runs
 
     async def reap_interrupted(self) -> list[FinishedRun]:
         """Close runs whose scheduler died (lease lapsed) as failed: "interrupted". Such a run
@@ -286,6 +316,7 @@ class ExecutionLifecycle:
         runs = [FinishedRun.of_execution(execution) for execution in reaped]
         await NotifierService(self.session, self.settings, self.clock).on_finished(runs)
         await self.jobs.record_streaks([(run.job_id, False) for run in runs])
+        metrics.on_commit(self.session, lambda: metrics.RUN_INTERRUPTED.inc(len(runs)))
         return runs
 
     async def renew_leases(self, execution_ids: Sequence[uuid.UUID]) -> None:
@@ -357,6 +388,12 @@ def _closing_row(outcome: Outcome, now: datetime, retry_in: float | None) -> dic
         "error_message": result.error,
         "next_attempt_at": None if retry_in is None else now + timedelta(seconds=retry_in),
     }
+
+
+def _outcome_label(outcome: Outcome, retry_in: float | None) -> str:
+    if outcome.result.ok:
+        return ExecutionStatus.SUCCESS
+    return ExecutionStatus.FAILED if retry_in is None else "retrying"
 
 
 def _finished_run(outcome: Outcome) -> FinishedRun:

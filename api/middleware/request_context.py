@@ -1,4 +1,6 @@
-"""Pure ASGI middleware: request id in and out, and one log line per request."""
+"""Pure ASGI middleware: request id in and out, one log line per request, and the request's
+HTTP metrics (core/metrics.py), recorded as the last byte of the response goes out: a client
+that has its whole answer finds it counted."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core import metrics
 from core.logging import request_id_var
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -33,17 +36,27 @@ class RequestContextMiddleware:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status_code = 500
+        observed = False
+
+        def observe() -> None:
+            nonlocal observed
+            if not observed:
+                observed = True
+                metrics.observe_request(scope, status_code, time.perf_counter() - started)
 
         async def send_with_request_id(message: Message) -> None:
             nonlocal status_code
             if message["type"] == "http.response.start":
                 status_code = message["status"]
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                observe()
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_request_id)
         finally:
+            observe()  # a response cut short (or never started) still counts
             duration_ms = (time.perf_counter() - started) * 1000
             logger.info(
                 "%s %s %d %.1fms",

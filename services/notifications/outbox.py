@@ -109,17 +109,22 @@ class DeliveryService:
         await self.session.flush()
         return Claim(claimed, slack, dropped)
 
-    async def record_sent(self, delivery: Delivery) -> None:
+    async def record_sent(self, delivery: Delivery) -> Settled | None:
+        """Mark the delivery sent; None when another worker has taken it over meanwhile."""
         now = self.clock.now()
-        await self.deliveries.settle(
+        written = await self.deliveries.settle(
             delivery.id,
             delivery.attempt,
             {"status": DeliveryStatus.SENT, "sent_at": now, "last_error": None, "updated_at": now},
         )
+        return Settled(DeliveryStatus.SENT) if written else None
 
-    async def record_failure(self, delivery: Delivery, reason: str, *, retryable: bool) -> Settled:
+    async def record_failure(
+        self, delivery: Delivery, reason: str, *, retryable: bool
+    ) -> Settled | None:
         """Schedule the next attempt (backoff doubling from NOTIFICATION_RETRY_BASE_SECONDS),
-        or give up: the channel refused for good, or NOTIFICATION_MAX_ATTEMPTS are spent."""
+        or give up: the channel refused for good, or NOTIFICATION_MAX_ATTEMPTS are spent. None
+        when another worker has taken the delivery over meanwhile (nothing written)."""
         now = self.clock.now()
         values: dict[str, object] = {"last_error": reason[:2000], "updated_at": now}
         if retryable and delivery.attempt < self.settings.notification_max_attempts:
@@ -132,8 +137,8 @@ class DeliveryService:
         else:
             settled = Settled(DeliveryStatus.FAILED)
             values["status"] = DeliveryStatus.FAILED
-        await self.deliveries.settle(delivery.id, delivery.attempt, values)
-        return settled
+        written = await self.deliveries.settle(delivery.id, delivery.attempt, values)
+        return settled if written else None
 
     async def _slack_target(self) -> SlackTarget | None:
         settings = await self.slack_settings.get_enabled()

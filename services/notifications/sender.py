@@ -7,7 +7,8 @@ concurrently with no transaction open, each within NOTIFICATION_TIMEOUT_SECONDS,
 each result in a transaction of its own. Channels have separate caps
 (NOTIFICATION_CONCURRENCY each): an SMTP server that hangs never holds up Slack, and one slow
 message never holds up the others. Failures are logged with the execution id and retried with
-backoff up to NOTIFICATION_MAX_ATTEMPTS.
+backoff up to NOTIFICATION_MAX_ATTEMPTS. Each recorded result is counted in
+`cronjobs_notification_deliveries` (core/metrics.py) once its transaction has committed.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 
+from core import metrics
 from core.clock import Clock
 from core.config import Settings
 from core.enums import DeliveryChannel, DeliveryStatus
 from core.supervision import SupervisedTask
 from integrations.channels import DeliveryFailed, email, slack
 from integrations.outbound import HttpClients
-from services.notifications.outbox import Claim, Delivery, DeliveryService, SlackTarget
+from services.notifications.outbox import Claim, Delivery, DeliveryService, Settled, SlackTarget
 from services.notifications.rules import QUEUED_DELIVERIES
 
 logger = logging.getLogger("services.notifications.sender")
@@ -119,7 +121,10 @@ class DeliveryWorker:
             try:
                 async with self.sessionmaker.begin() as session:
                     service = DeliveryService(session, self.settings, self.clock)
-                    claims.append(await service.claim(channel, room))
+                    claim = await service.claim(channel, room)
+                claims.append(claim)
+                if claim.dropped:
+                    metrics.DELIVERIES.labels(channel, "dropped").inc(claim.dropped)
             except Exception:  # the database may be away: the next pass tries again
                 logger.exception(
                     "could not claim %s deliveries",
@@ -159,7 +164,7 @@ class DeliveryWorker:
             )
             await self._record_failure(delivery, DeliveryFailed(repr(exc), retryable=True))
         else:
-            await self._record(lambda service: service.record_sent(delivery), delivery)
+            _count(delivery, await self._record(lambda s: s.record_sent(delivery), delivery))
             logger.info(
                 "%s %s for %s sent to %s",
                 delivery.channel,
@@ -204,6 +209,7 @@ class DeliveryWorker:
             ),
             delivery,
         )
+        _count(delivery, settled)
         fields = _log_fields(delivery, "delivery.failed")
         description = (
             f"{delivery.channel} {delivery.kind} for {_cause(delivery)} to {delivery.recipient} "
@@ -232,6 +238,19 @@ class DeliveryWorker:
                 extra=_log_fields(delivery, "delivery.unrecorded"),
             )
             return None
+
+
+_OUTCOMES = {
+    DeliveryStatus.SENT: "sent",
+    DeliveryStatus.PENDING: "retry",
+    DeliveryStatus.FAILED: "failed",
+}
+
+
+def _count(delivery: Delivery, settled: Settled | None) -> None:
+    """Count a recorded result (None: nothing was recorded, the delivery is tried again)."""
+    if settled is not None:
+        metrics.DELIVERIES.labels(delivery.channel, _OUTCOMES[settled.status]).inc()
 
 
 def _cause(delivery: Delivery) -> str:

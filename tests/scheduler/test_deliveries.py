@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -27,16 +26,10 @@ from services.notifications.rules import QUEUED_DELIVERIES
 from tests.scheduler.conftest import WorkerMaker
 from tests.support.clock import FrozenClock
 from tests.support.http_target import HttpTarget, Reply
+from tests.support.ports import closed_port
 from tests.support.smtp_server import SmtpServer
 
 SLACK_PATH = "/services/T000/B000/SECRETTOKEN"
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def smtp_at(port: int, **more: Any) -> dict[str, Any]:

@@ -53,11 +53,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server_process(database_url: str, **settings: object) -> Iterator[ServerProcess]:
+def server_process(
+    database_url: str, *, workers: int = 1, **settings: object
+) -> Iterator[ServerProcess]:
     """Run the service on a migrated `database_url` until the block ends.
 
     `settings` become environment variables (`scheduler_enabled=True` → SCHEDULER_ENABLED=true);
-    a first admin (ADMIN_USERNAME / ADMIN_PASSWORD above) is created at start-up.
+    a first admin (ADMIN_USERNAME / ADMIN_PASSWORD above) is created at start-up. `workers`
+    above 1 is uvicorn's `--workers`: that many processes behind one port.
     """
     port = _free_port()
     env = {
@@ -83,7 +86,8 @@ def server_process(database_url: str, **settings: object) -> Iterator[ServerProc
     log_path = Path(log_file.name)
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1"]
-        + ["--port", str(port), "--timeout-graceful-shutdown", "10"],
+        + ["--port", str(port), "--timeout-graceful-shutdown", "10"]
+        + (["--workers", str(workers)] if workers > 1 else []),
         cwd=ROOT,
         env=env,
         stdout=log_file,

@@ -798,6 +798,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics
+         * @description The service's metrics in the Prometheus text format (OpenMetrics when the `Accept` header asks for it), every worker process's added up when `PROMETHEUS_MULTIPROC_DIR` is set: HTTP requests by method, route template and status, with their durations; runs fired, retried, their outcomes, interrupted runs and lateness; due work no scheduler has claimed, runs in flight; notification deliveries and the outbox's depth; pooled database connections in use. README "Metrics" lists every metric. When `METRICS_TOKEN` is set, send it as `Authorization: Bearer <METRICS_TOKEN>`.
+         */
+        get: operations["metrics_metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -6680,6 +6700,61 @@ export interface operations {
             /** @description The body was not sent as application/json */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (quote the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    metrics_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/openmetrics-text": string;
+                    /**
+                     * @example # HELP cronjobs_scheduler_fires_total Runs started (first attempts) ...
+                     *     # TYPE cronjobs_scheduler_fires_total counter
+                     *     cronjobs_scheduler_fires_total{trigger_type="scheduled"} 42.0
+                     */
+                    "text/plain": string;
+                };
+            };
+            /** @description METRICS_TOKEN is set and was not sent */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use: `Bearer` */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {

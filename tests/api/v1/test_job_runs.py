@@ -15,6 +15,7 @@ from core.enums import ExecutionStatus, TriggerType
 from integrations.address_guard import AddressGuard
 from models import Job, JobExecution, PicTeam, User
 from scheduler.dispatcher import Dispatcher
+from tests.support.app_dispatcher import borrowed_dispatcher
 from tests.support.clock import FrozenClock
 from tests.support.execution_factories import create_execution
 from tests.support.http_target import HttpTarget, Reply
@@ -26,13 +27,8 @@ def dispatcher(
     app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> Iterator[Dispatcher]:
     """The app's dispatcher, writing into this test's transaction and allowed to call loopback."""
-    dispatcher: Dispatcher = app.state.dispatcher
-    saved = (dispatcher.sessionmaker, dispatcher.clock, dispatcher.guard)
-    dispatcher.sessionmaker = sessionmaker
-    dispatcher.clock = clock
-    dispatcher.guard = AddressGuard(allow_private=True)
-    yield dispatcher
-    dispatcher.sessionmaker, dispatcher.clock, dispatcher.guard = saved
+    with borrowed_dispatcher(app, sessionmaker, clock) as dispatcher:
+        yield dispatcher
 
 
 @pytest.fixture

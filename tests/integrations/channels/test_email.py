@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 
@@ -12,6 +11,7 @@ from pydantic import SecretStr
 
 from integrations.channels import DeliveryFailed, email
 from tests.conftest import make_settings
+from tests.support.ports import closed_port
 from tests.support.smtp_server import SmtpServer
 
 
@@ -39,13 +39,6 @@ def message(
         html=html,
         headers={"X-Cron-Execution-Id": "abc"},
     )
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @pytest.fixture
