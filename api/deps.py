@@ -14,7 +14,8 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2PasswordBearer
+from fastapi.security import OAuth2PasswordBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from core import db
@@ -238,23 +239,16 @@ MetricsServiceDep = Annotated[MetricsService, Depends(get_metrics_service)]
 
 # --- the metrics token -------------------------------------------------------------------------
 
-metrics_bearer = HTTPBearer(
-    scheme_name="MetricsToken",
-    description="`METRICS_TOKEN`, for `GET /metrics` (when the setting is set)",
-    auto_error=False,
-)
 
-
-async def require_metrics_token(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(metrics_bearer)],
-    settings: SettingsDep,
-) -> None:
+async def require_metrics_token(request: Request, settings: SettingsDep) -> None:
     """With METRICS_TOKEN set, `/metrics` needs it as a bearer token (compared in constant
-    time); without it, `/metrics` is open."""
+    time); without it, `/metrics` is open. Not an OpenAPI security scheme: whether it applies
+    depends on the setting (the operation's description says so)."""
     if settings.metrics_token is None:
         return
+    scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
     expected = settings.metrics_token.get_secret_value().encode()
-    given = b"" if credentials is None else credentials.credentials.encode()
+    given = token.encode() if scheme.lower() == "bearer" else b""
     if not secrets.compare_digest(given, expected):
         raise Unauthorized("Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.")
 
