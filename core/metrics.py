@@ -96,8 +96,9 @@ RUN_LATENESS = Histogram(
 
 DELIVERIES = Counter(
     f"{PREFIX}_notification_deliveries",
-    "Email and Slack delivery attempts recorded, by channel and outcome (sent; retry: failed, "
-    "tried again later; failed: given up; dropped: given up unsent, channel off).",
+    "Email and Slack delivery results recorded, by channel and outcome (sent; retry: failed, "
+    "tried again later; failed: given up; dropped: given up unsent, the channel was off or "
+    "no attempt was left).",
     ["channel", "outcome"],
 )
 
