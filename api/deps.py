@@ -164,8 +164,8 @@ async def get_api_key_service(session: SessionDep, clock: ClockDep) -> ApiKeySer
     return ApiKeyService(session, clock)
 
 
-async def get_user_service(session: SessionDep) -> UserService:
-    return UserService(session)
+async def get_user_service(session: SessionDep, settings: SettingsDep) -> UserService:
+    return UserService(session, settings.scheduler_timezone)
 
 
 async def get_job_service(

@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     notification_timeout_seconds: float = Field(default=10, gt=0)
     notification_concurrency: int = Field(default=10, ge=1)
     notification_poll_seconds: float = Field(default=5, gt=0)
+    # Daily digests and weekly reports go out at this hour of each user's local day (on Monday
+    # for the weekly report); admins' cover their own jobs, or every job with "all".
+    digest_hour: int = Field(default=8, ge=0, le=23)
+    digest_admin_scope: Literal["own", "all"] = "own"
     # Pause a job after this many failed runs in a row (0: never).
     auto_pause_after_failures: int = Field(default=0, ge=0)
 

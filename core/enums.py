@@ -56,6 +56,19 @@ class AlertKind(StrEnum):
     RECOVERY = "recovery"
     AUTO_PAUSE = "auto_pause"
     END_DATE = "end_date"
+    # Digests are keyed by (user, kind, period) instead of an execution.
+    DAILY_DIGEST = "daily_digest"
+    WEEKLY_REPORT = "weekly_report"
+
+
+DIGEST_KINDS = frozenset({AlertKind.DAILY_DIGEST, AlertKind.WEEKLY_REPORT})
+
+
+class PauseReason(StrEnum):
+    """Why the service (not a person) paused a job."""
+
+    END_DATE = "end_date"
+    AUTO_PAUSE = "auto_pause"
 
 
 class DeliveryChannel(StrEnum):

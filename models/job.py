@@ -8,7 +8,7 @@ from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import cron
-from core.enums import HttpMethod
+from core.enums import HttpMethod, PauseReason
 from models.base import Base, JSONType, Timestamps, UUIDPrimaryKey, str_enum
 
 
@@ -48,6 +48,10 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     next_run_at: Mapped[datetime | None]
     last_execution_at: Mapped[datetime | None]
     consecutive_failures: Mapped[int] = mapped_column(default=0)
+    # When and why the service itself last paused the job (end date, auto-pause): the digests
+    # report it. Kept when the job is resumed, as a record.
+    paused_by_service_at: Mapped[datetime | None]
+    pause_reason: Mapped[PauseReason | None] = mapped_column(str_enum(PauseReason, "pause_reason"))
 
     @property
     def next_execution_at(self) -> datetime | None:

@@ -22,6 +22,8 @@ class NotificationDelivery(UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (
         # One message per execution, channel, recipient and reason, whoever writes it first.
         UniqueConstraint("execution_id", "channel", "recipient", "kind"),
+        # One digest per user, kind and period, however many schedulers decide it.
+        UniqueConstraint("user_id", "kind", "period"),
         # The delivery worker's claim query: pending messages by due time.
         Index(
             "ix_notification_delivery_due",
@@ -40,6 +42,9 @@ class NotificationDelivery(UUIDPrimaryKey, Timestamps, Base):
     body_html: Mapped[str | None] = mapped_column(Text)
     execution_id: Mapped[uuid.UUID | None]
     job_id: Mapped[uuid.UUID | None]
+    # Digests only: whom it is about and the period it covers ("2026-06-01", "2026-W23").
+    user_id: Mapped[uuid.UUID | None]
+    period: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[DeliveryStatus] = mapped_column(
         str_enum(DeliveryStatus, "status"), default=DeliveryStatus.PENDING
     )

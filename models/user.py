@@ -3,6 +3,7 @@ from __future__ import annotations
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.config import get_settings
 from core.enums import UserRole
 from models.base import Base, Timestamps, UUIDPrimaryKey, str_enum
 
@@ -16,3 +17,8 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[UserRole] = mapped_column(str_enum(UserRole, "role"), default=UserRole.VIEWER)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # IANA zone of the user's own day (digests). The service sets it on creation; a row made
+    # without one gets the configured SCHEDULER_TIMEZONE.
+    timezone: Mapped[str] = mapped_column(
+        String(64), default=lambda: get_settings().scheduler_timezone
+    )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, case, func, select, update
+from sqlalchemy import Table, bindparam, case, exists, func, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import AliasedClass
 from sqlalchemy.sql import ColumnElement
@@ -73,8 +73,120 @@ def _newest_first(execution: type[JobExecution] | AliasedClass[JobExecution]) ->
     return [execution.scheduled_for.desc(), execution.attempt.desc(), execution.id]
 
 
+@dataclass(slots=True)
+class JobOutcomes:
+    """One job's final outcomes of a period, counted by status."""
+
+    job_id: uuid.UUID
+    job_name: str
+    by_status: dict[ExecutionStatus, int]
+    total_duration_seconds: float
+    timed_runs: int
+
+    @property
+    def average_duration_seconds(self) -> float | None:
+        return self.total_duration_seconds / self.timed_runs if self.timed_runs else None
+
+
+@dataclass(frozen=True, slots=True)
+class LastFailure:
+    job_id: uuid.UUID
+    job_name: str
+    scheduled_for: datetime
+    error_message: str | None
+    response_status: int | None
+
+
+def _final_attempts(
+    jobs: ColumnElement[bool], start: datetime, end: datetime
+) -> list[ColumnElement[bool]]:
+    """Executions of the jobs matching `jobs` with a slot in [start, end) that are their run's
+    last word: no later attempt of the same slot exists and none is waiting to be made."""
+    later = aliased(JobExecution)
+    return [
+        jobs,
+        JobExecution.scheduled_for >= start,
+        JobExecution.scheduled_for < end,
+        JobExecution.status != ExecutionStatus.RUNNING,
+        JobExecution.next_attempt_at.is_(None),
+        ~exists().where(
+            later.job_id == JobExecution.job_id,
+            later.scheduled_for == JobExecution.scheduled_for,
+            later.trigger_type == JobExecution.trigger_type,
+            later.attempt > JobExecution.attempt,
+        ),
+    ]
+
+
 class JobExecutionRepository(BaseRepository[JobExecution]):
     model = JobExecution
+
+    async def final_outcomes(
+        self, jobs: ColumnElement[bool], start: datetime, end: datetime
+    ) -> list[JobOutcomes]:
+        """Per job (those matching `jobs`), its runs' final outcomes in [start, end) by status,
+        and their total duration (digests and weekly reports)."""
+        statement = (
+            select(
+                JobExecution.job_id,
+                Job.name,
+                JobExecution.status,
+                func.count(),
+                func.coalesce(func.sum(JobExecution.duration_seconds), 0.0),
+                func.count(JobExecution.duration_seconds),
+            )
+            .join(Job, Job.id == JobExecution.job_id)
+            .where(*_final_attempts(jobs, start, end))
+            .group_by(JobExecution.job_id, Job.name, JobExecution.status)
+        )
+        grouped: dict[uuid.UUID, JobOutcomes] = {}
+        for job_id, name, status, count, duration, timed in await self.session.execute(statement):
+            outcomes = grouped.setdefault(job_id, JobOutcomes(job_id, name, {}, 0.0, 0))
+            outcomes.by_status[ExecutionStatus(status)] = int(count)
+            outcomes.total_duration_seconds += float(duration or 0.0)
+            outcomes.timed_runs += int(timed)
+        return sorted(grouped.values(), key=lambda outcome: outcome.job_name)
+
+    async def last_failures(
+        self, jobs: ColumnElement[bool], start: datetime, end: datetime
+    ) -> list[LastFailure]:
+        """The latest failed run in [start, end) of each job matching `jobs`."""
+        newest_first = (
+            func.row_number()
+            .over(
+                partition_by=JobExecution.job_id,
+                order_by=(JobExecution.scheduled_for.desc(), JobExecution.attempt.desc()),
+            )
+            .label("newest_first")
+        )
+        failed = (
+            select(
+                JobExecution.job_id,
+                Job.name.label("job_name"),
+                JobExecution.scheduled_for,
+                JobExecution.error_message,
+                JobExecution.response_status,
+                newest_first,
+            )
+            .join(Job, Job.id == JobExecution.job_id)
+            .where(
+                *_final_attempts(jobs, start, end),
+                JobExecution.status == ExecutionStatus.FAILED,
+            )
+            .subquery()
+        )
+        statement = (
+            select(
+                failed.c.job_id,
+                failed.c.job_name,
+                failed.c.scheduled_for,
+                failed.c.error_message,
+                failed.c.response_status,
+            )
+            .where(failed.c.newest_first == 1)
+            .order_by(failed.c.job_name)
+        )
+        return [LastFailure(*row) for row in await self.session.execute(statement)]
 
     async def search(
         self, filters: ExecutionFilters, *, offset: int, limit: int

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 
-from core.enums import DeliveryChannel, DeliveryStatus
+from core.enums import AlertKind, DeliveryChannel, DeliveryStatus
 from models.notification_delivery import NotificationDelivery
 from repositories.base import BaseRepository
 
@@ -53,3 +53,22 @@ class NotificationDeliveryRepository(BaseRepository[NotificationDelivery]):
             .values(values)
         )
         return await self._write_count(statement) == 1
+
+    async def digests_decided(
+        self, keys: Collection[tuple[uuid.UUID, AlertKind, str]]
+    ) -> set[tuple[uuid.UUID, AlertKind, str]]:
+        """Which of the (user, kind, period) digests have a row already, whatever its status."""
+        if not keys:
+            return set()
+        statement = select(
+            NotificationDelivery.user_id, NotificationDelivery.kind, NotificationDelivery.period
+        ).where(
+            NotificationDelivery.user_id.in_({user_id for user_id, _, _ in keys}),
+            NotificationDelivery.period.in_({period for _, _, period in keys}),
+        )
+        found = {
+            (user_id, AlertKind(kind), period)
+            for user_id, kind, period in await self.session.execute(statement)
+            if user_id is not None and period is not None
+        }
+        return found & set(keys)

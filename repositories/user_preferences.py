@@ -1,8 +1,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import TypeVar
 
+from sqlalchemy import or_, select
+
+from core.enums import AlertKind
+from models.user import User
 from models.user_preferences import UserNotificationPreferences, UserUiPreferences
 from repositories.base import BaseRepository
 
@@ -31,6 +36,42 @@ class _PerUserRepository(BaseRepository[PreferencesT]):
 
 class NotificationPreferencesRepository(_PerUserRepository[UserNotificationPreferences]):
     model = UserNotificationPreferences
+
+    async def digest_subscribers(self) -> list[tuple[User, UserNotificationPreferences]]:
+        """Active users with the daily digest or the weekly report switched on."""
+        statement = (
+            select(User, UserNotificationPreferences)
+            .join(UserNotificationPreferences, UserNotificationPreferences.user_id == User.id)
+            .where(
+                User.is_active,
+                or_(
+                    UserNotificationPreferences.daily_digest,
+                    UserNotificationPreferences.weekly_report,
+                ),
+            )
+            .order_by(User.id)
+        )
+        return [(user, preferences) for user, preferences in await self.session.execute(statement)]
+
+    async def wanted_digests(
+        self, wanted: Collection[tuple[uuid.UUID, AlertKind]]
+    ) -> set[tuple[uuid.UUID, AlertKind]]:
+        """Which of the (user, digest kind) pairs an active user still has switched on."""
+        user_ids = {user_id for user_id, _ in wanted}
+        if not user_ids:
+            return set()
+        statement = (
+            select(UserNotificationPreferences)
+            .join(User, User.id == UserNotificationPreferences.user_id)
+            .where(User.is_active, UserNotificationPreferences.user_id.in_(user_ids))
+        )
+        switched_on = set()
+        for preferences in (await self.session.execute(statement)).scalars():
+            if preferences.daily_digest:
+                switched_on.add((preferences.user_id, AlertKind.DAILY_DIGEST))
+            if preferences.weekly_report:
+                switched_on.add((preferences.user_id, AlertKind.WEEKLY_REPORT))
+        return switched_on & set(wanted)
 
 
 class UiPreferencesRepository(_PerUserRepository[UserUiPreferences]):

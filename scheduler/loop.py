@@ -2,7 +2,9 @@
 (FOR UPDATE SKIP LOCKED shares the jobs, the unique slot index forbids a second fire).
 
 Each pass: reap interrupted runs, pause finished jobs, then claim due slots and due retries in
-batches, each batch committed before its runs are handed to the dispatcher. Between passes it
+batches, each batch committed before its runs are handed to the dispatcher; then, at most once a
+minute, queue the daily digests and weekly reports that have come due
+(services/notifications/digest.py). Between passes it
 sleeps until the earliest next slot or retry (at most SCHEDULER_POLL_SECONDS), or until a job
 changes or a retry is scheduled in this process.
 """
@@ -13,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,11 +27,14 @@ from core.supervision import SupervisedTask
 from models import Job
 from scheduler.dispatcher import Dispatcher
 from services.execution_lifecycle import RETRIES_SCHEDULED, ExecutionLifecycle, RunSpec
+from services.notifications.digest import DigestKey, DigestService
 from services.scheduling import SchedulingService
 
 logger = logging.getLogger("scheduler")
 
 _JOBS_CHANGED = "jobs_changed"
+# How often (by the clock) a scheduler looks for digests that have come due.
+DIGEST_CHECK_SECONDS = 60
 
 
 class Scheduler:
@@ -46,6 +51,8 @@ class Scheduler:
         self.dispatcher = dispatcher
         self._wake = asyncio.Event()
         self._supervised = SupervisedTask("scheduler loop", self._run_forever)
+        self._next_digest_check: datetime | None = None
+        self._empty_digests: set[DigestKey] = set()
 
     @property
     def is_running(self) -> bool:
@@ -115,7 +122,24 @@ class Scheduler:
                 session, self.settings, self.clock
             ).claim_due_retries(batch_size)
         )
+        now = self.clock.now()
+        if self._next_digest_check is None or now >= self._next_digest_check:
+            # After the claims, so slots missed while no scheduler ran are in the digest.
+            await self.queue_digests()
+            self._next_digest_check = now + timedelta(seconds=DIGEST_CHECK_SECONDS)
         return slots + retries
+
+    async def queue_digests(self) -> int:
+        """Queue the digests due now that no scheduler has queued yet; returns how many."""
+        async with self.sessionmaker.begin() as session:
+            result = await DigestService(session, self.settings, self.clock).queue_due(
+                self._empty_digests
+            )
+        # Periods with nothing to report are not looked at again while they are due.
+        self._empty_digests = (self._empty_digests & result.due) | result.empty
+        if result.queued:
+            logger.info("queued %d digests", result.queued, extra={"action": "digests.queued"})
+        return result.queued
 
     async def _dispatch_claimed(
         self, claim: Callable[[AsyncSession], Awaitable[list[RunSpec]]]

@@ -20,6 +20,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from core.enums import UserRole
 from schemas.common import Flag, ORMModel, RequestModel, example
+from schemas.job import TimezoneName
 from schemas.text import secret_length
 
 Username = Annotated[
@@ -37,6 +38,9 @@ class UserOut(ORMModel):
     email: str
     role: UserRole
     is_active: bool
+    timezone: str = Field(
+        description="IANA zone of the user's own day: daily digests and weekly reports follow it."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -55,10 +59,15 @@ class UserCreate(RequestModel):
     email: Email
     password: Password
     role: UserRole = UserRole.VIEWER
+    timezone: TimezoneName | None = Field(
+        default=None, description="IANA name; defaults to SCHEDULER_TIMEZONE (Asia/Tokyo)."
+    )
 
 
 class UserUpdate(RequestModel):
-    """The fields to change, at least one; `role` and `is_active` are for admins only."""
+    """The fields to change, at least one; `role` and `is_active` are for admins only.
+    `timezone` (an IANA name, e.g. `Europe/Berlin`) is the zone of the user's daily digest and
+    weekly report; the user or an admin may change it."""
 
     model_config = example({"email": "jane.doe@example.org"}, minProperties=1)
 
@@ -67,8 +76,9 @@ class UserUpdate(RequestModel):
     password: Password | SkipJsonSchema[None] = None
     role: UserRole | SkipJsonSchema[None] = None
     is_active: Flag | SkipJsonSchema[None] = None
+    timezone: TimezoneName | SkipJsonSchema[None] = None
 
-    @field_validator("email", "password", "role", "is_active", mode="before")
+    @field_validator("email", "password", "role", "is_active", "timezone", mode="before")
     @classmethod
     def _not_null(cls, value: object) -> object:
         if value is None:
@@ -106,13 +116,30 @@ class UserDeletedResponse(BaseModel):
     deleted_user: DeletedUser
 
 
+_DAILY_DIGEST = (
+    "One email a day at DIGEST_HOUR (default 08:00) in the user's `timezone` about the previous "
+    "local day of the jobs they own (admins: every job with DIGEST_ADMIN_SCOPE=all): runs, "
+    "successes, failures, missed slots, success rate, failing jobs with their last error, jobs "
+    "paused by the service, the next day's first runs. No email for a day with nothing to "
+    "report; none when switched off before it is sent."
+)
+_WEEKLY_REPORT = (
+    "One email on Mondays at DIGEST_HOUR about the previous local week (Monday to Sunday), with "
+    "per-job success rate and average duration against the week before."
+)
+_BROWSER_NOTIFICATIONS = (
+    "The dashboard, while open, also shows new notifications with the browser's Notification "
+    "API (it asks the browser's permission when the switch is turned on)."
+)
+
+
 class NotificationPreferences(ORMModel):
     email_on_job_success: bool
     email_on_job_failure: bool
     email_on_job_disabled: bool
-    browser_notifications: bool
-    daily_digest: bool
-    weekly_report: bool
+    browser_notifications: bool = Field(description=_BROWSER_NOTIFICATIONS)
+    daily_digest: bool = Field(description=_DAILY_DIGEST)
+    weekly_report: bool = Field(description=_WEEKLY_REPORT)
 
 
 class NotificationPreferencesUpdate(RequestModel):
@@ -123,9 +150,9 @@ class NotificationPreferencesUpdate(RequestModel):
     email_on_job_success: Flag | None = None
     email_on_job_failure: Flag | None = None
     email_on_job_disabled: Flag | None = None
-    browser_notifications: Flag | None = None
-    daily_digest: Flag | None = None
-    weekly_report: Flag | None = None
+    browser_notifications: Flag | None = Field(default=None, description=_BROWSER_NOTIFICATIONS)
+    daily_digest: Flag | None = Field(default=None, description=_DAILY_DIGEST)
+    weekly_report: Flag | None = Field(default=None, description=_WEEKLY_REPORT)
 
 
 class NotificationPreferencesResponse(BaseModel):

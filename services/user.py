@@ -41,7 +41,9 @@ class UserUpdateResult:
 
 
 class UserService:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, default_timezone: str | None = None) -> None:
+        # The zone of users created without one (SCHEDULER_TIMEZONE); None: the model's default.
+        self.default_timezone = default_timezone
         self.users = UserRepository(session)
         self.refresh_tokens = RefreshTokenRepository(session)
         self.notification_preferences = NotificationPreferencesRepository(session)
@@ -62,7 +64,7 @@ class UserService:
         if await self.users.admin_exists():
             return None
         admin = await self.users.create_unless_duplicate(
-            await _new_user_values(data.model_copy(update={"role": UserRole.ADMIN}))
+            await self._new_user_values(data.model_copy(update={"role": UserRole.ADMIN}))
         )
         if admin is None:
             if await self.users.admin_exists():
@@ -92,7 +94,7 @@ class UserService:
         changes = data.model_dump(exclude_unset=True)
         if not changes:
             raise InvalidInput(
-                "Send at least one of email, password, role or is_active.",
+                "Send at least one of email, password, timezone, role or is_active.",
                 title="No valid fields to update",
             )
         user = await self._get(user_id)
@@ -175,7 +177,7 @@ class UserService:
 
     async def _create(self, data: UserCreate) -> User:
         try:
-            return await self.users.create(await _new_user_values(data))
+            return await self.users.create(await self._new_user_values(data))
         except UniqueViolation as exc:
             raise _duplicate(exc) from exc
 
@@ -185,19 +187,22 @@ class UserService:
             raise NotFound("User not found.", title="User not found")
         return user
 
+    async def _new_user_values(self, data: UserCreate) -> dict[str, object]:
+        values: dict[str, object] = {
+            "username": data.username,
+            "email": data.email,
+            "password_hash": await hash_password(data.password.get_secret_value()),
+            "role": data.role,
+        }
+        timezone = data.timezone or self.default_timezone
+        if timezone is not None:
+            values["timezone"] = timezone
+        return values
+
     async def _require_preferences_access(self, actor: User, user_id: uuid.UUID) -> None:
         authz.require_self_or_admin(actor, user_id, "You can only access your own preferences.")
         # An admin may name any id; preferences of nobody do not exist.
         await self._get(user_id)
-
-
-async def _new_user_values(data: UserCreate) -> dict[str, object]:
-    return {
-        "username": data.username,
-        "email": data.email,
-        "password_hash": await hash_password(data.password.get_secret_value()),
-        "role": data.role,
-    }
 
 
 def _duplicate(exc: UniqueViolation) -> Conflict:

@@ -5,6 +5,7 @@ does the sending in between, with no transaction open)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -12,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
 from core.config import Settings
-from core.enums import AlertKind, DeliveryChannel, DeliveryStatus
+from core.enums import DIGEST_KINDS, AlertKind, DeliveryChannel, DeliveryStatus
 from models.notification_delivery import NotificationDelivery
 from repositories.notification_delivery import NotificationDeliveryRepository
 from repositories.slack_settings import SlackSettingsRepository
+from repositories.user_preferences import NotificationPreferencesRepository
 
 # The longest wait between two attempts of one delivery.
 RETRY_DELAY_CAP_SECONDS = 3600
@@ -35,6 +37,7 @@ class Delivery:
     execution_id: uuid.UUID | None
     job_id: uuid.UUID | None
     attempt: int
+    period: str | None = None
 
     @classmethod
     def of(cls, row: NotificationDelivery) -> Delivery:
@@ -49,6 +52,7 @@ class Delivery:
             execution_id=row.execution_id,
             job_id=row.job_id,
             attempt=row.attempts,
+            period=row.period,
         )
 
 
@@ -79,6 +83,7 @@ class DeliveryService:
         self.clock = clock
         self.deliveries = NotificationDeliveryRepository(session)
         self.slack_settings = SlackSettingsRepository(session)
+        self.preferences = NotificationPreferencesRepository(session)
 
     async def claim(self, channel: DeliveryChannel, limit: int) -> Claim:
         """Take up to `limit` due deliveries of `channel` for one attempt each.
@@ -94,9 +99,16 @@ class DeliveryService:
         slack = await self._slack_target() if channel == DeliveryChannel.SLACK else None
         off = self._channel_off(channel, slack)
         lease_until = now + timedelta(seconds=2 * self.settings.notification_timeout_seconds + 30)
+        unwanted = await self._digests_switched_off(rows)
         claimed: list[Delivery] = []
         dropped = 0
         for row in rows:
+            if row.id in unwanted:
+                # Its user switched the digest off (or was deactivated) before it went out.
+                row.status = DeliveryStatus.FAILED
+                row.last_error = f"not sent: {row.kind} was switched off before it was sent"
+                dropped += 1
+                continue
             if off is not None or row.attempts >= self.settings.notification_max_attempts:
                 # Off, or its worker died during the last attempt: nothing more to try.
                 row.status = DeliveryStatus.FAILED
@@ -139,6 +151,16 @@ class DeliveryService:
             values["status"] = DeliveryStatus.FAILED
         written = await self.deliveries.settle(delivery.id, delivery.attempt, values)
         return settled if written else None
+
+    async def _digests_switched_off(self, rows: Sequence[NotificationDelivery]) -> set[uuid.UUID]:
+        """The digests among `rows` whose user no longer wants them."""
+        digests = [row for row in rows if row.kind in DIGEST_KINDS and row.user_id is not None]
+        if not digests:
+            return set()
+        wanted = await self.preferences.wanted_digests(
+            {(row.user_id, row.kind) for row in digests if row.user_id is not None}
+        )
+        return {row.id for row in digests if (row.user_id, row.kind) not in wanted}
 
     async def _slack_target(self) -> SlackTarget | None:
         settings = await self.slack_settings.get_enabled()

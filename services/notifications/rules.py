@@ -24,7 +24,6 @@ Email is off without SMTP_HOST; Slack only while enabled with a webhook URL.
 
 from __future__ import annotations
 
-import html
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from core.enums import (
     DeliveryStatus,
     ExecutionStatus,
     NotificationType,
+    PauseReason,
     TriggerType,
 )
 from integrations.channels import slack
@@ -55,6 +55,7 @@ from repositories.pic_team import PicTeamRepository
 from repositories.slack_settings import SlackSettingsRepository
 from repositories.user import UserRepository
 from repositories.user_preferences import NotificationPreferencesRepository
+from services.notifications import emails
 
 # Set in `session.info` when the transaction queued emails or Slack messages, so whoever
 # commits it can wake the delivery worker (see DeliveryWorker.wake_on_new_deliveries).
@@ -132,7 +133,7 @@ class _Owner:
             return False
         name = _OWNER_EMAIL_PREFERENCE[kind]
         if self.preferences is None:
-            return _preference_default(name)
+            return preference_default(name)
         return bool(getattr(self.preferences, name))
 
 
@@ -178,6 +179,7 @@ class NotifierService:
             if pause:
                 job.is_active = False
                 job.next_run_at = None
+                _mark_paused_by_service(job, PauseReason.AUTO_PAUSE, self.clock.now())
             alerts.append(_failure(job, run, paused_after=failures if pause else None))
             if pause:
                 alerts.append(_auto_pause(job, run, failures))
@@ -185,6 +187,9 @@ class NotifierService:
 
     async def on_jobs_ended(self, jobs: Sequence[Job]) -> None:
         """`jobs` have just been paused because their end date has passed."""
+        now = self.clock.now()
+        for job in jobs:
+            _mark_paused_by_service(job, PauseReason.END_DATE, now)
         await self._notify([_end_date(job) for job in jobs])
 
     # --- writing ---------------------------------------------------------------------------
@@ -250,7 +255,14 @@ class NotifierService:
         return {team.slug: team.slack_handle for team in teams}
 
 
-def _preference_default(name: str) -> bool:
+def _mark_paused_by_service(job: Job, reason: PauseReason, now: datetime) -> None:
+    """Remembered for the digests' "paused by the service" list."""
+    job.paused_by_service_at = now
+    job.pause_reason = reason
+
+
+def preference_default(name: str) -> bool:
+    """The value of preference `name` for a user who never saved their preferences."""
     default = inspect(UserNotificationPreferences).columns[name].default
     assert isinstance(default, ScalarElementColumnDefault)
     return bool(default.arg)
@@ -422,24 +434,11 @@ def _clip(text: str, limit: int = TITLE_MAX_LENGTH) -> str:
 
 
 def _email_text(alert: _Alert) -> str:
-    lines = [alert.summary, ""]
-    lines += [f"{label}: {value}" for label, value in alert.details]
-    lines += ["", f"-- {APP_NAME}"]
-    return "\n".join(lines) + "\n"
+    return emails.render_text(alert.summary, alert.details)
 
 
 def _email_html(alert: _Alert) -> str:
-    rows = "".join(
-        f'<tr><th align="left" style="padding:2px 12px 2px 0">{html.escape(label)}</th>'
-        f"<td>{html.escape(value)}</td></tr>"
-        for label, value in alert.details
-    )
-    return (
-        '<!DOCTYPE html><html><body style="font-family:sans-serif">'
-        f"<p>{html.escape(alert.summary)}</p><table>{rows}</table>"
-        f'<p style="color:#666;font-size:small">{html.escape(APP_NAME)}</p>'
-        "</body></html>"
-    )
+    return emails.render_html(alert.summary, alert.details)
 
 
 def _slack_text(alert: _Alert, handle: str | None) -> str:

@@ -179,7 +179,11 @@ class DeliveryWorker:
         if delivery.channel == DeliveryChannel.EMAIL:
             if self.smtp is None:
                 raise DeliveryFailed("email is off: SMTP_HOST is not set", retryable=False)
-            headers = {"X-Cron-Job-Id": str(delivery.job_id)}
+            headers = {}
+            if delivery.job_id is not None:
+                headers["X-Cron-Job-Id"] = str(delivery.job_id)
+            if delivery.period is not None:
+                headers["X-Cron-Digest"] = f"{delivery.kind} {delivery.period}"
             if delivery.execution_id is not None:
                 headers["X-Cron-Execution-Id"] = str(delivery.execution_id)
             message = email.build_message(
@@ -256,6 +260,8 @@ def _count(delivery: Delivery, settled: Settled | None) -> None:
 def _cause(delivery: Delivery) -> str:
     if delivery.execution_id is not None:
         return f"execution {delivery.execution_id}"
+    if delivery.period is not None:
+        return f"period {delivery.period}"
     return f"job {delivery.job_id}"
 
 

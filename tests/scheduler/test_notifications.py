@@ -346,6 +346,11 @@ async def test_a_job_failing_too_often_is_paused_and_its_owner_warned(
             None,
             2,
         )
+        # Remembered for the digests' "paused by the service" list.
+        assert (paused.pause_reason, paused.paused_by_service_at) == (
+            "auto_pause",
+            T0 + timedelta(minutes=2),
+        )
     notes = await notifications_of(committing, job)
     assert [n.type for n in notes] == ["error", "error", "warning"]
     assert notes[-1].user_id == owner.id

@@ -31,7 +31,16 @@ from tests.support.clock import FrozenClock
 from tests.support.factories import DEFAULT_PASSWORD, auth_headers, create_user
 
 AUTH = "/api/v1/auth"
-USER_KEYS = {"id", "username", "email", "role", "is_active", "created_at", "updated_at"}
+USER_KEYS = {
+    "id",
+    "username",
+    "email",
+    "role",
+    "is_active",
+    "timezone",
+    "created_at",
+    "updated_at",
+}
 INVALID_CREDENTIALS = {
     "error": "Invalid credentials",
     "message": "Invalid email/username or password",

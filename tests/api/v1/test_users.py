@@ -22,7 +22,16 @@ from tests.support.factories import DEFAULT_PASSWORD, auth_headers, create_user
 
 AUTH = "/api/v1/auth"
 USERS = f"{AUTH}/users"
-USER_KEYS = {"id", "username", "email", "role", "is_active", "created_at", "updated_at"}
+USER_KEYS = {
+    "id",
+    "username",
+    "email",
+    "role",
+    "is_active",
+    "timezone",
+    "created_at",
+    "updated_at",
+}
 DEFAULT_NOTIFICATION_PREFERENCES = {
     "email_on_job_success": True,
     "email_on_job_failure": True,
@@ -242,6 +251,71 @@ async def test_a_user_changes_their_email_and_password(
     assert body["user"]["email"] == "fresh@example.com"
     assert (await login(client, member.username, "a-new-password")).status_code == 200
     assert (await login(client, member.username, DEFAULT_PASSWORD)).status_code == 401
+
+
+async def test_a_user_sets_their_own_time_zone(
+    client: httpx.AsyncClient, member: User, member_headers: dict[str, str]
+) -> None:
+    before = await client.get(f"{USERS}/{member.id}", headers=member_headers)
+    assert before.json()["user"]["timezone"] == "Asia/Tokyo"  # SCHEDULER_TIMEZONE
+
+    response = await client.put(
+        f"{USERS}/{member.id}", json={"timezone": "Europe/Berlin"}, headers=member_headers
+    )
+
+    assert response.status_code == 200
+    assert response.json()["updated_fields"] == ["timezone"]
+    assert response.json()["user"]["timezone"] == "Europe/Berlin"
+    me = await client.get(f"{AUTH}/me", headers=member_headers)
+    assert me.json()["timezone"] == "Europe/Berlin"
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "localtime", "America", "", None])
+async def test_an_unknown_time_zone_is_422(
+    client: httpx.AsyncClient, member: User, member_headers: dict[str, str], zone: str | None
+) -> None:
+    response = await client.put(
+        f"{USERS}/{member.id}", json={"timezone": zone}, headers=member_headers
+    )
+
+    assert response.status_code == 422
+    assert [d["field"] for d in response.json()["details"]] == ["body.timezone"]
+
+
+async def test_an_admin_sets_anyones_time_zone_but_a_user_not_anothers(
+    client: httpx.AsyncClient,
+    member: User,
+    viewer: User,
+    admin_headers: dict[str, str],
+    member_headers: dict[str, str],
+) -> None:
+    refused = await client.put(
+        f"{USERS}/{viewer.id}", json={"timezone": "UTC"}, headers=member_headers
+    )
+    assert refused.status_code == 403
+
+    done = await client.put(f"{USERS}/{member.id}", json={"timezone": "UTC"}, headers=admin_headers)
+    assert done.status_code == 200
+    assert done.json()["user"]["timezone"] == "UTC"
+
+
+async def test_a_user_registered_with_a_time_zone_keeps_it(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    body = {"username": "zoned", "email": "zoned@example.com", "password": "long-enough-1"}
+    created = await client.post(
+        f"{AUTH}/register", json={**body, "timezone": "America/New_York"}, headers=admin_headers
+    )
+    assert created.status_code == 201
+    assert created.json()["user"]["timezone"] == "America/New_York"
+
+    bad = await client.post(
+        f"{AUTH}/register",
+        json={**body, "username": "zoned2", "email": "z2@example.com", "timezone": "Nowhere"},
+        headers=admin_headers,
+    )
+    assert bad.status_code == 422
+    assert [d["field"] for d in bad.json()["details"]] == ["body.timezone"]
 
 
 async def test_a_new_password_ends_every_refresh_token(

@@ -1,0 +1,558 @@
+"""Daily digests and weekly reports end to end: seeded executions, the scheduler loop deciding
+with an injected clock, the delivery worker sending to a real SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core import cron, db
+from core.enums import AlertKind, DeliveryStatus, ExecutionStatus, PauseReason, UserRole
+from models import Job, NotificationDelivery, User, UserNotificationPreferences
+from services.notifications.digest import SKIPPED, DigestService, Period
+from services.scheduling import SchedulingService
+from tests.scheduler.conftest import JobMaker, SchedulerMaker, WorkerMaker
+from tests.support.clock import FrozenClock
+from tests.support.execution_factories import create_execution
+from tests.support.job_factories import create_job
+from tests.support.smtp_server import ReceivedMail, SmtpServer
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def local(zone: ZoneInfo, year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    """A wall-clock time in `zone`, as the UTC instant the database stores."""
+    return datetime(year, month, day, hour, minute, tzinfo=zone).astimezone(UTC)
+
+
+def berlin(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return local(BERLIN, year, month, day, hour, minute)
+
+
+def smtp_at(port: int) -> dict[str, Any]:
+    return {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False}
+
+
+@pytest.fixture(autouse=True)
+async def _clean_preferences(
+    committing: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[None]:
+    yield
+    async with committing.begin() as session:
+        await session.execute(delete(UserNotificationPreferences))
+
+
+async def subscribe(
+    committing: async_sessionmaker[AsyncSession],
+    user: User,
+    *,
+    zone: str = "Europe/Berlin",
+    daily: bool = True,
+    weekly: bool = False,
+) -> None:
+    async with committing.begin() as session:
+        await session.execute(update(User).where(User.id == user.id).values(timezone=zone))
+        await session.execute(
+            delete(UserNotificationPreferences).where(
+                UserNotificationPreferences.user_id == user.id
+            )
+        )
+        session.add(
+            UserNotificationPreferences(user_id=user.id, daily_digest=daily, weekly_report=weekly)
+        )
+    user.timezone = zone
+
+
+def plain(mail: ReceivedMail) -> str:
+    """The text part with its line ends as written (SMTP carries them as CRLF)."""
+    return mail.part("plain").replace("\r\n", "\n")
+
+
+async def job_of(
+    committing: async_sessionmaker[AsyncSession], clock: FrozenClock, user: User, **fields: Any
+) -> Job:
+    async with committing.begin() as session:
+        return await create_job(session, owner=user, pic_team="ops", now=clock.now(), **fields)
+
+
+async def seed(
+    committing: async_sessionmaker[AsyncSession],
+    job: Job,
+    at: datetime,
+    status: ExecutionStatus = ExecutionStatus.SUCCESS,
+    **fields: Any,
+) -> None:
+    async with committing.begin() as session:
+        await create_execution(session, job, scheduled_for=at, status=status, **fields)
+
+
+async def digests(committing: async_sessionmaker[AsyncSession]) -> list[NotificationDelivery]:
+    async with committing() as session:
+        rows = await session.scalars(
+            select(NotificationDelivery)
+            .where(NotificationDelivery.period.is_not(None))
+            .order_by(NotificationDelivery.created_at)
+        )
+        return list(rows)
+
+
+async def tick_at(
+    clock: FrozenClock, make_scheduler: SchedulerMaker, instant: datetime, **settings: Any
+) -> int:
+    """One pass of a fresh scheduler at `instant` (a fresh one looks for digests at once)."""
+    clock.set(instant)
+    scheduler = make_scheduler(**settings)
+    await scheduler.tick()
+    return len(scheduler._empty_digests)
+
+
+# --- the daily digest, exactly ------------------------------------------------------------------
+
+
+async def test_daily_digest_of_a_seeded_day_says_exactly_what_happened(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    make_worker: WorkerMaker,
+    committing: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    owner: User,
+    smtp_server: SmtpServer,
+) -> None:
+    smtp = smtp_at(smtp_server.port)
+    await subscribe(committing, owner)
+    # Jobs made at send time, so no slot of theirs is due while the test ticks.
+    clock.set(berlin(2026, 6, 2, 8, 0))
+    backup = await make_job(name="backup", cron_expression="0 3 * * *", timezone="Europe/Berlin")
+    sync = await make_job(name="sync", cron_expression="0 */6 * * *", timezone="Europe/Berlin")
+    report = await make_job(name="report", cron_expression="30 9 * * *", timezone="Europe/Berlin")
+    # Someone else's job is not in this digest.
+    async with committing.begin() as session:
+        stranger = User(
+            username="stranger", email="stranger@example.com", password_hash="x", role="user"
+        )
+        session.add(stranger)
+    others = await job_of(committing, clock, stranger, name="others", timezone="Europe/Berlin")
+    await seed(committing, others, berlin(2026, 6, 1, 12, 0), ExecutionStatus.FAILED)
+
+    await seed(committing, backup, berlin(2026, 6, 1, 3, 0), duration_seconds=2.0)
+    # Outside the local day on both sides.
+    await seed(committing, backup, berlin(2026, 5, 31, 23, 59), ExecutionStatus.FAILED)
+    await seed(committing, backup, berlin(2026, 6, 2, 0, 0), ExecutionStatus.FAILED)
+    await seed(committing, sync, berlin(2026, 6, 1, 0, 0))
+    # A failed attempt retried with success: one successful run.
+    await seed(committing, sync, berlin(2026, 6, 1, 6, 0), ExecutionStatus.FAILED, attempt=1)
+    await seed(committing, sync, berlin(2026, 6, 1, 6, 0), attempt=2)
+    await seed(
+        committing,
+        sync,
+        berlin(2026, 6, 1, 12, 0),
+        ExecutionStatus.FAILED,
+        error_message="connection refused",
+    )
+    await seed(
+        committing, sync, berlin(2026, 6, 1, 18, 0), ExecutionStatus.FAILED, response_status=503
+    )
+    await seed(committing, report, berlin(2026, 6, 1, 9, 30), ExecutionStatus.MISSED)
+    # A job the service paused during the day (its end date passed), by the real path.
+    old = await make_job(name="old", end_date=date(2026, 5, 31), next_run_at=None)
+    clock.set(berlin(2026, 6, 1, 10, 0))
+    async with committing.begin() as session:
+        worker_settings = make_worker(**smtp).settings
+        assert await SchedulingService(session, worker_settings, clock).pause_finished_jobs(10)
+    async with committing() as session:
+        paused = await session.get(Job, old.id)
+        assert paused is not None
+        assert paused.pause_reason == PauseReason.END_DATE
+        assert paused.paused_by_service_at == berlin(2026, 6, 1, 10, 0)
+
+    # Before DIGEST_HOUR in Berlin: nothing yet.
+    await tick_at(clock, make_scheduler, berlin(2026, 6, 2, 7, 59), **smtp)
+    assert await digests(committing) == []
+
+    await tick_at(clock, make_scheduler, berlin(2026, 6, 2, 8, 0), **smtp)
+    [row] = await digests(committing)
+    assert (row.kind, row.period, row.user_id) == (AlertKind.DAILY_DIGEST, "2026-06-01", owner.id)
+    worker = make_worker(**smtp)
+    assert await worker.run_once() == 1
+    [mail] = smtp_server.received
+    assert mail.recipients == [owner.email]
+    assert mail.subject == ("[Cron Job Service] Daily digest 2026-06-01: 5 runs, 2 failed")
+    assert mail.message["X-Cron-Digest"] == "daily_digest 2026-06-01"
+    assert mail.message["Auto-Submitted"] == "auto-generated"
+    skipped = "Skipped slots: 0\n" if SKIPPED is not None else ""
+    assert plain(mail) == (
+        "Your jobs on Monday 2026-06-01 (Europe/Berlin): 5 runs, 3 succeeded, 2 failed.\n"
+        "\n"
+        "Period: 2026-06-01 00:00 CEST to 2026-06-02 00:00 CEST (24 h)\n"
+        "Runs: 5\n"
+        "Succeeded: 3\n"
+        "Failed: 2\n"
+        "Missed slots: 1\n"
+        f"{skipped}"
+        "Success rate: 60.0%\n"
+        "\n"
+        "Failing jobs:\n"
+        "- sync · 2 failed · last 2026-06-01 18:00 CEST · HTTP 503\n"
+        "\n"
+        "Paused by the service:\n"
+        "- old · past its end date · 2026-06-01 10:00 CEST\n"
+        "\n"
+        "First runs on Tuesday 2026-06-02:\n"
+        "- 2026-06-02 00:00 CEST · sync\n"
+        "- 2026-06-02 03:00 CEST · backup\n"
+        "- 2026-06-02 09:30 CEST · report\n"
+        "\n"
+        "-- Cron Job Service\n"
+    )
+    body = mail.part("html").replace("\r\n", "\n")
+    cell = '<td style="padding:2px 12px 2px 0;text-align:left">'
+    assert "<p>Your jobs on Monday 2026-06-01 (Europe/Berlin): 5 runs" in body
+    assert '<th align="left" style="padding:2px 12px 2px 0">Success rate</th><td>60.0%</td>' in body
+    assert "<h3>Failing jobs</h3>" in body
+    assert f"{cell}sync</td>{cell}2 failed</td>" in body
+    assert f"{cell}old</td>{cell}past its end date</td>" in body
+    assert "others" not in body
+
+    # Later the same day, more passes (and another worker) add nothing.
+    await tick_at(clock, make_scheduler, berlin(2026, 6, 2, 9, 0), **smtp)
+    assert len(await digests(committing)) == 1
+    assert await make_worker(**smtp).run_once() == 0
+    [sent] = await digests(committing)
+    assert sent.status == DeliveryStatus.SENT
+    assert len(smtp_server.received) == 1
+
+
+async def test_a_day_with_nothing_to_report_sends_no_email(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    make_worker: WorkerMaker,
+    committing: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    owner: User,
+    smtp_server: SmtpServer,
+) -> None:
+    smtp = smtp_at(smtp_server.port)
+    await subscribe(committing, owner)
+    clock.set(berlin(2026, 6, 2, 8, 0))
+    job = await make_job(name="quiet", cron_expression="0 3 * * *", timezone="Europe/Berlin")
+    # The day before the period and the day after are not the period.
+    await seed(committing, job, berlin(2026, 5, 31, 3, 0))
+    await seed(committing, job, berlin(2026, 6, 2, 3, 0))
+
+    empty = await tick_at(clock, make_scheduler, berlin(2026, 6, 2, 8, 0), **smtp)
+    assert empty == 1  # looked at, found empty, remembered
+    assert await digests(committing) == []
+    assert await make_worker(**smtp).run_once() == 0
+    assert smtp_server.received == []
+
+
+async def test_without_smtp_no_digest_is_decided(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    committing: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    owner: User,
+) -> None:
+    await subscribe(committing, owner)
+    clock.set(berlin(2026, 6, 2, 8, 0))
+    job = await make_job(timezone="Europe/Berlin", cron_expression="0 3 * * *")
+    await seed(committing, job, berlin(2026, 6, 1, 3, 0))
+    await tick_at(clock, make_scheduler, berlin(2026, 6, 2, 8, 0))
+    assert await digests(committing) == []
+
+
+# --- exactly once -----------------------------------------------------------------------------
+
+
+async def test_two_schedulers_at_once_decide_one_digest_and_one_email_is_sent(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    make_worker: WorkerMaker,
+    committing: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    owner: User,
+    smtp_server: SmtpServer,
+) -> None:
+    smtp = smtp_at(smtp_server.port)
+    await subscribe(committing, owner, daily=True, weekly=True)
+    clock.set(berlin(2026, 6, 1, 8, 0))  # a Monday: a daily digest and a weekly report
+    job = await make_job(name="busy", cron_expression="0 3 * * *", timezone="Europe/Berlin")
+    await seed(committing, job, berlin(2026, 5, 31, 3, 0))
+    await seed(committing, job, berlin(2026, 5, 27, 3, 0), ExecutionStatus.FAILED)
+
+    # Two schedulers, each with its own engine (own connections), as two processes would be.
+    engines = [db.create_engine(make_scheduler(**smtp).settings) for _ in range(2)]
+    try:
+        for minute in range(3):
+            clock.set(berlin(2026, 6, 1, 8, 0) + timedelta(minutes=2 * minute))
+            schedulers = [
+                make_scheduler(sessionmaker=db.create_sessionmaker(engine), **smtp)
+                for engine in engines
+            ]
+            await asyncio.gather(*(s.tick() for s in schedulers))
+        workers = [
+            make_worker(sessionmaker=db.create_sessionmaker(engine), **smtp) for engine in engines
+        ]
+        await asyncio.gather(*(w.run_once() for w in workers))
+        await asyncio.gather(*(w.run_once() for w in workers))
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+    rows = await digests(committing)
+    assert sorted((row.kind, row.period) for row in rows) == [
+        (AlertKind.DAILY_DIGEST, "2026-05-31"),
+        (AlertKind.WEEKLY_REPORT, "2026-W22"),
+    ]
+    assert sorted(mail.subject for mail in smtp_server.received) == [
+        "[Cron Job Service] Daily digest 2026-05-31: 1 run, 0 failed",
+        "[Cron Job Service] Weekly report 2026-W22: 2 runs, 1 failed",
+    ]
+
+
+async def test_a_scheduler_down_at_the_hour_sends_later_that_day_and_never_after(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    committing: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    owner: User,
+    smtp_server: SmtpServer,
+) -> None:
+    smtp = smtp_at(smtp_server.port)
+    await subscribe(committing, owner, zone="Asia/Tokyo")
+
+    def tokyo(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+        return local(ZoneInfo("Asia/Tokyo"), year, month, day, hour, minute)
+
+    clock.set(tokyo(2026, 6, 4, 0, 0))
+    job = await make_job(name="daily", cron_expression="0 3 * * *", timezone="Asia/Tokyo")
+    await seed(committing, job, tokyo(2026, 6, 1, 3, 0))
+    await seed(committing, job, tokyo(2026, 6, 2, 3, 0))
+
+    # No scheduler ran on 2 June: 1 June's digest had that day only, it is never sent.
+    await tick_at(clock, make_scheduler, tokyo(2026, 6, 3, 0, 30), **smtp)
+    assert await digests(committing) == []
+    # Down at 08:00 on 3 June, back at 23:59: 2 June's digest goes out.
+    await tick_at(clock, make_scheduler, tokyo(2026, 6, 3, 23, 59), **smtp)
+    assert [row.period for row in await digests(committing)] == ["2026-06-02"]
+    # The next day: 3 June had nothing to report, and 2 June is not decided again.
+    await tick_at(clock, make_scheduler, tokyo(2026, 6, 4, 9, 0), **smtp)
+    assert [row.period for row in await digests(committing)] == ["2026-06-02"]
+
+
+async def test_switching_the_digest_off_before_it_is_sent_means_none(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    make_worker: WorkerMaker,
+    committing: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    owner: User,
+    smtp_server: SmtpServer,
+) -> None:
+    smtp = smtp_at(smtp_server.port)
+    await subscribe(committing, owner)
+    clock.set(berlin(2026, 6, 3, 0, 0))
+    job = await make_job(name="daily", cron_expression="0 3 * * *", timezone="Europe/Berlin")
+    await seed(committing, job, berlin(2026, 6, 1, 3, 0))
+    await seed(committing, job, berlin(2026, 6, 2, 3, 0))
+
+    # Switched off in the night, before DIGEST_HOUR: nothing is decided.
+    await subscribe(committing, owner, daily=False)
+    await tick_at(clock, make_scheduler, berlin(2026, 6, 2, 8, 0), **smtp)
+    assert await digests(committing) == []
+
+    # Decided while on, switched off before the worker sent it: dropped, not sent.
+    await subscribe(committing, owner, daily=True)
+    await tick_at(clock, make_scheduler, berlin(2026, 6, 3, 8, 0), **smtp)
+    [row] = await digests(committing)
+    assert row.period == "2026-06-02"
+    await subscribe(committing, owner, daily=False)
+    assert await make_worker(**smtp).run_once() == 0
+    [row] = await digests(committing)
+    assert row.status == DeliveryStatus.FAILED
+    assert row.last_error == "not sent: daily_digest was switched off before it was sent"
+    assert smtp_server.received == []
+
+
+# --- DST: the days of 23 and 25 hours -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "hours", "period"),
+    [
+        (date(2026, 3, 29), 23, "2026-03-29 00:00 CET to 2026-03-30 00:00 CEST (23 h)"),
+        (date(2026, 10, 25), 25, "2026-10-25 00:00 CEST to 2026-10-26 00:00 CET (25 h)"),
+    ],
+)
+async def test_a_dst_day_covers_its_own_hours(
+    day: date,
+    hours: int,
+    period: str,
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    make_worker: WorkerMaker,
+    committing: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    owner: User,
+    smtp_server: SmtpServer,
+) -> None:
+    smtp = smtp_at(smtp_server.port)
+    await subscribe(committing, owner)
+    next_day = day + timedelta(days=1)
+    send_at = berlin(next_day.year, next_day.month, next_day.day, 8, 0)
+    clock.set(send_at)
+    job = await make_job(name="hourly", cron_expression="0 * * * *", timezone="Europe/Berlin")
+    # Every hourly slot from the day before to the day after, as the scheduler fires them.
+    first = berlin(day.year, day.month, day.day, 0, 0) - timedelta(days=1)
+    slots = itertools.takewhile(
+        lambda slot: slot < send_at - timedelta(hours=8),
+        cron.iter_fire_times("0 * * * *", "Europe/Berlin", first - timedelta(seconds=1)),
+    )
+    async with committing.begin() as session:
+        for slot in slots:
+            await create_execution(session, job, scheduled_for=slot.astimezone(UTC))
+
+    the_period = Period(AlertKind.DAILY_DIGEST, day, 1, "Europe/Berlin")
+    assert (the_period.end - the_period.start) == timedelta(hours=hours)
+    await tick_at(clock, make_scheduler, send_at, **smtp)
+    await make_worker(**smtp).run_once()
+    [mail] = smtp_server.received
+    text = plain(mail)
+    assert f"Period: {period}\n" in text
+    assert f"Runs: {hours}\nSucceeded: {hours}\nFailed: 0\n" in text
+
+
+# --- the weekly report and the admin's scope ---------------------------------------------------
+
+
+async def test_weekly_report_compares_each_job_with_the_week_before(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    make_worker: WorkerMaker,
+    committing: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    owner: User,
+    smtp_server: SmtpServer,
+) -> None:
+    smtp = smtp_at(smtp_server.port)
+    await subscribe(committing, owner, daily=False, weekly=True)
+    clock.set(berlin(2026, 6, 1, 8, 0))
+    steady = await make_job(name="steady", cron_expression="0 3 * * *", timezone="Europe/Berlin")
+    fresh = await make_job(name="fresh", cron_expression="0 4 * * *", timezone="Europe/Berlin")
+    # The week before: 2 successes of 1 s.
+    for day in (18, 24):
+        await seed(committing, steady, berlin(2026, 5, day, 3, 0), duration_seconds=1.0)
+    # The week reported (Mon 25 May to Sun 31 May): 3 successes, 1 failure, 2 s on average.
+    for day, seconds in ((25, 1.0), (27, 2.0), (31, 3.0)):
+        await seed(committing, steady, berlin(2026, 5, day, 3, 0), duration_seconds=seconds)
+    await seed(
+        committing,
+        steady,
+        berlin(2026, 5, 28, 3, 0),
+        ExecutionStatus.FAILED,
+        duration_seconds=2.0,
+        error_message="boom",
+    )
+    await seed(committing, fresh, berlin(2026, 5, 31, 4, 0), duration_seconds=0.5)
+    # Monday 1 June itself belongs to the next week.
+    await seed(committing, fresh, berlin(2026, 6, 1, 4, 0), ExecutionStatus.FAILED)
+
+    # Not on a Tuesday, and not before the hour.
+    await tick_at(clock, make_scheduler, berlin(2026, 6, 1, 7, 0), **smtp)
+    await tick_at(clock, make_scheduler, berlin(2026, 6, 2, 9, 0), **smtp)
+    assert await digests(committing) == []
+    await tick_at(clock, make_scheduler, berlin(2026, 6, 1, 8, 0), **smtp)
+    [row] = await digests(committing)
+    assert (row.kind, row.period) == (AlertKind.WEEKLY_REPORT, "2026-W22")
+    await make_worker(**smtp).run_once()
+    [mail] = smtp_server.received
+    assert mail.subject == "[Cron Job Service] Weekly report 2026-W22: 5 runs, 1 failed"
+    text = plain(mail)
+    assert text.startswith(
+        "Your jobs in the week 2026-05-25 to 2026-05-31 (Europe/Berlin): "
+        "5 runs, 4 succeeded, 1 failed.\n\n"
+        "Period: 2026-05-25 00:00 CEST to 2026-06-01 00:00 CEST (168 h)\n"
+    )
+    assert (
+        "Jobs:\n"
+        "- fresh · 1 · 100.0% · new · 0.50 s · new\n"
+        "- steady · 4 · 75.0% · -25.0 points · 2.00 s · +1.00 s\n"
+    ) in text
+    assert "- steady · 1 failed · last 2026-05-28 03:00 CEST · boom\n" in text
+    assert "First runs on Monday 2026-06-01:\n" in text
+
+
+@pytest.mark.parametrize(("scope", "counted"), [("own", 1), ("all", 2)])
+async def test_an_admins_digest_covers_own_jobs_or_all_as_configured(
+    scope: str,
+    counted: int,
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    make_worker: WorkerMaker,
+    committing: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    owner: User,
+    smtp_server: SmtpServer,
+) -> None:
+    smtp = {**smtp_at(smtp_server.port), "digest_admin_scope": scope}
+    async with committing.begin() as session:
+        admin = User(
+            username="boss", email="boss@example.com", password_hash="x", role=UserRole.ADMIN
+        )
+        session.add(admin)
+    await subscribe(committing, admin, zone="UTC")
+    clock.set(datetime(2026, 6, 2, 8, 0, tzinfo=UTC))
+    mine = await job_of(committing, clock, admin, name="mine", cron_expression="0 3 * * *")
+    theirs = await make_job(name="theirs", cron_expression="0 3 * * *")
+    await seed(committing, mine, datetime(2026, 6, 1, 3, 0, tzinfo=UTC))
+    await seed(committing, theirs, datetime(2026, 6, 1, 3, 0, tzinfo=UTC))
+
+    await tick_at(clock, make_scheduler, datetime(2026, 6, 2, 8, 0, tzinfo=UTC), **smtp)
+    await make_worker(**smtp).run_once()
+    [mail] = smtp_server.received
+    assert mail.recipients == ["boss@example.com"]
+    assert f"Runs: {counted}\n" in plain(mail)
+    whose = "All jobs" if scope == "all" else "Your jobs"
+    assert plain(mail).startswith(f"{whose} on Monday 2026-06-01 (UTC)")
+
+
+async def test_two_transactions_deciding_the_same_digest_write_one_row(
+    make_job: JobMaker,
+    make_worker: WorkerMaker,
+    engine: AsyncEngine,
+    committing: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    owner: User,
+    smtp_server: SmtpServer,
+) -> None:
+    """Both build the digest before either commits; the unique (user, kind, period) keeps one."""
+    settings = make_worker(**smtp_at(smtp_server.port)).settings
+    await subscribe(committing, owner)
+    clock.set(berlin(2026, 6, 2, 8, 0))
+    job = await make_job(name="raced", cron_expression="0 3 * * *", timezone="Europe/Berlin")
+    await seed(committing, job, berlin(2026, 6, 1, 3, 0))
+    other = db.create_engine(settings)
+    try:
+        async with committing.begin() as first:
+            assert (await DigestService(first, settings, clock).queue_due()).queued == 1
+
+            async def second() -> int:
+                async with db.create_sessionmaker(other).begin() as session:
+                    return (await DigestService(session, settings, clock).queue_due()).queued
+
+            racing = asyncio.create_task(second())
+            # The second has read no row yet (none is committed) and waits on the first's
+            # insert (PostgreSQL's unique index; SQLite's write lock) until it commits.
+            await asyncio.sleep(0.5)
+        assert await racing == 0
+    finally:
+        await other.dispose()
+    assert len(await digests(committing)) == 1
