@@ -1989,9 +1989,15 @@ export interface components {
         };
         /** NotificationPreferences */
         NotificationPreferences: {
-            /** Browser Notifications */
+            /**
+             * Browser Notifications
+             * @description The dashboard, while open, also shows new notifications with the browser's Notification API (it asks the browser's permission when the switch is turned on).
+             */
             browser_notifications: boolean;
-            /** Daily Digest */
+            /**
+             * Daily Digest
+             * @description One email a day at DIGEST_HOUR (default 08:00) in the user's `timezone` about the previous local day of the jobs they own (admins: every job with DIGEST_ADMIN_SCOPE=all): runs, successes, failures, missed slots, success rate, failing jobs with their last error, jobs paused by the service, the next day's first runs. No email for a day with nothing to report; none when switched off before it is sent.
+             */
             daily_digest: boolean;
             /** Email On Job Disabled */
             email_on_job_disabled: boolean;
@@ -1999,7 +2005,10 @@ export interface components {
             email_on_job_failure: boolean;
             /** Email On Job Success */
             email_on_job_success: boolean;
-            /** Weekly Report */
+            /**
+             * Weekly Report
+             * @description One email on Mondays at DIGEST_HOUR about the previous local week (Monday to Sunday), with per-job success rate and average duration against the week before.
+             */
             weekly_report: boolean;
         };
         /** NotificationPreferencesResponse */
@@ -2017,9 +2026,15 @@ export interface components {
          *     }
          */
         NotificationPreferencesUpdate: {
-            /** Browser Notifications */
+            /**
+             * Browser Notifications
+             * @description The dashboard, while open, also shows new notifications with the browser's Notification API (it asks the browser's permission when the switch is turned on).
+             */
             browser_notifications?: boolean | null;
-            /** Daily Digest */
+            /**
+             * Daily Digest
+             * @description One email a day at DIGEST_HOUR (default 08:00) in the user's `timezone` about the previous local day of the jobs they own (admins: every job with DIGEST_ADMIN_SCOPE=all): runs, successes, failures, missed slots, success rate, failing jobs with their last error, jobs paused by the service, the next day's first runs. No email for a day with nothing to report; none when switched off before it is sent.
+             */
             daily_digest?: boolean | null;
             /** Email On Job Disabled */
             email_on_job_disabled?: boolean | null;
@@ -2027,7 +2042,10 @@ export interface components {
             email_on_job_failure?: boolean | null;
             /** Email On Job Success */
             email_on_job_success?: boolean | null;
-            /** Weekly Report */
+            /**
+             * Weekly Report
+             * @description One email on Mondays at DIGEST_HOUR about the previous local week (Monday to Sunday), with per-job success rate and average duration against the week before.
+             */
             weekly_report?: boolean | null;
         };
         /** NotificationRead */
@@ -2388,6 +2406,11 @@ export interface components {
             password: string;
             /** @default viewer */
             role: components["schemas"]["UserRole"];
+            /**
+             * Timezone
+             * @description IANA name; defaults to SCHEDULER_TIMEZONE (Asia/Tokyo).
+             */
+            timezone?: string | null;
             /** Username */
             username: string;
         };
@@ -2422,6 +2445,11 @@ export interface components {
             is_active: boolean;
             role: components["schemas"]["UserRole"];
             /**
+             * Timezone
+             * @description IANA zone of the user's own day: daily digests and weekly reports follow it.
+             */
+            timezone: string;
+            /**
              * Updated At
              * Format: date-time
              */
@@ -2447,6 +2475,8 @@ export interface components {
         /**
          * UserUpdate
          * @description The fields to change, at least one; `role` and `is_active` are for admins only.
+         *     `timezone` (an IANA name, e.g. `Europe/Berlin`) is the zone of the user's daily digest and
+         *     weekly report; the user or an admin may change it.
          * @example {
          *       "email": "jane.doe@example.org"
          *     }
@@ -2466,6 +2496,8 @@ export interface components {
             password?: string;
             /** Role */
             role?: components["schemas"]["UserRole"];
+            /** Timezone */
+            timezone?: string;
         };
         /** UserUpdatedResponse */
         UserUpdatedResponse: {

@@ -7,6 +7,7 @@ import { ErrorState, Loading } from "@/components/states"
 import { Button } from "@/components/ui/Button"
 import { CheckboxField } from "@/components/ui/Checkbox"
 import { TextField } from "@/components/ui/Field"
+import { TimezoneField } from "@/features/jobs/TimezoneField"
 import {
   announcePermission,
   browserPermission,
@@ -29,6 +30,7 @@ function ProfilePage() {
         </p>
       </div>
       <EmailForm />
+      <TimezoneForm />
       <PasswordForm />
       <NotificationPreferencesForm />
     </div>
@@ -108,6 +110,44 @@ function EmailForm() {
           </Button>
           <output aria-live="polite" className="text-green-900 text-sm">
             {update.isSuccess ? "Email saved." : null}
+          </output>
+        </div>
+      </form>
+    </Section>
+  )
+}
+
+function TimezoneForm() {
+  const user = useCurrentUser()
+  const [timezone, setTimezone] = useState(user.timezone)
+  const update = useUpdateSelf()
+  const submit = (event: FormEvent) => {
+    event.preventDefault()
+    update.mutate({ timezone })
+  }
+  return (
+    <Section id="timezone-title" title="Time zone">
+      <form onSubmit={submit} className="space-y-3" noValidate>
+        <p className="text-slate-700 text-sm">
+          Your daily digest and weekly report cover your own days, midnight to
+          midnight, in this zone, and arrive in the morning there.
+        </p>
+        <TimezoneField
+          value={timezone}
+          onChange={setTimezone}
+          error={
+            update.isError ? errorFor(update.error, "timezone") : undefined
+          }
+        />
+        <div className="flex items-center gap-3">
+          <Button
+            type="submit"
+            disabled={update.isPending || timezone === user.timezone}
+          >
+            Save time zone
+          </Button>
+          <output aria-live="polite" className="text-green-900 text-sm">
+            {update.isSuccess ? "Time zone saved." : null}
           </output>
         </div>
       </form>
@@ -197,12 +237,12 @@ const EMAIL_PREFERENCES: { key: PreferenceKey; label: string; hint: string }[] =
     {
       key: "daily_digest",
       label: "Daily digest",
-      hint: "One email a day about the previous day's runs.",
+      hint: "One email each morning about the previous day's runs, in your time zone. None on a day with nothing to report.",
     },
     {
       key: "weekly_report",
       label: "Weekly report",
-      hint: "One email each Monday about the previous week.",
+      hint: "One email each Monday morning about the previous week, job by job, against the week before.",
     },
   ]
 
