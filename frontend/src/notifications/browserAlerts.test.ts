@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest"
 import type { Schemas } from "@/api/client"
 import {
   browserAlertsAllowed,
+  browserAlertsSwitch,
   browserPermission,
   NewNotificationTracker,
   showBrowserAlert,
@@ -95,5 +96,52 @@ describe("showBrowserAlert", () => {
     ])
     expect(open).toHaveBeenCalledOnce()
     expect(instances[0]?.close).toHaveBeenCalled()
+  })
+})
+
+describe("browserAlertsSwitch", () => {
+  function stubPermission(
+    permission: NotificationPermission,
+    answer: NotificationPermission = permission,
+  ) {
+    const requestPermission = vi.fn(async () => answer)
+    vi.stubGlobal("Notification", { permission, requestPermission })
+    return requestPermission
+  }
+
+  it("asks the browser when the switch goes on and saves only a grant", async () => {
+    const asked = stubPermission("default", "granted")
+    expect(await browserAlertsSwitch(true)).toEqual({ save: true })
+    expect(asked).toHaveBeenCalledOnce()
+
+    const refused = stubPermission("default", "denied")
+    expect(await browserAlertsSwitch(true)).toBeNull()
+    expect(refused).toHaveBeenCalledOnce()
+  })
+
+  it("does not ask again once the browser answered", async () => {
+    const granted = stubPermission("granted")
+    expect(await browserAlertsSwitch(true)).toEqual({ save: true })
+    const denied = stubPermission("denied")
+    expect(await browserAlertsSwitch(true)).toBeNull()
+    expect(granted).not.toHaveBeenCalled()
+    expect(denied).not.toHaveBeenCalled()
+  })
+
+  it("never asks when switched off, and cannot go on without the API", async () => {
+    const asked = stubPermission("default", "granted")
+    expect(await browserAlertsSwitch(false)).toEqual({ save: false })
+    expect(asked).not.toHaveBeenCalled()
+    vi.stubGlobal("Notification", undefined)
+    expect(await browserAlertsSwitch(true)).toBeNull()
+  })
+
+  it("tells the open dashboard the permission was answered", async () => {
+    stubPermission("default", "granted")
+    const heard = vi.fn()
+    window.addEventListener("cronjobs:notification-permission", heard)
+    await browserAlertsSwitch(true)
+    window.removeEventListener("cronjobs:notification-permission", heard)
+    expect(heard).toHaveBeenCalledOnce()
   })
 })

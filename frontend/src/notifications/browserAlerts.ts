@@ -28,6 +28,25 @@ export function onPermissionChange(listener: () => void): () => void {
   }
 }
 
+/**
+ * What turning the profile's switch to `on` should save: switching off never asks anything;
+ * switching on asks the browser's permission when it was never answered, and is saved only
+ * when the browser allows notifications (`null`: leave the switch off).
+ */
+export async function browserAlertsSwitch(
+  on: boolean,
+): Promise<{ save: boolean } | null> {
+  if (!on) return { save: false }
+  const permission = browserPermission()
+  if (permission === "unsupported") return null
+  const answer =
+    permission === "default"
+      ? await globalThis.Notification.requestPermission()
+      : permission
+  announcePermission()
+  return answer === "granted" ? { save: true } : null
+}
+
 /** Browser alerts are shown only when the person switched them on *and* the browser allows them. */
 export function browserAlertsAllowed(
   switchedOn: boolean | undefined,

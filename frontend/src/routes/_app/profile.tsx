@@ -9,7 +9,7 @@ import { CheckboxField } from "@/components/ui/Checkbox"
 import { TextField } from "@/components/ui/Field"
 import { TimezoneField } from "@/features/jobs/TimezoneField"
 import {
-  announcePermission,
+  browserAlertsSwitch,
   browserPermission,
 } from "@/notifications/browserAlerts"
 import { preferencesQuery } from "@/notifications/queries"
@@ -289,17 +289,9 @@ function NotificationPreferencesForm() {
 
   const permission = browserPermission()
   const setBrowserAlerts = async (on: boolean) => {
-    if (!on) {
-      save.mutate({ browser_notifications: false })
-      return
-    }
-    const answer =
-      permission === "default"
-        ? await globalThis.Notification.requestPermission()
-        : permission
-    announcePermission()
-    if (answer === "granted") {
-      save.mutate({ browser_notifications: true })
+    const decided = await browserAlertsSwitch(on)
+    if (decided) {
+      save.mutate({ browser_notifications: decided.save })
     } else {
       setNotice(
         "Your browser blocks notifications for this site, so the switch stays off. Allow notifications in the browser's site settings, then turn it on again.",
