@@ -6,20 +6,21 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import cron, db
 from core.enums import AlertKind, DeliveryStatus, ExecutionStatus, PauseReason, UserRole
 from models import Job, NotificationDelivery, User, UserNotificationPreferences
 from services.notifications.digest import SKIPPED, DigestService, Period
 from services.scheduling import SchedulingService
-from tests.scheduler.conftest import JobMaker, SchedulerMaker, WorkerMaker
+from tests.scheduler.conftest import SchedulerMaker, WorkerMaker
 from tests.support.clock import FrozenClock
 from tests.support.execution_factories import create_execution
 from tests.support.job_factories import create_job
@@ -37,153 +38,185 @@ def berlin(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
     return local(BERLIN, year, month, day, hour, minute)
 
 
-def smtp_at(port: int) -> dict[str, Any]:
-    return {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False}
-
-
-@pytest.fixture(autouse=True)
-async def _clean_preferences(
-    committing: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[None]:
-    yield
-    async with committing.begin() as session:
-        await session.execute(delete(UserNotificationPreferences))
-
-
-async def subscribe(
-    committing: async_sessionmaker[AsyncSession],
-    user: User,
-    *,
-    zone: str = "Europe/Berlin",
-    daily: bool = True,
-    weekly: bool = False,
-) -> None:
-    async with committing.begin() as session:
-        await session.execute(update(User).where(User.id == user.id).values(timezone=zone))
-        await session.execute(
-            delete(UserNotificationPreferences).where(
-                UserNotificationPreferences.user_id == user.id
-            )
-        )
-        session.add(
-            UserNotificationPreferences(user_id=user.id, daily_digest=daily, weekly_report=weekly)
-        )
-    user.timezone = zone
-
-
 def plain(mail: ReceivedMail) -> str:
     """The text part with its line ends as written (SMTP carries them as CRLF)."""
     return mail.part("plain").replace("\r\n", "\n")
 
 
-async def job_of(
-    committing: async_sessionmaker[AsyncSession], clock: FrozenClock, user: User, **fields: Any
-) -> Job:
-    async with committing.begin() as session:
-        return await create_job(session, owner=user, pic_team="ops", now=clock.now(), **fields)
+@dataclass
+class Digests:
+    """The pieces every digest test uses: committed rows, the injected clock, schedulers and
+    delivery workers pointed at the real SMTP server, and the owner of the jobs."""
+
+    committing: async_sessionmaker[AsyncSession]
+    clock: FrozenClock
+    make_scheduler: SchedulerMaker
+    make_worker: WorkerMaker
+    smtp_server: SmtpServer
+    owner: User
+
+    @property
+    def smtp(self) -> dict[str, Any]:
+        return {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": self.smtp_server.port,
+            "smtp_starttls": False,
+        }
+
+    @property
+    def mails(self) -> list[ReceivedMail]:
+        return self.smtp_server.received
+
+    async def subscribe(
+        self,
+        user: User | None = None,
+        *,
+        zone: str = "Europe/Berlin",
+        daily: bool = True,
+        weekly: bool = False,
+    ) -> None:
+        user = user or self.owner
+        async with self.committing.begin() as session:
+            await session.execute(update(User).where(User.id == user.id).values(timezone=zone))
+            await session.execute(
+                delete(UserNotificationPreferences).where(
+                    UserNotificationPreferences.user_id == user.id
+                )
+            )
+            session.add(
+                UserNotificationPreferences(
+                    user_id=user.id, daily_digest=daily, weekly_report=weekly
+                )
+            )
+        user.timezone = zone
+
+    async def user(self, name: str, role: UserRole = UserRole.USER) -> User:
+        async with self.committing.begin() as session:
+            user = User(username=name, email=f"{name}@example.com", password_hash="x", role=role)
+            session.add(user)
+        return user
+
+    async def job(self, user: User | None = None, **fields: Any) -> Job:
+        """A job of `user` (the owner), scheduled at the clock's now."""
+        async with self.committing.begin() as session:
+            return await create_job(
+                session,
+                owner=user or self.owner,
+                pic_team="ops",
+                now=self.clock.now(),
+                **fields,
+            )
+
+    async def seed(
+        self,
+        job: Job,
+        at: datetime,
+        status: ExecutionStatus = ExecutionStatus.SUCCESS,
+        **fields: Any,
+    ) -> None:
+        async with self.committing.begin() as session:
+            await create_execution(session, job, scheduled_for=at, status=status, **fields)
+
+    async def tick(self, instant: datetime, *, smtp: bool = True, **settings: Any) -> int:
+        """One pass of a fresh scheduler at `instant` (a fresh one looks for digests at once);
+        returns how many due digests it found with nothing to report."""
+        self.clock.set(instant)
+        scheduler = self.make_scheduler(**(self.smtp if smtp else {}), **settings)
+        await scheduler.tick()
+        return len(scheduler._empty_digests)
+
+    async def send(self, **settings: Any) -> int:
+        """One pass of a fresh delivery worker; returns how many sends it tried."""
+        return await self.make_worker(**self.smtp, **settings).run_once()
+
+    async def rows(self) -> list[NotificationDelivery]:
+        async with self.committing() as session:
+            rows = await session.scalars(
+                select(NotificationDelivery)
+                .where(NotificationDelivery.period.is_not(None))
+                .order_by(NotificationDelivery.created_at)
+            )
+            return list(rows)
 
 
-async def seed(
+@pytest.fixture
+async def digests(
     committing: async_sessionmaker[AsyncSession],
-    job: Job,
-    at: datetime,
-    status: ExecutionStatus = ExecutionStatus.SUCCESS,
-    **fields: Any,
-) -> None:
+    clock: FrozenClock,
+    make_scheduler: SchedulerMaker,
+    make_worker: WorkerMaker,
+    smtp_server: SmtpServer,
+    owner: User,
+) -> AsyncIterator[Digests]:
+    yield Digests(committing, clock, make_scheduler, make_worker, smtp_server, owner)
     async with committing.begin() as session:
-        await create_execution(session, job, scheduled_for=at, status=status, **fields)
-
-
-async def digests(committing: async_sessionmaker[AsyncSession]) -> list[NotificationDelivery]:
-    async with committing() as session:
-        rows = await session.scalars(
-            select(NotificationDelivery)
-            .where(NotificationDelivery.period.is_not(None))
-            .order_by(NotificationDelivery.created_at)
-        )
-        return list(rows)
-
-
-async def tick_at(
-    clock: FrozenClock, make_scheduler: SchedulerMaker, instant: datetime, **settings: Any
-) -> int:
-    """One pass of a fresh scheduler at `instant` (a fresh one looks for digests at once)."""
-    clock.set(instant)
-    scheduler = make_scheduler(**settings)
-    await scheduler.tick()
-    return len(scheduler._empty_digests)
+        await session.execute(delete(UserNotificationPreferences))
 
 
 # --- the daily digest, exactly ------------------------------------------------------------------
 
 
 async def test_daily_digest_of_a_seeded_day_says_exactly_what_happened(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    make_worker: WorkerMaker,
-    committing: async_sessionmaker[AsyncSession],
-    clock: FrozenClock,
-    owner: User,
-    smtp_server: SmtpServer,
+    digests: Digests,
 ) -> None:
-    smtp = smtp_at(smtp_server.port)
-    await subscribe(committing, owner)
+    await digests.subscribe()
     # Jobs made at send time, so no slot of theirs is due while the test ticks.
-    clock.set(berlin(2026, 6, 2, 8, 0))
-    backup = await make_job(name="backup", cron_expression="0 3 * * *", timezone="Europe/Berlin")
-    sync = await make_job(name="sync", cron_expression="0 */6 * * *", timezone="Europe/Berlin")
-    report = await make_job(name="report", cron_expression="30 9 * * *", timezone="Europe/Berlin")
+    digests.clock.set(berlin(2026, 6, 2, 8, 0))
+    backup = await digests.job(name="backup", cron_expression="0 3 * * *", timezone="Europe/Berlin")
+    sync = await digests.job(name="sync", cron_expression="0 */6 * * *", timezone="Europe/Berlin")
+    report = await digests.job(
+        name="report", cron_expression="30 9 * * *", timezone="Europe/Berlin"
+    )
     # Someone else's job is not in this digest.
-    async with committing.begin() as session:
-        stranger = User(
-            username="stranger", email="stranger@example.com", password_hash="x", role="user"
-        )
-        session.add(stranger)
-    others = await job_of(committing, clock, stranger, name="others", timezone="Europe/Berlin")
-    await seed(committing, others, berlin(2026, 6, 1, 12, 0), ExecutionStatus.FAILED)
+    stranger = await digests.user("stranger")
+    others = await digests.job(user=stranger, name="others", timezone="Europe/Berlin")
+    await digests.seed(others, berlin(2026, 6, 1, 12, 0), ExecutionStatus.FAILED)
 
-    await seed(committing, backup, berlin(2026, 6, 1, 3, 0), duration_seconds=2.0)
+    await digests.seed(backup, berlin(2026, 6, 1, 3, 0), duration_seconds=2.0)
     # Outside the local day on both sides.
-    await seed(committing, backup, berlin(2026, 5, 31, 23, 59), ExecutionStatus.FAILED)
-    await seed(committing, backup, berlin(2026, 6, 2, 0, 0), ExecutionStatus.FAILED)
-    await seed(committing, sync, berlin(2026, 6, 1, 0, 0))
+    await digests.seed(backup, berlin(2026, 5, 31, 23, 59), ExecutionStatus.FAILED)
+    await digests.seed(backup, berlin(2026, 6, 2, 0, 0), ExecutionStatus.FAILED)
+    await digests.seed(sync, berlin(2026, 6, 1, 0, 0))
     # A failed attempt retried with success: one successful run.
-    await seed(committing, sync, berlin(2026, 6, 1, 6, 0), ExecutionStatus.FAILED, attempt=1)
-    await seed(committing, sync, berlin(2026, 6, 1, 6, 0), attempt=2)
-    await seed(
-        committing,
+    await digests.seed(sync, berlin(2026, 6, 1, 6, 0), ExecutionStatus.FAILED, attempt=1)
+    await digests.seed(sync, berlin(2026, 6, 1, 6, 0), attempt=2)
+    await digests.seed(
         sync,
         berlin(2026, 6, 1, 12, 0),
         ExecutionStatus.FAILED,
         error_message="connection refused",
     )
-    await seed(
-        committing, sync, berlin(2026, 6, 1, 18, 0), ExecutionStatus.FAILED, response_status=503
-    )
-    await seed(committing, report, berlin(2026, 6, 1, 9, 30), ExecutionStatus.MISSED)
+    await digests.seed(sync, berlin(2026, 6, 1, 18, 0), ExecutionStatus.FAILED, response_status=503)
+    await digests.seed(report, berlin(2026, 6, 1, 9, 30), ExecutionStatus.MISSED)
     # A job the service paused during the day (its end date passed), by the real path.
-    old = await make_job(name="old", end_date=date(2026, 5, 31), next_run_at=None)
-    clock.set(berlin(2026, 6, 1, 10, 0))
-    async with committing.begin() as session:
-        worker_settings = make_worker(**smtp).settings
-        assert await SchedulingService(session, worker_settings, clock).pause_finished_jobs(10)
-    async with committing() as session:
+    old = await digests.job(name="old", end_date=date(2026, 5, 31), next_run_at=None)
+    digests.clock.set(berlin(2026, 6, 1, 10, 0))
+    async with digests.committing.begin() as session:
+        worker_settings = digests.make_worker(**digests.smtp).settings
+        assert await SchedulingService(session, worker_settings, digests.clock).pause_finished_jobs(
+            10
+        )
+    async with digests.committing() as session:
         paused = await session.get(Job, old.id)
         assert paused is not None
         assert paused.pause_reason == PauseReason.END_DATE
         assert paused.paused_by_service_at == berlin(2026, 6, 1, 10, 0)
 
     # Before DIGEST_HOUR in Berlin: nothing yet.
-    await tick_at(clock, make_scheduler, berlin(2026, 6, 2, 7, 59), **smtp)
-    assert await digests(committing) == []
+    await digests.tick(berlin(2026, 6, 2, 7, 59))
+    assert await digests.rows() == []
 
-    await tick_at(clock, make_scheduler, berlin(2026, 6, 2, 8, 0), **smtp)
-    [row] = await digests(committing)
-    assert (row.kind, row.period, row.user_id) == (AlertKind.DAILY_DIGEST, "2026-06-01", owner.id)
-    worker = make_worker(**smtp)
+    await digests.tick(berlin(2026, 6, 2, 8, 0))
+    [row] = await digests.rows()
+    assert (row.kind, row.period, row.user_id) == (
+        AlertKind.DAILY_DIGEST,
+        "2026-06-01",
+        digests.owner.id,
+    )
+    worker = digests.make_worker(**digests.smtp)
     assert await worker.run_once() == 1
-    [mail] = smtp_server.received
-    assert mail.recipients == [owner.email]
+    [mail] = digests.mails
+    assert mail.recipients == [digests.owner.email]
     assert mail.subject == ("[Cron Job Service] Daily digest 2026-06-01: 5 runs, 2 failed")
     assert mail.message["X-Cron-Digest"] == "daily_digest 2026-06-01"
     assert mail.message["Auto-Submitted"] == "auto-generated"
@@ -222,84 +255,67 @@ async def test_daily_digest_of_a_seeded_day_says_exactly_what_happened(
     assert "others" not in body
 
     # Later the same day, more passes (and another worker) add nothing.
-    await tick_at(clock, make_scheduler, berlin(2026, 6, 2, 9, 0), **smtp)
-    assert len(await digests(committing)) == 1
-    assert await make_worker(**smtp).run_once() == 0
-    [sent] = await digests(committing)
+    await digests.tick(berlin(2026, 6, 2, 9, 0))
+    assert len(await digests.rows()) == 1
+    assert await digests.send() == 0
+    [sent] = await digests.rows()
     assert sent.status == DeliveryStatus.SENT
-    assert len(smtp_server.received) == 1
+    assert len(digests.mails) == 1
 
 
 async def test_a_day_with_nothing_to_report_sends_no_email(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    make_worker: WorkerMaker,
-    committing: async_sessionmaker[AsyncSession],
-    clock: FrozenClock,
-    owner: User,
-    smtp_server: SmtpServer,
+    digests: Digests,
 ) -> None:
-    smtp = smtp_at(smtp_server.port)
-    await subscribe(committing, owner)
-    clock.set(berlin(2026, 6, 2, 8, 0))
-    job = await make_job(name="quiet", cron_expression="0 3 * * *", timezone="Europe/Berlin")
+    await digests.subscribe()
+    digests.clock.set(berlin(2026, 6, 2, 8, 0))
+    job = await digests.job(name="quiet", cron_expression="0 3 * * *", timezone="Europe/Berlin")
     # The day before the period and the day after are not the period.
-    await seed(committing, job, berlin(2026, 5, 31, 3, 0))
-    await seed(committing, job, berlin(2026, 6, 2, 3, 0))
+    await digests.seed(job, berlin(2026, 5, 31, 3, 0))
+    await digests.seed(job, berlin(2026, 6, 2, 3, 0))
 
-    empty = await tick_at(clock, make_scheduler, berlin(2026, 6, 2, 8, 0), **smtp)
+    empty = await digests.tick(berlin(2026, 6, 2, 8, 0))
     assert empty == 1  # looked at, found empty, remembered
-    assert await digests(committing) == []
-    assert await make_worker(**smtp).run_once() == 0
-    assert smtp_server.received == []
+    assert await digests.rows() == []
+    assert await digests.send() == 0
+    assert digests.mails == []
 
 
 async def test_without_smtp_no_digest_is_decided(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    committing: async_sessionmaker[AsyncSession],
-    clock: FrozenClock,
-    owner: User,
+    digests: Digests,
 ) -> None:
-    await subscribe(committing, owner)
-    clock.set(berlin(2026, 6, 2, 8, 0))
-    job = await make_job(timezone="Europe/Berlin", cron_expression="0 3 * * *")
-    await seed(committing, job, berlin(2026, 6, 1, 3, 0))
-    await tick_at(clock, make_scheduler, berlin(2026, 6, 2, 8, 0))
-    assert await digests(committing) == []
+    await digests.subscribe()
+    digests.clock.set(berlin(2026, 6, 2, 8, 0))
+    job = await digests.job(timezone="Europe/Berlin", cron_expression="0 3 * * *")
+    await digests.seed(job, berlin(2026, 6, 1, 3, 0))
+    await digests.tick(berlin(2026, 6, 2, 8, 0), smtp=False)
+    assert await digests.rows() == []
 
 
 # --- exactly once -----------------------------------------------------------------------------
 
 
 async def test_two_schedulers_at_once_decide_one_digest_and_one_email_is_sent(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    make_worker: WorkerMaker,
-    committing: async_sessionmaker[AsyncSession],
-    clock: FrozenClock,
-    owner: User,
-    smtp_server: SmtpServer,
+    digests: Digests,
 ) -> None:
-    smtp = smtp_at(smtp_server.port)
-    await subscribe(committing, owner, daily=True, weekly=True)
-    clock.set(berlin(2026, 6, 1, 8, 0))  # a Monday: a daily digest and a weekly report
-    job = await make_job(name="busy", cron_expression="0 3 * * *", timezone="Europe/Berlin")
-    await seed(committing, job, berlin(2026, 5, 31, 3, 0))
-    await seed(committing, job, berlin(2026, 5, 27, 3, 0), ExecutionStatus.FAILED)
+    await digests.subscribe(daily=True, weekly=True)
+    digests.clock.set(berlin(2026, 6, 1, 8, 0))  # a Monday: a daily digest and a weekly report
+    job = await digests.job(name="busy", cron_expression="0 3 * * *", timezone="Europe/Berlin")
+    await digests.seed(job, berlin(2026, 5, 31, 3, 0))
+    await digests.seed(job, berlin(2026, 5, 27, 3, 0), ExecutionStatus.FAILED)
 
     # Two schedulers, each with its own engine (own connections), as two processes would be.
-    engines = [db.create_engine(make_scheduler(**smtp).settings) for _ in range(2)]
+    engines = [db.create_engine(digests.make_scheduler(**digests.smtp).settings) for _ in range(2)]
     try:
         for minute in range(3):
-            clock.set(berlin(2026, 6, 1, 8, 0) + timedelta(minutes=2 * minute))
+            digests.clock.set(berlin(2026, 6, 1, 8, 0) + timedelta(minutes=2 * minute))
             schedulers = [
-                make_scheduler(sessionmaker=db.create_sessionmaker(engine), **smtp)
+                digests.make_scheduler(sessionmaker=db.create_sessionmaker(engine), **digests.smtp)
                 for engine in engines
             ]
             await asyncio.gather(*(s.tick() for s in schedulers))
         workers = [
-            make_worker(sessionmaker=db.create_sessionmaker(engine), **smtp) for engine in engines
+            digests.make_worker(sessionmaker=db.create_sessionmaker(engine), **digests.smtp)
+            for engine in engines
         ]
         await asyncio.gather(*(w.run_once() for w in workers))
         await asyncio.gather(*(w.run_once() for w in workers))
@@ -307,79 +323,66 @@ async def test_two_schedulers_at_once_decide_one_digest_and_one_email_is_sent(
         for engine in engines:
             await engine.dispose()
 
-    rows = await digests(committing)
+    rows = await digests.rows()
     assert sorted((row.kind, row.period) for row in rows) == [
         (AlertKind.DAILY_DIGEST, "2026-05-31"),
         (AlertKind.WEEKLY_REPORT, "2026-W22"),
     ]
-    assert sorted(mail.subject for mail in smtp_server.received) == [
+    assert sorted(mail.subject for mail in digests.mails) == [
         "[Cron Job Service] Daily digest 2026-05-31: 1 run, 0 failed",
         "[Cron Job Service] Weekly report 2026-W22: 2 runs, 1 failed",
     ]
 
 
 async def test_a_scheduler_down_at_the_hour_sends_later_that_day_and_never_after(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    committing: async_sessionmaker[AsyncSession],
-    clock: FrozenClock,
-    owner: User,
-    smtp_server: SmtpServer,
+    digests: Digests,
 ) -> None:
-    smtp = smtp_at(smtp_server.port)
-    await subscribe(committing, owner, zone="Asia/Tokyo")
+    await digests.subscribe(zone="Asia/Tokyo")
 
     def tokyo(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
         return local(ZoneInfo("Asia/Tokyo"), year, month, day, hour, minute)
 
-    clock.set(tokyo(2026, 6, 4, 0, 0))
-    job = await make_job(name="daily", cron_expression="0 3 * * *", timezone="Asia/Tokyo")
-    await seed(committing, job, tokyo(2026, 6, 1, 3, 0))
-    await seed(committing, job, tokyo(2026, 6, 2, 3, 0))
+    digests.clock.set(tokyo(2026, 6, 4, 0, 0))
+    job = await digests.job(name="daily", cron_expression="0 3 * * *", timezone="Asia/Tokyo")
+    await digests.seed(job, tokyo(2026, 6, 1, 3, 0))
+    await digests.seed(job, tokyo(2026, 6, 2, 3, 0))
 
     # No scheduler ran on 2 June: 1 June's digest had that day only, it is never sent.
-    await tick_at(clock, make_scheduler, tokyo(2026, 6, 3, 0, 30), **smtp)
-    assert await digests(committing) == []
+    await digests.tick(tokyo(2026, 6, 3, 0, 30))
+    assert await digests.rows() == []
     # Down at 08:00 on 3 June, back at 23:59: 2 June's digest goes out.
-    await tick_at(clock, make_scheduler, tokyo(2026, 6, 3, 23, 59), **smtp)
-    assert [row.period for row in await digests(committing)] == ["2026-06-02"]
+    await digests.tick(tokyo(2026, 6, 3, 23, 59))
+    assert [row.period for row in await digests.rows()] == ["2026-06-02"]
     # The next day: 3 June had nothing to report, and 2 June is not decided again.
-    await tick_at(clock, make_scheduler, tokyo(2026, 6, 4, 9, 0), **smtp)
-    assert [row.period for row in await digests(committing)] == ["2026-06-02"]
+    await digests.tick(tokyo(2026, 6, 4, 9, 0))
+    assert [row.period for row in await digests.rows()] == ["2026-06-02"]
 
 
 async def test_switching_the_digest_off_before_it_is_sent_means_none(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    make_worker: WorkerMaker,
-    committing: async_sessionmaker[AsyncSession],
-    clock: FrozenClock,
-    owner: User,
-    smtp_server: SmtpServer,
+    digests: Digests,
 ) -> None:
-    smtp = smtp_at(smtp_server.port)
-    await subscribe(committing, owner)
-    clock.set(berlin(2026, 6, 3, 0, 0))
-    job = await make_job(name="daily", cron_expression="0 3 * * *", timezone="Europe/Berlin")
-    await seed(committing, job, berlin(2026, 6, 1, 3, 0))
-    await seed(committing, job, berlin(2026, 6, 2, 3, 0))
+    await digests.subscribe()
+    digests.clock.set(berlin(2026, 6, 3, 0, 0))
+    job = await digests.job(name="daily", cron_expression="0 3 * * *", timezone="Europe/Berlin")
+    await digests.seed(job, berlin(2026, 6, 1, 3, 0))
+    await digests.seed(job, berlin(2026, 6, 2, 3, 0))
 
     # Switched off in the night, before DIGEST_HOUR: nothing is decided.
-    await subscribe(committing, owner, daily=False)
-    await tick_at(clock, make_scheduler, berlin(2026, 6, 2, 8, 0), **smtp)
-    assert await digests(committing) == []
+    await digests.subscribe(daily=False)
+    await digests.tick(berlin(2026, 6, 2, 8, 0))
+    assert await digests.rows() == []
 
     # Decided while on, switched off before the worker sent it: dropped, not sent.
-    await subscribe(committing, owner, daily=True)
-    await tick_at(clock, make_scheduler, berlin(2026, 6, 3, 8, 0), **smtp)
-    [row] = await digests(committing)
+    await digests.subscribe(daily=True)
+    await digests.tick(berlin(2026, 6, 3, 8, 0))
+    [row] = await digests.rows()
     assert row.period == "2026-06-02"
-    await subscribe(committing, owner, daily=False)
-    assert await make_worker(**smtp).run_once() == 0
-    [row] = await digests(committing)
+    await digests.subscribe(daily=False)
+    assert await digests.send() == 0
+    [row] = await digests.rows()
     assert row.status == DeliveryStatus.FAILED
     assert row.last_error == "not sent: daily_digest was switched off before it was sent"
-    assert smtp_server.received == []
+    assert digests.mails == []
 
 
 # --- DST: the days of 23 and 25 hours -----------------------------------------------------------
@@ -396,35 +399,28 @@ async def test_a_dst_day_covers_its_own_hours(
     day: date,
     hours: int,
     period: str,
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    make_worker: WorkerMaker,
-    committing: async_sessionmaker[AsyncSession],
-    clock: FrozenClock,
-    owner: User,
-    smtp_server: SmtpServer,
+    digests: Digests,
 ) -> None:
-    smtp = smtp_at(smtp_server.port)
-    await subscribe(committing, owner)
+    await digests.subscribe()
     next_day = day + timedelta(days=1)
     send_at = berlin(next_day.year, next_day.month, next_day.day, 8, 0)
-    clock.set(send_at)
-    job = await make_job(name="hourly", cron_expression="0 * * * *", timezone="Europe/Berlin")
+    digests.clock.set(send_at)
+    job = await digests.job(name="hourly", cron_expression="0 * * * *", timezone="Europe/Berlin")
     # Every hourly slot from the day before to the day after, as the scheduler fires them.
     first = berlin(day.year, day.month, day.day, 0, 0) - timedelta(days=1)
     slots = itertools.takewhile(
         lambda slot: slot < send_at - timedelta(hours=8),
         cron.iter_fire_times("0 * * * *", "Europe/Berlin", first - timedelta(seconds=1)),
     )
-    async with committing.begin() as session:
+    async with digests.committing.begin() as session:
         for slot in slots:
             await create_execution(session, job, scheduled_for=slot.astimezone(UTC))
 
     the_period = Period(AlertKind.DAILY_DIGEST, day, 1, "Europe/Berlin")
     assert (the_period.end - the_period.start) == timedelta(hours=hours)
-    await tick_at(clock, make_scheduler, send_at, **smtp)
-    await make_worker(**smtp).run_once()
-    [mail] = smtp_server.received
+    await digests.tick(send_at)
+    await digests.send()
+    [mail] = digests.mails
     text = plain(mail)
     assert f"Period: {period}\n" in text
     assert f"Runs: {hours}\nSucceeded: {hours}\nFailed: 0\n" in text
@@ -434,46 +430,38 @@ async def test_a_dst_day_covers_its_own_hours(
 
 
 async def test_weekly_report_compares_each_job_with_the_week_before(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    make_worker: WorkerMaker,
-    committing: async_sessionmaker[AsyncSession],
-    clock: FrozenClock,
-    owner: User,
-    smtp_server: SmtpServer,
+    digests: Digests,
 ) -> None:
-    smtp = smtp_at(smtp_server.port)
-    await subscribe(committing, owner, daily=False, weekly=True)
-    clock.set(berlin(2026, 6, 1, 8, 0))
-    steady = await make_job(name="steady", cron_expression="0 3 * * *", timezone="Europe/Berlin")
-    fresh = await make_job(name="fresh", cron_expression="0 4 * * *", timezone="Europe/Berlin")
+    await digests.subscribe(daily=False, weekly=True)
+    digests.clock.set(berlin(2026, 6, 1, 8, 0))
+    steady = await digests.job(name="steady", cron_expression="0 3 * * *", timezone="Europe/Berlin")
+    fresh = await digests.job(name="fresh", cron_expression="0 4 * * *", timezone="Europe/Berlin")
     # The week before: 2 successes of 1 s.
     for day in (18, 24):
-        await seed(committing, steady, berlin(2026, 5, day, 3, 0), duration_seconds=1.0)
+        await digests.seed(steady, berlin(2026, 5, day, 3, 0), duration_seconds=1.0)
     # The week reported (Mon 25 May to Sun 31 May): 3 successes, 1 failure, 2 s on average.
     for day, seconds in ((25, 1.0), (27, 2.0), (31, 3.0)):
-        await seed(committing, steady, berlin(2026, 5, day, 3, 0), duration_seconds=seconds)
-    await seed(
-        committing,
+        await digests.seed(steady, berlin(2026, 5, day, 3, 0), duration_seconds=seconds)
+    await digests.seed(
         steady,
         berlin(2026, 5, 28, 3, 0),
         ExecutionStatus.FAILED,
         duration_seconds=2.0,
         error_message="boom",
     )
-    await seed(committing, fresh, berlin(2026, 5, 31, 4, 0), duration_seconds=0.5)
+    await digests.seed(fresh, berlin(2026, 5, 31, 4, 0), duration_seconds=0.5)
     # Monday 1 June itself belongs to the next week.
-    await seed(committing, fresh, berlin(2026, 6, 1, 4, 0), ExecutionStatus.FAILED)
+    await digests.seed(fresh, berlin(2026, 6, 1, 4, 0), ExecutionStatus.FAILED)
 
     # Not on a Tuesday, and not before the hour.
-    await tick_at(clock, make_scheduler, berlin(2026, 6, 1, 7, 0), **smtp)
-    await tick_at(clock, make_scheduler, berlin(2026, 6, 2, 9, 0), **smtp)
-    assert await digests(committing) == []
-    await tick_at(clock, make_scheduler, berlin(2026, 6, 1, 8, 0), **smtp)
-    [row] = await digests(committing)
+    await digests.tick(berlin(2026, 6, 1, 7, 0))
+    await digests.tick(berlin(2026, 6, 2, 9, 0))
+    assert await digests.rows() == []
+    await digests.tick(berlin(2026, 6, 1, 8, 0))
+    [row] = await digests.rows()
     assert (row.kind, row.period) == (AlertKind.WEEKLY_REPORT, "2026-W22")
-    await make_worker(**smtp).run_once()
-    [mail] = smtp_server.received
+    await digests.send()
+    [mail] = digests.mails
     assert mail.subject == "[Cron Job Service] Weekly report 2026-W22: 5 runs, 1 failed"
     text = plain(mail)
     assert text.startswith(
@@ -494,30 +482,19 @@ async def test_weekly_report_compares_each_job_with_the_week_before(
 async def test_an_admins_digest_covers_own_jobs_or_all_as_configured(
     scope: str,
     counted: int,
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    make_worker: WorkerMaker,
-    committing: async_sessionmaker[AsyncSession],
-    clock: FrozenClock,
-    owner: User,
-    smtp_server: SmtpServer,
+    digests: Digests,
 ) -> None:
-    smtp = {**smtp_at(smtp_server.port), "digest_admin_scope": scope}
-    async with committing.begin() as session:
-        admin = User(
-            username="boss", email="boss@example.com", password_hash="x", role=UserRole.ADMIN
-        )
-        session.add(admin)
-    await subscribe(committing, admin, zone="UTC")
-    clock.set(datetime(2026, 6, 2, 8, 0, tzinfo=UTC))
-    mine = await job_of(committing, clock, admin, name="mine", cron_expression="0 3 * * *")
-    theirs = await make_job(name="theirs", cron_expression="0 3 * * *")
-    await seed(committing, mine, datetime(2026, 6, 1, 3, 0, tzinfo=UTC))
-    await seed(committing, theirs, datetime(2026, 6, 1, 3, 0, tzinfo=UTC))
+    admin = await digests.user("boss", UserRole.ADMIN)
+    await digests.subscribe(admin, zone="UTC")
+    digests.clock.set(datetime(2026, 6, 2, 8, 0, tzinfo=UTC))
+    mine = await digests.job(user=admin, name="mine", cron_expression="0 3 * * *")
+    theirs = await digests.job(name="theirs", cron_expression="0 3 * * *")
+    await digests.seed(mine, datetime(2026, 6, 1, 3, 0, tzinfo=UTC))
+    await digests.seed(theirs, datetime(2026, 6, 1, 3, 0, tzinfo=UTC))
 
-    await tick_at(clock, make_scheduler, datetime(2026, 6, 2, 8, 0, tzinfo=UTC), **smtp)
-    await make_worker(**smtp).run_once()
-    [mail] = smtp_server.received
+    await digests.tick(datetime(2026, 6, 2, 8, 0, tzinfo=UTC), digest_admin_scope=scope)
+    await digests.send()
+    [mail] = digests.mails
     assert mail.recipients == ["boss@example.com"]
     assert f"Runs: {counted}\n" in plain(mail)
     whose = "All jobs" if scope == "all" else "Your jobs"
@@ -525,28 +502,24 @@ async def test_an_admins_digest_covers_own_jobs_or_all_as_configured(
 
 
 async def test_two_transactions_deciding_the_same_digest_write_one_row(
-    make_job: JobMaker,
-    make_worker: WorkerMaker,
-    engine: AsyncEngine,
-    committing: async_sessionmaker[AsyncSession],
-    clock: FrozenClock,
-    owner: User,
-    smtp_server: SmtpServer,
+    digests: Digests,
 ) -> None:
     """Both build the digest before either commits; the unique (user, kind, period) keeps one."""
-    settings = make_worker(**smtp_at(smtp_server.port)).settings
-    await subscribe(committing, owner)
-    clock.set(berlin(2026, 6, 2, 8, 0))
-    job = await make_job(name="raced", cron_expression="0 3 * * *", timezone="Europe/Berlin")
-    await seed(committing, job, berlin(2026, 6, 1, 3, 0))
+    settings = digests.make_worker(**digests.smtp).settings
+    await digests.subscribe()
+    digests.clock.set(berlin(2026, 6, 2, 8, 0))
+    job = await digests.job(name="raced", cron_expression="0 3 * * *", timezone="Europe/Berlin")
+    await digests.seed(job, berlin(2026, 6, 1, 3, 0))
     other = db.create_engine(settings)
     try:
-        async with committing.begin() as first:
-            assert (await DigestService(first, settings, clock).queue_due()).queued == 1
+        async with digests.committing.begin() as first:
+            assert (await DigestService(first, settings, digests.clock).queue_due()).queued == 1
 
             async def second() -> int:
                 async with db.create_sessionmaker(other).begin() as session:
-                    return (await DigestService(session, settings, clock).queue_due()).queued
+                    return (
+                        await DigestService(session, settings, digests.clock).queue_due()
+                    ).queued
 
             racing = asyncio.create_task(second())
             # The second has read no row yet (none is committed) and waits on the first's
@@ -555,4 +528,4 @@ async def test_two_transactions_deciding_the_same_digest_write_one_row(
         assert await racing == 0
     finally:
         await other.dispose()
-    assert len(await digests(committing)) == 1
+    assert len(await digests.rows()) == 1

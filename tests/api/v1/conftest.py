@@ -14,6 +14,18 @@ from models.pic_team import PicTeam
 from tests.support.fake_dns import FakeResolver
 from tests.support.job_factories import create_team
 
+# The keys of every `<user>` in a response (never a password hash).
+USER_KEYS = {
+    "id",
+    "username",
+    "email",
+    "role",
+    "is_active",
+    "timezone",
+    "created_at",
+    "updated_at",
+}
+
 # What the fake resolver knows: names resolving to public, private and loopback addresses.
 DNS_ANSWERS = {
     "hooks.example.com": ["93.184.215.14"],

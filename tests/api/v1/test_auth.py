@@ -27,20 +27,11 @@ from models.login_attempt import LoginAttempt
 from models.refresh_token import RefreshToken
 from models.revoked_token import RevokedToken
 from models.user import User
+from tests.api.v1.conftest import USER_KEYS
 from tests.support.clock import FrozenClock
 from tests.support.factories import DEFAULT_PASSWORD, auth_headers, create_user
 
 AUTH = "/api/v1/auth"
-USER_KEYS = {
-    "id",
-    "username",
-    "email",
-    "role",
-    "is_active",
-    "timezone",
-    "created_at",
-    "updated_at",
-}
 INVALID_CREDENTIALS = {
     "error": "Invalid credentials",
     "message": "Invalid email/username or password",

@@ -17,21 +17,12 @@ from core.enums import UserRole
 from models.user import User
 from models.user_preferences import UserNotificationPreferences, UserUiPreferences
 from schemas.user import JobsTableColumns
+from tests.api.v1.conftest import USER_KEYS
 from tests.support.clock import FrozenClock
 from tests.support.factories import DEFAULT_PASSWORD, auth_headers, create_user
 
 AUTH = "/api/v1/auth"
 USERS = f"{AUTH}/users"
-USER_KEYS = {
-    "id",
-    "username",
-    "email",
-    "role",
-    "is_active",
-    "timezone",
-    "created_at",
-    "updated_at",
-}
 DEFAULT_NOTIFICATION_PREFERENCES = {
     "email_on_job_success": True,
     "email_on_job_failure": True,

@@ -80,76 +80,91 @@ function Section({
   )
 }
 
-function EmailForm() {
+/** A form that saves one field of the signed-in user's account. */
+function useSelfField(field: "email" | "timezone") {
   const user = useCurrentUser()
-  const [email, setEmail] = useState(user.email)
+  const [value, setValue] = useState(user[field])
   const update = useUpdateSelf()
   const submit = (event: FormEvent) => {
     event.preventDefault()
-    update.mutate({ email })
+    update.mutate({ [field]: value })
   }
+  return {
+    value,
+    setValue,
+    update,
+    submit,
+    unchanged: value === user[field],
+    error: update.isError ? errorFor(update.error, field) : undefined,
+  }
+}
+
+/** The submit button and the polite "saved" line under a profile form. */
+function SaveRow({
+  label,
+  disabled,
+  saved,
+}: {
+  label: string
+  disabled: boolean
+  saved: string | null
+}) {
+  return (
+    <div className="flex items-center gap-3">
+      <Button type="submit" disabled={disabled}>
+        {label}
+      </Button>
+      <output aria-live="polite" className="text-green-900 text-sm">
+        {saved}
+      </output>
+    </div>
+  )
+}
+
+function EmailForm() {
+  const email = useSelfField("email")
   return (
     <Section id="email-title" title="Email">
-      <form onSubmit={submit} className="space-y-3" noValidate>
+      <form onSubmit={email.submit} className="space-y-3" noValidate>
         <TextField
           label="Email address"
           type="email"
           autoComplete="email"
           required
-          value={email}
-          onChange={(event) => setEmail(event.target.value)}
-          error={update.isError ? errorFor(update.error, "email") : undefined}
+          value={email.value}
+          onChange={(event) => email.setValue(event.target.value)}
+          error={email.error}
           hint="Alert emails and digests go here."
         />
-        <div className="flex items-center gap-3">
-          <Button
-            type="submit"
-            disabled={update.isPending || email === user.email}
-          >
-            Save email
-          </Button>
-          <output aria-live="polite" className="text-green-900 text-sm">
-            {update.isSuccess ? "Email saved." : null}
-          </output>
-        </div>
+        <SaveRow
+          label="Save email"
+          disabled={email.update.isPending || email.unchanged}
+          saved={email.update.isSuccess ? "Email saved." : null}
+        />
       </form>
     </Section>
   )
 }
 
 function TimezoneForm() {
-  const user = useCurrentUser()
-  const [timezone, setTimezone] = useState(user.timezone)
-  const update = useUpdateSelf()
-  const submit = (event: FormEvent) => {
-    event.preventDefault()
-    update.mutate({ timezone })
-  }
+  const timezone = useSelfField("timezone")
   return (
     <Section id="timezone-title" title="Time zone">
-      <form onSubmit={submit} className="space-y-3" noValidate>
+      <form onSubmit={timezone.submit} className="space-y-3" noValidate>
         <p className="text-slate-700 text-sm">
           Your daily digest and weekly report cover your own days, midnight to
           midnight, in this zone, and arrive in the morning there.
         </p>
         <TimezoneField
-          value={timezone}
-          onChange={setTimezone}
-          error={
-            update.isError ? errorFor(update.error, "timezone") : undefined
-          }
+          value={timezone.value}
+          onChange={timezone.setValue}
+          error={timezone.error}
         />
-        <div className="flex items-center gap-3">
-          <Button
-            type="submit"
-            disabled={update.isPending || timezone === user.timezone}
-          >
-            Save time zone
-          </Button>
-          <output aria-live="polite" className="text-green-900 text-sm">
-            {update.isSuccess ? "Time zone saved." : null}
-          </output>
-        </div>
+        <SaveRow
+          label="Save time zone"
+          disabled={timezone.update.isPending || timezone.unchanged}
+          saved={timezone.update.isSuccess ? "Time zone saved." : null}
+        />
       </form>
     </Section>
   )
@@ -202,14 +217,11 @@ function PasswordForm() {
           onChange={(event) => setRepeat(event.target.value)}
           error={mismatch ? "The two passwords differ." : undefined}
         />
-        <div className="flex items-center gap-3">
-          <Button type="submit" disabled={update.isPending || !password}>
-            Change password
-          </Button>
-          <output aria-live="polite" className="text-green-900 text-sm">
-            {update.isSuccess ? "Password changed." : null}
-          </output>
-        </div>
+        <SaveRow
+          label="Change password"
+          disabled={update.isPending || !password}
+          saved={update.isSuccess ? "Password changed." : null}
+        />
       </form>
     </Section>
   )
