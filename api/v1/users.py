@@ -52,10 +52,15 @@ async def get_user(user_id: uuid.UUID, actor: CurrentUser, service: UserServiceD
 
 @router.put(
     "/{user_id:uuid}",
-    summary="Update a user: email and password for oneself; also role and is_active for admins",
+    summary=(
+        "Update a user: email, password and time zone for oneself; also role and is_active "
+        "for admins"
+    ),
     description=(
         "A new password or a deactivation also revokes every refresh token of the user. "
-        "Admins cannot demote or deactivate themselves."
+        "Admins cannot demote or deactivate themselves. `timezone` (IANA, e.g. "
+        "`Europe/Berlin`; an unknown zone is a 422) is the zone whose days the daily digest "
+        "and the weekly report cover."
     ),
     response_model=UserUpdatedResponse,
     responses=error_responses(
@@ -123,6 +128,13 @@ async def get_notification_preferences(
 @router.put(
     "/{user_id:uuid}/preferences",
     summary="Update notification preferences (partial)",
+    description=(
+        "`daily_digest`: an email each day at DIGEST_HOUR in the user's `timezone` about the "
+        "previous local day, none on a day with nothing to report. `weekly_report`: an email "
+        "each Monday about the previous local week. Switching either off before the email is "
+        "sent means it is not sent. `browser_notifications` is the dashboard's: while open it "
+        "also shows new notifications through the browser's Notification API."
+    ),
     response_model=NotificationPreferencesResponse,
     responses=_SELF_OR_ADMIN_ERRORS,
 )

@@ -183,8 +183,8 @@ export interface paths {
         /** A user (self, or any user for admins) */
         get: operations["get_user_api_v1_auth_users__user_id__get"];
         /**
-         * Update a user: email and password for oneself; also role and is_active for admins
-         * @description A new password or a deactivation also revokes every refresh token of the user. Admins cannot demote or deactivate themselves.
+         * Update a user: email, password and time zone for oneself; also role and is_active for admins
+         * @description A new password or a deactivation also revokes every refresh token of the user. Admins cannot demote or deactivate themselves. `timezone` (IANA, e.g. `Europe/Berlin`; an unknown zone is a 422) is the zone whose days the daily digest and the weekly report cover.
          */
         put: operations["update_user_api_v1_auth_users__user_id__put"];
         post?: never;
@@ -207,7 +207,10 @@ export interface paths {
         };
         /** Notification preferences (created with defaults on first read) */
         get: operations["get_notification_preferences_api_v1_auth_users__user_id__preferences_get"];
-        /** Update notification preferences (partial) */
+        /**
+         * Update notification preferences (partial)
+         * @description `daily_digest`: an email each day at DIGEST_HOUR in the user's `timezone` about the previous local day, none on a day with nothing to report. `weekly_report`: an email each Monday about the previous local week. Switching either off before the email is sent means it is not sent. `browser_notifications` is the dashboard's: while open it also shows new notifications through the browser's Notification API.
+         */
         put: operations["update_notification_preferences_api_v1_auth_users__user_id__preferences_put"];
         post?: never;
         delete?: never;
