@@ -3,8 +3,8 @@
 
 Existing users get the SCHEDULER_TIMEZONE configured when the migration runs.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 03:30:00.000000
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 from core.config import get_settings
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
