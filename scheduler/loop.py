@@ -124,9 +124,10 @@ class Scheduler:
         )
         now = self.clock.now()
         if self._next_digest_check is None or now >= self._next_digest_check:
-            # After the claims, so slots missed while no scheduler ran are in the digest.
-            await self.queue_digests()
+            # After the claims, so slots missed while no scheduler ran are in the digest; a
+            # pass that fails is tried again a minute later, not on every pass.
             self._next_digest_check = now + timedelta(seconds=DIGEST_CHECK_SECONDS)
+            await self.queue_digests()
         return slots + retries
 
     async def queue_digests(self) -> int:
