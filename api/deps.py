@@ -196,7 +196,7 @@ async def get_execution_lifecycle(
 async def get_trial_run_service(
     dispatcher: DispatcherDep, guard: AddressGuardDep, settings: SettingsDep
 ) -> TrialRunService:
-    return TrialRunService(dispatcher.http_clients, guard, settings)
+    return TrialRunService(dispatcher.http_client, guard, settings)
 
 
 async def get_notification_service(session: SessionDep, clock: ClockDep) -> NotificationService:

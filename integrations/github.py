@@ -6,8 +6,6 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from integrations import outbound
 
 DEFAULT_REF = "main"
@@ -35,7 +33,7 @@ def dispatch_body(metadata: dict[str, Any]) -> dict[str, Any]:
 
 
 async def dispatch(
-    client: httpx.AsyncClient,
+    client: outbound.HttpClient,
     *,
     api_url: str,
     token: str | None,

@@ -9,7 +9,7 @@ from core.config import Settings
 from core.enums import ExecutionType
 from integrations import github, webhook
 from integrations.address_guard import AddressGuard
-from integrations.outbound import HttpClients, OutboundResult
+from integrations.outbound import HttpClient, OutboundResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +23,7 @@ class Target:
 
 
 async def call(
-    clients: HttpClients,
+    client: HttpClient,
     guard: AddressGuard,
     settings: Settings,
     target: Target,
@@ -35,7 +35,7 @@ async def call(
 ) -> OutboundResult:
     if target.execution_type == ExecutionType.WEBHOOK:
         return await webhook.call(
-            clients.next(),
+            client,
             guard,
             method=target.http_method,
             url=target.url or "",
@@ -45,7 +45,7 @@ async def call(
         )
     default_token = settings.github_token
     return await github.dispatch(
-        clients.next(),
+        client,
         api_url=settings.github_api_url,
         token=github_token or (default_token.get_secret_value() if default_token else None),
         owner=target.github_owner or "",

@@ -6,8 +6,6 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import httpx
-
 from integrations import outbound
 from integrations.address_guard import AddressGuard
 
@@ -24,7 +22,7 @@ def run_headers(job_id: uuid.UUID, scheduled_for: datetime, attempt: int) -> dic
 
 
 async def call(
-    client: httpx.AsyncClient,
+    client: outbound.HttpClient,
     guard: AddressGuard,
     *,
     method: str,

@@ -28,7 +28,7 @@ from core.enums import ExecutionType
 from core.supervision import supervise
 from integrations import targets, webhook
 from integrations.address_guard import AddressGuard
-from integrations.outbound import HttpClients, OutboundResult
+from integrations.outbound import HttpClient, OutboundResult
 from services.execution_lifecycle import ExecutionLifecycle, Outcome, RunSpec
 
 logger = logging.getLogger("scheduler.dispatcher")
@@ -45,14 +45,14 @@ class Dispatcher:
         sessionmaker: async_sessionmaker[AsyncSession],
         settings: Settings,
         clock: Clock,
-        http_clients: HttpClients,
+        http_client: HttpClient,
         guard: AddressGuard,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.clock = clock
-        self.http_clients = http_clients
+        self.http_client = http_client
         self.guard = guard
         self.sleep = sleep
         self._slots = asyncio.Semaphore(settings.scheduler_max_concurrency)
@@ -157,7 +157,7 @@ class Dispatcher:
 
     async def _call(self, run: RunSpec) -> OutboundResult:
         return await targets.call(
-            self.http_clients,
+            self.http_client,
             self.guard,
             self.settings,
             targets.Target(

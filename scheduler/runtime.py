@@ -44,9 +44,9 @@ async def running_scheduler(
     # A session class of this runtime's own, so listeners (the scheduler's wake-up) stay local.
     session_class = type("RuntimeSession", (Session,), {})
     sessionmaker = db.create_sessionmaker(engine, session_class)
-    http_clients = outbound.HttpClients(settings.scheduler_max_concurrency)
+    http_client = outbound.HttpClient(settings.scheduler_max_concurrency)
     guard = AddressGuard(allow_private=settings.allow_private_targets)
-    dispatcher = Dispatcher(sessionmaker, settings, clock, http_clients, guard)
+    dispatcher = Dispatcher(sessionmaker, settings, clock, http_client, guard)
     dispatcher.start()
     if settings.allow_private_targets:
         logger.warning(
@@ -64,7 +64,7 @@ async def running_scheduler(
         scheduler.wake_on_new_work(session_class)
         scheduler.start()
         # Processes that run jobs also send the alerts they (or any process) queued.
-        deliveries = DeliveryWorker(sessionmaker, settings, clock, http_clients)
+        deliveries = DeliveryWorker(sessionmaker, settings, clock, http_client)
         deliveries.wake_on_new_deliveries(session_class)
         deliveries.start()
     try:
@@ -75,7 +75,7 @@ async def running_scheduler(
         await dispatcher.close(grace_seconds=10)
         if deliveries is not None:
             await deliveries.stop(grace_seconds=10)
-        await http_clients.aclose()
+        await http_client.aclose()
         await engine.dispose()
         metrics.forget_this_process()
         if lock is not None:

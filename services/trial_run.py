@@ -6,15 +6,15 @@ from core.config import Settings
 from core.enums import ExecutionType
 from integrations import targets
 from integrations.address_guard import AddressGuard
-from integrations.outbound import HttpClients
+from integrations.outbound import HttpClient
 from schemas.execution import TrialRunRequest, TrialRunResult
 
 TRIAL_HEADERS = {"X-Cron-Test-Run": "true"}
 
 
 class TrialRunService:
-    def __init__(self, clients: HttpClients, guard: AddressGuard, settings: Settings) -> None:
-        self.clients = clients
+    def __init__(self, client: HttpClient, guard: AddressGuard, settings: Settings) -> None:
+        self.client = client
         self.guard = guard
         self.settings = settings
 
@@ -29,7 +29,7 @@ class TrialRunService:
                 message="github_owner is required (no GITHUB_DEFAULT_OWNER is configured).",
             )
         result = await targets.call(
-            self.clients,
+            self.client,
             self.guard,
             self.settings,
             targets.Target(

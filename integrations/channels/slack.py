@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from integrations import outbound
 from integrations.channels import DeliveryFailed
 
@@ -46,7 +44,7 @@ def message_payload(text: str, channel: str | None) -> dict[str, Any]:
 
 
 async def post_message(
-    client: httpx.AsyncClient,
+    client: outbound.HttpClient,
     webhook_url: str,
     text: str,
     *,

@@ -29,7 +29,7 @@ from core.config import Settings
 from core.enums import DeliveryChannel, DeliveryStatus
 from core.supervision import SupervisedTask
 from integrations.channels import DeliveryFailed, email, slack
-from integrations.outbound import HttpClients
+from integrations.outbound import HttpClient
 from services.notifications.outbox import Claim, Delivery, DeliveryService, Settled, SlackTarget
 from services.notifications.rules import QUEUED_DELIVERIES
 
@@ -44,12 +44,12 @@ class DeliveryWorker:
         sessionmaker: async_sessionmaker[AsyncSession],
         settings: Settings,
         clock: Clock,
-        http_clients: HttpClients,
+        http_client: HttpClient,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.clock = clock
-        self.http_clients = http_clients
+        self.http_client = http_client
         self.smtp = email.SmtpServer.from_settings(settings)
         self._in_flight: dict[DeliveryChannel, set[asyncio.Task[None]]] = {
             channel: set() for channel in DeliveryChannel
@@ -199,7 +199,7 @@ class DeliveryWorker:
         if slack_target is None:
             raise DeliveryFailed("Slack is off", retryable=False)
         await slack.post_message(
-            self.http_clients.next(),
+            self.http_client,
             slack_target.webhook_url,
             delivery.body_text,
             channel=slack_target.channel,

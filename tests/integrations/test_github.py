@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 
 from integrations import github, outbound, webhook
@@ -21,14 +20,14 @@ RUN_HEADERS = webhook.run_headers(
 
 
 @pytest.fixture
-async def http_client() -> AsyncIterator[httpx.AsyncClient]:
+async def http_client() -> AsyncIterator[outbound.HttpClient]:
     client = outbound.create_http_client()
     yield client
     await client.aclose()
 
 
 async def dispatch(
-    client: httpx.AsyncClient,
+    client: outbound.HttpClient,
     api_url: str,
     *,
     token: str | None = TOKEN,
@@ -51,7 +50,7 @@ async def dispatch(
 
 
 async def test_a_dispatch_posts_workflow_dispatch_with_auth_ref_and_inputs(
-    http_client: httpx.AsyncClient, http_target: HttpTarget
+    http_client: outbound.HttpClient, http_target: HttpTarget
 ) -> None:
     http_target.respond(Reply(status=204, body=b""))
     metadata = {
@@ -100,7 +99,7 @@ async def test_a_dispatch_posts_workflow_dispatch_with_auth_ref_and_inputs(
     ids=["absent", "empty", "null"],
 )
 async def test_the_ref_defaults_to_main(
-    http_client: httpx.AsyncClient, http_target: HttpTarget, metadata: dict[str, Any]
+    http_client: outbound.HttpClient, http_target: HttpTarget, metadata: dict[str, Any]
 ) -> None:
     http_target.respond(Reply(status=204, body=b""))
 
@@ -112,7 +111,7 @@ async def test_the_ref_defaults_to_main(
 
 @pytest.mark.parametrize("status", [401, 404, 422, 500])
 async def test_a_non_2xx_answer_is_a_failure_with_its_status(
-    http_client: httpx.AsyncClient, http_target: HttpTarget, status: int
+    http_client: outbound.HttpClient, http_target: HttpTarget, status: int
 ) -> None:
     message = b'{"message": "Workflow does not have \'workflow_dispatch\' trigger"}'
     http_target.respond(Reply(status=status, body=message))
@@ -128,7 +127,7 @@ async def test_a_non_2xx_answer_is_a_failure_with_its_status(
 
 @pytest.mark.parametrize("token", [None, ""])
 async def test_a_missing_token_fails_without_sending_anything(
-    http_client: httpx.AsyncClient, http_target: HttpTarget, token: str | None
+    http_client: outbound.HttpClient, http_target: HttpTarget, token: str | None
 ) -> None:
     result = await dispatch(http_client, http_target.url, token=token)
 
@@ -141,7 +140,7 @@ async def test_a_missing_token_fails_without_sending_anything(
 
 
 async def test_odd_characters_in_owner_repo_and_workflow_are_percent_encoded(
-    http_client: httpx.AsyncClient, http_target: HttpTarget
+    http_client: outbound.HttpClient, http_target: HttpTarget
 ) -> None:
     http_target.respond(Reply(status=204, body=b""))
 
@@ -161,7 +160,7 @@ async def test_odd_characters_in_owner_repo_and_workflow_are_percent_encoded(
 
 
 async def test_an_enterprise_api_url_with_a_path_prefix_is_kept(
-    http_client: httpx.AsyncClient, http_target: HttpTarget
+    http_client: outbound.HttpClient, http_target: HttpTarget
 ) -> None:
     http_target.respond(Reply(status=204, body=b""))
 

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from email.utils import format_datetime
 
-import httpx
 import pytest
 
 from core.clock import utcnow
@@ -28,14 +27,14 @@ LOOPBACK_ALLOWED = AddressGuard(allow_private=True)
 
 
 @pytest.fixture
-async def http_client() -> AsyncIterator[httpx.AsyncClient]:
+async def http_client() -> AsyncIterator[outbound.HttpClient]:
     client = outbound.create_http_client()
     yield client
     await client.aclose()
 
 
 async def send(
-    client: httpx.AsyncClient, url: str, *, timeout_seconds: float = 5
+    client: outbound.HttpClient, url: str, *, timeout_seconds: float = 5
 ) -> OutboundResult:
     return await outbound.send(
         client,
@@ -57,7 +56,7 @@ def closed_port() -> int:
 
 
 async def test_a_target_that_never_answers_is_cut_at_the_timeout(
-    http_client: httpx.AsyncClient, http_target: HttpTarget
+    http_client: outbound.HttpClient, http_target: HttpTarget
 ) -> None:
     http_target.respond(Reply(hang=True))
 
@@ -77,7 +76,7 @@ async def test_a_target_that_never_answers_is_cut_at_the_timeout(
 
 
 async def test_a_slow_target_within_the_job_timeout_is_waited_for(
-    http_client: httpx.AsyncClient, http_target: HttpTarget
+    http_client: outbound.HttpClient, http_target: HttpTarget
 ) -> None:
     """The job's `timeout_seconds` is the deadline, not the HTTP library's 5 s default."""
     http_target.respond(Reply(body=b"done", delay_seconds=5.5))
@@ -89,7 +88,7 @@ async def test_a_slow_target_within_the_job_timeout_is_waited_for(
 
 
 async def test_a_50_mb_body_keeps_4_kib_and_is_never_read_into_memory(
-    http_client: httpx.AsyncClient, http_target: HttpTarget
+    http_client: outbound.HttpClient, http_target: HttpTarget
 ) -> None:
     size = 50_000_000
     http_target.respond(Reply(stream_bytes=size))
@@ -112,7 +111,7 @@ async def test_a_50_mb_body_keeps_4_kib_and_is_never_read_into_memory(
 
 
 async def test_a_multibyte_character_cut_at_the_limit_does_not_fail(
-    http_client: httpx.AsyncClient, http_target: HttpTarget
+    http_client: outbound.HttpClient, http_target: HttpTarget
 ) -> None:
     http_target.respond(Reply(body=b"a" + "é".encode() * 3000))
 
@@ -124,7 +123,7 @@ async def test_a_multibyte_character_cut_at_the_limit_does_not_fail(
     assert len(result.output.encode()) <= OUTPUT_LIMIT_BYTES + 2  # at most one replacement
 
 
-async def test_a_refused_port_is_a_retryable_failure(http_client: httpx.AsyncClient) -> None:
+async def test_a_refused_port_is_a_retryable_failure(http_client: outbound.HttpClient) -> None:
     result = await send(http_client, f"http://127.0.0.1:{closed_port()}/")
 
     assert not result.ok
@@ -136,7 +135,7 @@ async def test_a_refused_port_is_a_retryable_failure(http_client: httpx.AsyncCli
 
 
 async def test_a_500_is_a_failure_with_its_status(
-    http_client: httpx.AsyncClient, http_target: HttpTarget
+    http_client: outbound.HttpClient, http_target: HttpTarget
 ) -> None:
     http_target.respond(Reply(status=500, body=b"boom"))
 
@@ -149,7 +148,9 @@ async def test_a_500_is_a_failure_with_its_status(
     assert is_retryable(result)
 
 
-async def test_a_200_is_a_success(http_client: httpx.AsyncClient, http_target: HttpTarget) -> None:
+async def test_a_200_is_a_success(
+    http_client: outbound.HttpClient, http_target: HttpTarget
+) -> None:
     http_target.respond(Reply(status=200, body=b'{"accepted": true}'))
 
     result = await send(http_client, http_target.url)
@@ -162,7 +163,7 @@ async def test_a_200_is_a_success(http_client: httpx.AsyncClient, http_target: H
 
 
 async def test_retry_after_in_seconds_is_parsed(
-    http_client: httpx.AsyncClient, http_target: HttpTarget
+    http_client: outbound.HttpClient, http_target: HttpTarget
 ) -> None:
     http_target.respond(Reply(status=429, headers={"Retry-After": "1"}))
 
@@ -174,7 +175,7 @@ async def test_retry_after_in_seconds_is_parsed(
 
 
 async def test_retry_after_as_an_http_date_is_parsed(
-    http_client: httpx.AsyncClient, http_target: HttpTarget
+    http_client: outbound.HttpClient, http_target: HttpTarget
 ) -> None:
     when = utcnow() + timedelta(seconds=120)
     http_target.respond(
@@ -193,7 +194,7 @@ async def test_retry_after_as_an_http_date_is_parsed(
     [("Thu, 01 Jan 2015 00:00:00 GMT", 0.0), ("soon", None), ("-5", None), (" 7 ", 7.0)],
 )
 async def test_past_or_unreadable_retry_after(
-    http_client: httpx.AsyncClient, http_target: HttpTarget, value: str, expected: float | None
+    http_client: outbound.HttpClient, http_target: HttpTarget, value: str, expected: float | None
 ) -> None:
     http_target.respond(Reply(status=503, headers={"Retry-After": value}))
 

@@ -10,12 +10,12 @@ import socket
 import time
 from collections.abc import AsyncIterator, Sequence
 
-import httpx
 import pytest
 
 from integrations import outbound, webhook
 from integrations.address_guard import AddressGuard
 from tests.support.http_target import HttpTarget, Reply
+from tests.support.tls import self_signed
 
 PUBLIC_ADDRESS = "93.184.216.34"  # example.com; there is no internet here, so it never answers
 
@@ -103,18 +103,12 @@ class FakeResolver:
         return script[min(len(self.calls) - 1, len(script) - 1)]
 
 
-class EmptyStream(httpx.AsyncByteStream):
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        return
-        yield b""
-
-
 def table_resolver() -> FakeResolver:
     return FakeResolver({name: [answer] for name, answer in DNS.items()})
 
 
 @pytest.fixture
-async def http_client() -> AsyncIterator[httpx.AsyncClient]:
+async def http_client() -> AsyncIterator[outbound.HttpClient]:
     client = outbound.create_http_client()
     yield client
     await client.aclose()
@@ -129,7 +123,7 @@ async def canary() -> AsyncIterator[HttpTarget]:
 
 
 async def call(
-    client: httpx.AsyncClient, guard: AddressGuard, url: str, timeout_seconds: float = 5
+    client: outbound.HttpClient, guard: AddressGuard, url: str, timeout_seconds: float = 5
 ) -> outbound.OutboundResult:
     return await webhook.call(
         client,
@@ -151,7 +145,7 @@ def test_at_least_thirty_distinct_forms_are_covered() -> None:
     "template", [template for _, template in REFUSED_FORMS], ids=[n for n, _ in REFUSED_FORMS]
 )
 async def test_internal_address_forms_never_reach_the_canary(
-    http_client: httpx.AsyncClient, canary: HttpTarget, template: str
+    http_client: outbound.HttpClient, canary: HttpTarget, template: str
 ) -> None:
     guard = AddressGuard(allow_private=False, resolver=table_resolver())
 
@@ -181,7 +175,7 @@ async def test_internal_address_forms_never_reach_the_canary(
     ],
 )
 async def test_the_same_forms_do_reach_the_canary_when_private_targets_are_allowed(
-    http_client: httpx.AsyncClient, canary: HttpTarget, template: str
+    http_client: outbound.HttpClient, canary: HttpTarget, template: str
 ) -> None:
     """Control: the canary is reachable through these spellings, so the refusals above are
     the guard's doing and not a dead canary."""
@@ -194,7 +188,7 @@ async def test_the_same_forms_do_reach_the_canary_when_private_targets_are_allow
 
 
 async def test_dns_rebinding_connects_to_the_address_that_was_checked(
-    http_client: httpx.AsyncClient, canary: HttpTarget
+    http_client: outbound.HttpClient, canary: HttpTarget
 ) -> None:
     resolver = FakeResolver({"rebind.test": [[PUBLIC_ADDRESS], ["127.0.0.1"]]})
     guard = AddressGuard(allow_private=False, resolver=resolver)
@@ -215,7 +209,7 @@ async def test_dns_rebinding_connects_to_the_address_that_was_checked(
 
 
 async def test_the_connection_is_pinned_to_the_checked_address_and_keeps_the_host_name(
-    http_client: httpx.AsyncClient, http_target: HttpTarget
+    http_client: outbound.HttpClient, http_target: HttpTarget
 ) -> None:
     # First answer: the target. A second lookup would get 127.0.0.2, where nothing listens.
     resolver = FakeResolver({"pinned.test": [["127.0.0.1"], ["127.0.0.2"]]})
@@ -231,29 +225,53 @@ async def test_the_connection_is_pinned_to_the_checked_address_and_keeps_the_hos
 
 
 async def test_an_ipv6_address_is_pinned_in_brackets_and_the_host_header_is_valid() -> None:
-    """IPv6 cannot be served on this loopback, so the request is captured before the wire."""
-    seen: list[httpx.Request] = []
+    """A name resolving to an IPv6 address, and an IPv6 literal, on the IPv6 loopback."""
+    target = HttpTarget(host="::1")
+    await target.start()
+    resolver = FakeResolver({"v6.test": [["::1"]]})
+    guard = AddressGuard(allow_private=True, resolver=resolver)
+    client = outbound.create_http_client()
+    try:
+        by_name = await call(client, guard, f"http://v6.test:{target.port}/run")
+        by_literal = await call(client, guard, f"http://[::1]:{target.port}/run")
+    finally:
+        await client.aclose()
+        await target.stop()
 
-    def capture(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        # A streamed (not pre-read) body, as a real transport hands back.
-        return httpx.Response(204, stream=EmptyStream())
+    assert by_name.ok, by_name.error
+    assert by_literal.ok, by_literal.error
+    named, literal = target.received
+    assert named.headers["host"] == f"v6.test:{target.port}"
+    assert named.path == literal.path == "/run"
+    assert literal.headers["host"] == f"[::1]:{target.port}"
 
-    resolver = FakeResolver({"v6.test": [["2606:4700:4700::1111"]]})
-    guard = AddressGuard(allow_private=False, resolver=resolver)
-    async with httpx.AsyncClient(transport=httpx.MockTransport(capture)) as client:
-        by_name = await call(client, guard, "https://v6.test/run")
-        by_literal = await call(client, guard, "http://[2606:4700:4700::1111]:8080/run")
 
-    assert by_name.ok
-    assert by_literal.ok
-    named, literal = seen
-    assert named.url.host == "2606:4700:4700::1111"
-    assert named.url.scheme == "https"
-    assert named.headers["host"] == "v6.test"
-    assert named.extensions["sni_hostname"] == "v6.test"
-    assert literal.url.host == "2606:4700:4700::1111"
-    assert literal.headers["host"] == "[2606:4700:4700::1111]:8080"
+async def test_https_keeps_the_name_for_sni_and_the_certificate_check() -> None:
+    """The connection goes to the checked address, and TLS is made with the name: the server
+    sees the name in SNI, and the certificate (issued to the name) is verified against it."""
+    certificate = self_signed("tls.test")
+    target = HttpTarget(tls=certificate.server)
+    await target.start()
+    # A second lookup would get 127.0.0.2, where nothing listens.
+    resolver = FakeResolver({"tls.test": [["127.0.0.1"], ["127.0.0.2"]]})
+    guard = AddressGuard(allow_private=True, resolver=resolver)
+    client = outbound.create_http_client(tls=certificate.client)
+    try:
+        result = await call(client, guard, f"https://tls.test:{target.port}/secure")
+        # The same certificate does not vouch for the address itself.
+        by_address = await call(client, guard, f"https://127.0.0.1:{target.port}/secure")
+    finally:
+        await client.aclose()
+        await target.stop()
+
+    assert result.ok, result.error
+    assert resolver.calls == ["tls.test"]
+    assert target.server_names[0] == "tls.test"
+    [request] = target.received
+    assert request.headers["host"] == f"tls.test:{target.port}"
+    assert not by_address.ok
+    assert by_address.error is not None
+    assert "certificate" in by_address.error.lower()
 
 
 @pytest.mark.parametrize(
@@ -266,7 +284,7 @@ async def test_an_ipv6_address_is_pinned_in_brackets_and_the_host_header_is_vali
     ],
 )
 async def test_redirects_are_returned_not_followed(
-    http_client: httpx.AsyncClient,
+    http_client: outbound.HttpClient,
     http_target: HttpTarget,
     canary: HttpTarget,
     location: str,

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import httpx
 import pytest
 
 from integrations import outbound, webhook
@@ -19,14 +18,14 @@ SLOT = datetime(2025, 3, 30, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def http_client() -> AsyncIterator[httpx.AsyncClient]:
+async def http_client() -> AsyncIterator[outbound.HttpClient]:
     client = outbound.create_http_client()
     yield client
     await client.aclose()
 
 
 async def call(
-    client: httpx.AsyncClient,
+    client: outbound.HttpClient,
     url: str,
     method: str,
     metadata: dict[str, Any],
@@ -75,7 +74,7 @@ def test_the_slot_keeps_its_offset_in_iso_format() -> None:
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 async def test_a_call_sends_metadata_as_json_with_the_run_headers(
-    http_client: httpx.AsyncClient, http_target: HttpTarget, method: str
+    http_client: outbound.HttpClient, http_target: HttpTarget, method: str
 ) -> None:
     http_target.respond(Reply(status=201, body=b"created"))
     metadata = {"report": "daily", "limit": 10, "tags": ["a", "b"], "nested": {"ok": True}}
@@ -104,7 +103,9 @@ async def test_a_call_sends_metadata_as_json_with_the_run_headers(
     assert request.headers["host"] == f"127.0.0.1:{http_target.port}"
 
 
-async def test_a_get_sends_no_body(http_client: httpx.AsyncClient, http_target: HttpTarget) -> None:
+async def test_a_get_sends_no_body(
+    http_client: outbound.HttpClient, http_target: HttpTarget
+) -> None:
     result = await call(
         http_client,
         f"{http_target.url}/ping",
@@ -124,7 +125,7 @@ async def test_a_get_sends_no_body(http_client: httpx.AsyncClient, http_target: 
 
 
 async def test_an_empty_metadata_object_is_still_sent_as_json(
-    http_client: httpx.AsyncClient, http_target: HttpTarget
+    http_client: outbound.HttpClient, http_target: HttpTarget
 ) -> None:
     result = await call(http_client, http_target.url, "POST", {}, {})
 

@@ -80,8 +80,8 @@ def make_job(
 
 
 @pytest.fixture
-async def http_clients() -> AsyncIterator[outbound.HttpClients]:
-    clients = outbound.HttpClients(max_connections=100)
+async def http_client() -> AsyncIterator[outbound.HttpClient]:
+    clients = outbound.HttpClient(max_connections=100)
     yield clients
     await clients.aclose()
 
@@ -91,7 +91,7 @@ async def make_scheduler(
     committing: async_sessionmaker[AsyncSession],
     settings: Settings,
     clock: FrozenClock,
-    http_clients: outbound.HttpClients,
+    http_client: outbound.HttpClient,
 ) -> AsyncIterator[SchedulerMaker]:
     made: list[Scheduler] = []
 
@@ -109,7 +109,7 @@ async def make_scheduler(
             sessions,
             scheduler_settings,
             clock,
-            http_clients,
+            http_client,
             AddressGuard(allow_private=True),
             **extra,
         )
@@ -127,7 +127,7 @@ async def make_worker(
     committing: async_sessionmaker[AsyncSession],
     settings: Settings,
     clock: FrozenClock,
-    http_clients: outbound.HttpClients,
+    http_client: outbound.HttpClient,
 ) -> AsyncIterator[WorkerMaker]:
     """Delivery workers for the outbox; `overrides` change their settings (SMTP, limits)."""
     made: list[DeliveryWorker] = []
@@ -136,9 +136,7 @@ async def make_worker(
         sessionmaker: async_sessionmaker[AsyncSession] | None = None, **overrides: Any
     ) -> DeliveryWorker:
         worker_settings = settings.model_copy(update=overrides)
-        made.append(
-            DeliveryWorker(sessionmaker or committing, worker_settings, clock, http_clients)
-        )
+        made.append(DeliveryWorker(sessionmaker or committing, worker_settings, clock, http_client))
         return made[-1]
 
     yield make

@@ -14,7 +14,7 @@ from core import db
 from core.config import Settings
 from core.enums import ExecutionStatus
 from integrations.address_guard import AddressGuard
-from integrations.outbound import HttpClients, OutboundResult
+from integrations.outbound import HttpClient, OutboundResult
 from models import Job
 from scheduler.dispatcher import Dispatcher
 from services.execution_lifecycle import Outcome, RunSpec, run_spec
@@ -220,13 +220,13 @@ async def test_a_lease_keeper_that_crashes_is_restarted(
 
 
 async def test_a_dispatcher_not_started_refuses_runs(
-    settings: Settings, clock: FrozenClock, http_clients: HttpClients
+    settings: Settings, clock: FrozenClock, http_client: HttpClient
 ) -> None:
     dispatcher = Dispatcher(
         db.create_sessionmaker(db.create_engine(settings)),
         settings,
         clock,
-        http_clients,
+        http_client,
         AddressGuard(allow_private=True),
     )
     job = Job(id=uuid.uuid4(), name="j", target_url="http://127.0.0.1/", http_method="POST")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +38,13 @@ class Reply:
 
 
 class HttpTarget:
-    def __init__(self) -> None:
+    """`host` is the loopback address to listen on (`::1` for IPv6); with `tls` it serves
+    HTTPS and records the server names clients asked for (SNI) in `server_names`."""
+
+    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
+        self.host = host
+        self.tls = tls
+        self.server_names: list[str | None] = []
         self.received: list[ReceivedRequest] = []
         self.bytes_sent = 0
         self.port = 0
@@ -51,14 +58,17 @@ class HttpTarget:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     def respond(self, *replies: Reply) -> None:
         """Answer the next requests with `replies`, in order, then with `default`."""
         self._script.extend(replies)
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._on_connection, "127.0.0.1", 0)
+        if self.tls is not None:
+            self.tls.sni_callback = self._note_server_name
+        self._server = await asyncio.start_server(self._on_connection, self.host, 0, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -77,6 +87,11 @@ class HttpTarget:
                 self._arrived.clear()
                 await self._arrived.wait()
 
+    def _note_server_name(
+        self, _socket: ssl.SSLObject, server_name: str | None, _context: ssl.SSLContext
+    ) -> None:
+        self.server_names.append(server_name)
+
     def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.create_task(self._serve(reader, writer))
         self._handlers.add(task)
@@ -92,7 +107,7 @@ class HttpTarget:
                 self._arrived.set()
                 reply = self._next_reply(request)
                 await self._answer(reply, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             return
         finally:
             with contextlib.suppress(Exception):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
 from integrations import outbound
@@ -15,18 +14,18 @@ SECRET_PATH = "/services/T000/B000/XXXXSECRET"
 
 
 @pytest.fixture
-async def http_client() -> AsyncIterator[httpx.AsyncClient]:
+async def http_client() -> AsyncIterator[outbound.HttpClient]:
     client = outbound.create_http_client()
     yield client
     await client.aclose()
 
 
-async def post(client: httpx.AsyncClient, url: str, channel: str | None = "#alerts") -> None:
+async def post(client: outbound.HttpClient, url: str, channel: str | None = "#alerts") -> None:
     await slack.post_message(client, url, "Job failed", channel=channel, timeout_seconds=2)
 
 
 async def test_posts_plain_text_without_unfurling(
-    http_client: httpx.AsyncClient, http_target: HttpTarget
+    http_client: outbound.HttpClient, http_target: HttpTarget
 ) -> None:
     await post(http_client, http_target.url + SECRET_PATH)
 
@@ -43,7 +42,7 @@ async def test_posts_plain_text_without_unfurling(
 
 
 async def test_no_channel_posts_to_the_webhooks_own(
-    http_client: httpx.AsyncClient, http_target: HttpTarget
+    http_client: outbound.HttpClient, http_target: HttpTarget
 ) -> None:
     await post(http_client, http_target.url + SECRET_PATH, channel=None)
 
@@ -62,7 +61,7 @@ async def test_no_channel_posts_to_the_webhooks_own(
     ],
 )
 async def test_answers_other_than_2xx_fail(
-    http_client: httpx.AsyncClient,
+    http_client: outbound.HttpClient,
     http_target: HttpTarget,
     reply: Reply,
     retryable: bool,
@@ -79,7 +78,7 @@ async def test_answers_other_than_2xx_fail(
 
 
 async def test_a_hung_webhook_is_cut_off_and_retryable(
-    http_client: httpx.AsyncClient, http_target: HttpTarget
+    http_client: outbound.HttpClient, http_target: HttpTarget
 ) -> None:
     http_target.respond(Reply(hang=True))
 
@@ -93,7 +92,7 @@ async def test_a_hung_webhook_is_cut_off_and_retryable(
 
 
 async def test_the_webhook_url_never_appears_in_an_error(
-    http_client: httpx.AsyncClient, http_target: HttpTarget
+    http_client: outbound.HttpClient, http_target: HttpTarget
 ) -> None:
     url = http_target.url + SECRET_PATH
     http_target.respond(Reply(status=500, body=f"cannot post to {url}".encode()))
