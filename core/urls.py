@@ -7,6 +7,7 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass
+from functools import lru_cache
 
 import httpx
 
@@ -63,8 +64,12 @@ def parse_ip_literal(host: str) -> Address | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def parse_target_url(url: str) -> ParsedTarget:
-    """Check the shape of an outbound URL (no network): scheme, host and port."""
+    """Check the shape of an outbound URL (no network): scheme, host and port.
+
+    Pure, and called for every run: the answers for recent URLs are kept (httpx's parser costs
+    about 0.4 ms a URL). A refused URL is parsed again each time."""
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError) as exc:

@@ -37,6 +37,7 @@ from integrations.address_guard import AddressGuard, CheckedTarget, HostUnresolv
 OUTPUT_LIMIT_BYTES = 4096
 USER_AGENT = f"cronjob-service/{VERSION}"
 DEFAULT_MAX_CONNECTIONS = 100
+KEEPALIVE_SECONDS = 4.0
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -188,6 +189,9 @@ class HttpClient:
                 resolver=_CheckedResolver(),
                 use_dns_cache=False,  # the resolver must be asked on every new connection
                 ssl=self._tls,
+                # Below the 5 s after which common servers (Node, uvicorn) close idle
+                # connections: reusing one the server is closing fails the request.
+                keepalive_timeout=KEEPALIVE_SECONDS,
             ),
             trust_env=False,  # no proxies (or .netrc) from the environment
             cookie_jar=aiohttp.DummyCookieJar(),  # one job's cookies never reach another
@@ -223,15 +227,16 @@ class HttpClient:
                     url, headers, call.checked, call.dns_ms = await _check(guard, url, headers)
                 if json is not None:
                     headers = {**headers, "Content-Type": "application/json"}
-                async with self._session.request(
-                    method,
-                    url,
-                    headers=headers,
-                    data=None if json is None else _json_dumps(json).encode(),
-                    allow_redirects=False,
-                ) as response:
-                    headers_at = time.perf_counter()
-                    output = await _read_head(response.content)
+                body = None if json is None else _json_dumps(json).encode()
+                try:
+                    response, output, headers_at = await self._exchange(method, url, headers, body)
+                except aiohttp.ServerDisconnectedError:
+                    if call.new_connection:
+                        raise
+                    # A kept-alive connection the server closed as it was taken (no answer
+                    # came, so the request was not served): once more, on a fresh one.
+                    call.new_connection = False
+                    response, output, headers_at = await self._exchange(method, url, headers, body)
         except TargetRefused as exc:
             return OutboundResult(None, None, f"target refused: {exc.reason}")
         except HostUnresolvable as exc:
@@ -256,6 +261,15 @@ class HttpClient:
             _retry_after_seconds(response.headers),
             phases=_phases(call, headers_at),
         )
+
+    async def _exchange(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None
+    ) -> tuple[aiohttp.ClientResponse, str, float]:
+        async with self._session.request(
+            method, url, headers=headers, data=body, allow_redirects=False
+        ) as response:
+            headers_at = time.perf_counter()
+            return response, await _read_head(response.content), headers_at
 
 
 def create_http_client(

@@ -1,13 +1,18 @@
 """Scheduler benchmark: N jobs all due in the same second, fired at a local target.
 
-    python -m loadtest.scheduler_bench [--jobs 1000 10000] [--processes 1]
+    python -m loadtest.scheduler_bench [--jobs 1000 10000] [--processes 1] [--spread-seconds 0]
 
 Creates a throwaway PostgreSQL database (TEST_DATABASE_URL or the local server), inserts the
-jobs with the same next run, starts `python -m scheduler` in as many processes as asked
-(real processes sharing the work through FOR UPDATE SKIP LOCKED) and reports: lateness
-(arrival at the target minus the slot) p50/p99/max, fires per second, and duplicates, counted
-twice: executions per (job, slot) in the database and idempotency keys seen by the target.
-Both must be 0.
+jobs with the same next run (or spread evenly over `--spread-seconds`), starts
+`python -m scheduler` in as many processes as asked (real processes sharing the work through
+FOR UPDATE SKIP LOCKED) and reports: lateness (arrival at the target minus the slot)
+p50/p99/max, fires per second, and duplicates, counted twice: executions per (job, slot) in
+the database and idempotency keys seen by the target. Both must be 0.
+
+Then, in the same run, the client ceiling: the same N requests fired at a fresh target by the
+guarded HTTP client alone (`loadtest/bare_client.py`, as many processes, no database), and
+the ratio of the scheduler's fires/s to it. On a shared machine the ratio is the figure that
+counts; the load average before and after each run is printed beside it.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from tests.support import databases
 
 SECONDS_UNTIL_DUE = 8
 FINISH_WITHIN_SECONDS = 180
+CONCURRENCY = "500"  # SCHEDULER_MAX_CONCURRENCY, and the bare client's requests in flight
 
 
 def _free_port() -> int:
@@ -59,8 +65,11 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
     await process.wait()
 
 
-async def _seed(settings: Settings, job_count: int, target_url: str) -> datetime:
+async def _seed(
+    settings: Settings, job_count: int, target_url: str, spread_seconds: float
+) -> datetime:
     due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=SECONDS_UNTIL_DUE)
+    step = timedelta(seconds=spread_seconds / job_count)
     rows = [
         {
             "id": uuid.uuid4(),
@@ -74,7 +83,7 @@ async def _seed(settings: Settings, job_count: int, target_url: str) -> datetime
             "pic_team": "bench",
             "end_date": date(2099, 1, 1),
             "notification_emails": [],
-            "next_run_at": due,
+            "next_run_at": due + i * step,
         }
         for i in range(job_count)
     ]
@@ -113,7 +122,45 @@ async def _database_counts(settings: Settings) -> dict[str, int]:
         await engine.dispose()
 
 
-async def _bench(job_count: int, process_count: int) -> dict[str, float]:
+async def _wait_until_up(client: httpx.AsyncClient, target_url: str) -> None:
+    for _ in range(100):
+        with contextlib.suppress(httpx.TransportError):
+            await client.get(f"{target_url}/stats")
+            return
+        await asyncio.sleep(0.1)
+
+
+async def _client_ceiling(job_count: int, process_count: int) -> float:
+    """Fires/s of the bare client: the same requests at a fresh target, no database."""
+    port = _free_port()
+    target_url = f"http://127.0.0.1:{port}"
+    target = await _start("loadtest.target_server", str(port))
+    try:
+        async with httpx.AsyncClient() as client:
+            await _wait_until_up(client, target_url)
+            start = time.time() + 2
+            share = -(-job_count // process_count)
+            firing = [
+                await _start(
+                    "loadtest.bare_client",
+                    f"{target_url}/hook",
+                    str(min(share, job_count - n * share)),
+                    CONCURRENCY,
+                    str(start),
+                    str(n * share),
+                )
+                for n in range(process_count)
+            ]
+            await asyncio.gather(*(process.wait() for process in firing))
+            stats = (await client.get(f"{target_url}/stats")).json()
+    finally:
+        await _stop(target)
+    span = max((stats["last_arrival"] or 0) - start, 1e-9)
+    return float(stats["received"] / span)
+
+
+async def _bench(job_count: int, process_count: int, spread_seconds: float) -> dict[str, float]:
+    load_before = os.getloadavg()[0]
     server = databases.server_url()
     database_url = await databases.create_migrated_database(server)
     settings = Settings(_env_file=None, database_url=database_url, environment="test")
@@ -123,23 +170,19 @@ async def _bench(job_count: int, process_count: int) -> dict[str, float]:
     schedulers: list[asyncio.subprocess.Process] = []
     try:
         async with httpx.AsyncClient() as client:
-            for _ in range(100):
-                with contextlib.suppress(httpx.TransportError):
-                    await client.get(f"{target_url}/stats")
-                    break
-                await asyncio.sleep(0.1)
-            due = await _seed(settings, job_count, target_url)
+            await _wait_until_up(client, target_url)
+            due = await _seed(settings, job_count, target_url, spread_seconds)
             env = {
                 **os.environ,
                 "DATABASE_URL": database_url,
                 "ALLOW_PRIVATE_TARGETS": "true",
-                "SCHEDULER_MAX_CONCURRENCY": "500",
+                "SCHEDULER_MAX_CONCURRENCY": CONCURRENCY,
                 "SCHEDULER_BATCH_SIZE": "500",
                 "DB_POOL_SIZE": "20",
                 "LOG_LEVEL": "WARNING",
             }
             schedulers = [await _start("scheduler", env=env) for _ in range(process_count)]
-            deadline = time.monotonic() + SECONDS_UNTIL_DUE + FINISH_WITHIN_SECONDS
+            deadline = time.monotonic() + SECONDS_UNTIL_DUE + spread_seconds + FINISH_WITHIN_SECONDS
             counts = await _database_counts(settings)
             while counts["finished"] < job_count and time.monotonic() < deadline:
                 await asyncio.sleep(0.5)
@@ -149,8 +192,11 @@ async def _bench(job_count: int, process_count: int) -> dict[str, float]:
         for process in [*schedulers, target]:
             await _stop(process)
         await databases.drop_database(server, database_url)
+    load_between = os.getloadavg()[0]
+    ceiling = await _client_ceiling(job_count, process_count)
     lateness = stats["lateness"] or [float("nan")]
     span = max((stats["last_arrival"] or 0) - due.timestamp(), 1e-9)
+    fires_per_second = stats["received"] / span
     return {
         "jobs": job_count,
         "processes": process_count,
@@ -159,9 +205,14 @@ async def _bench(job_count: int, process_count: int) -> dict[str, float]:
         "lateness_p50_ms": 1000 * _percentile(lateness, 0.50),
         "lateness_p99_ms": 1000 * _percentile(lateness, 0.99),
         "lateness_max_ms": 1000 * max(lateness),
-        "fires_per_second": stats["received"] / span,
+        "fires_per_second": fires_per_second,
+        "client_ceiling_fires_per_second": ceiling,
+        "ratio_to_client": fires_per_second / ceiling,
         "duplicate_rows": counts["rows"] - counts["slots"],
         "duplicate_deliveries": stats["duplicates"],
+        "load_average_before": load_before,
+        "load_average_after_scheduler": load_between,
+        "load_average_after_client": os.getloadavg()[0],
     }
 
 
@@ -169,16 +220,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument(
+        "--spread-seconds",
+        type=float,
+        default=0,
+        help="spread the jobs' slots evenly over this many seconds (0: all in the same second)",
+    )
     args = parser.parse_args()
     for job_count in args.jobs:
-        result = asyncio.run(_bench(job_count, args.processes))
+        result = asyncio.run(_bench(job_count, args.processes, args.spread_seconds))
         print(json.dumps(result))
         print(
             f"{job_count:>6} jobs, {args.processes} scheduler process(es): lateness "
             f"p50 {result['lateness_p50_ms']:.0f} ms, p99 {result['lateness_p99_ms']:.0f} ms, "
-            f"max {result['lateness_max_ms']:.0f} ms; {result['fires_per_second']:.0f} fires/s; "
+            f"max {result['lateness_max_ms']:.0f} ms; {result['fires_per_second']:.0f} fires/s "
+            f"against {result['client_ceiling_fires_per_second']:.0f} for the bare client "
+            f"(ratio {result['ratio_to_client']:.2f}); "
             f"{result['succeeded']} succeeded; duplicates {result['duplicate_rows']} rows, "
-            f"{result['duplicate_deliveries']} deliveries"
+            f"{result['duplicate_deliveries']} deliveries; load average "
+            f"{result['load_average_before']:.1f} before, "
+            f"{result['load_average_after_scheduler']:.1f} after the scheduler, "
+            f"{result['load_average_after_client']:.1f} after the client"
         )
 
 

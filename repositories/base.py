@@ -19,6 +19,7 @@ from sqlalchemy import (
     Executable,
     Result,
     Select,
+    Table,
     delete,
     func,
     inspect,
@@ -34,8 +35,6 @@ from models.base import Base
 
 ModelT = TypeVar("ModelT", bound=Base)
 ItemT = TypeVar("ItemT")
-# Bound parameters per statement, under asyncpg's (32767) and SQLite's (32766) limits.
-_MAX_PARAMETERS = 30_000
 
 
 class RepositoryError(Exception):
@@ -182,17 +181,28 @@ class BaseRepository(Generic[ModelT]):
     async def insert_ignoring_duplicates(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         """Insert `rows`, skipping those a unique constraint says exist already (ON CONFLICT DO
         NOTHING); returns the primary keys of the rows inserted. Processes writing the same
-        rows at once insert each one once. Chunked below the drivers' parameter limits."""
+        rows at once insert each one once.
+
+        One executemany of a Core statement compiled once: SQLAlchemy sends the rows in
+        multi-row batches below the driver's parameter limit ("insertmanyvalues"), where a
+        statement built with every row's values was compiled anew for each call (about 2 ms
+        of CPU per row)."""
         if not rows:
             return []
         insert = postgresql.insert if self._dialect() == "postgresql" else sqlite.insert
-        primary_key = inspect(self.model).primary_key[0]
-        chunk = max(1, _MAX_PARAMETERS // max(len(row) for row in rows))
+        mapper = inspect(self.model)
+        table = cast(Table, mapper.local_table)
+        column_of = {attr.key: attr.columns[0].key for attr in mapper.column_attrs}
+        statement = insert(table).on_conflict_do_nothing().returning(mapper.primary_key[0])
+        # An executemany takes one shape of parameters: rows are grouped by the keys they set.
+        shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
+        for row in rows:
+            shapes.setdefault(frozenset(row), []).append(
+                {column_of.get(key, key): value for key, value in row.items()}
+            )
         inserted: list[Any] = []
-        for start in range(0, len(rows), chunk):
-            values = insert(self.model).values(list(rows[start : start + chunk]))
-            statement = values.on_conflict_do_nothing().returning(primary_key)
-            inserted.extend((await self._write(statement)).scalars())
+        for parameters in shapes.values():
+            inserted.extend((await self._write(statement, parameters)).scalars())
         return inserted
 
     async def _write(
