@@ -69,5 +69,12 @@ class JobExecution(UUIDPrimaryKey, Timestamps, Base):
     next_attempt_at: Mapped[datetime | None]
     # A manual run's one-off `metadata` (instead of the job's), kept for its later attempts.
     metadata_override: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # What the client measured of a webhook call, in milliseconds (integrations/outbound.py):
+    # null when the phase did not happen (no DNS for an address, no connect or TLS on a kept
+    # connection, no TLS for http, no answer).
+    dns_ms: Mapped[float | None]
+    connect_ms: Mapped[float | None]
+    tls_ms: Mapped[float | None]
+    first_byte_ms: Mapped[float | None]
 
     job: Mapped[Job] = relationship(lazy="raise")

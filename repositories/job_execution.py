@@ -313,6 +313,10 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
                 output=bindparam("output"),
                 error_message=bindparam("error_message"),
                 next_attempt_at=bindparam("next_attempt_at"),
+                dns_ms=bindparam("dns_ms"),
+                connect_ms=bindparam("connect_ms"),
+                tls_ms=bindparam("tls_ms"),
+                first_byte_ms=bindparam("first_byte_ms"),
                 lease_expires_at=None,
                 updated_at=now,
             )

@@ -20,6 +20,7 @@ from integrations.address_guard import AddressGuard
 from scheduler.dispatcher import Dispatcher
 from scheduler.loop import Scheduler
 from scheduler.single_node import SchedulerLock
+from scheduler.wakeup import WakeupListener
 from services.notifications.sender import DeliveryWorker
 
 logger = logging.getLogger("scheduler")
@@ -33,6 +34,7 @@ class Runtime:
     dispatcher: Dispatcher
     scheduler: Scheduler | None
     deliveries: DeliveryWorker | None = None
+    wakeups: WakeupListener | None = None
 
 
 @asynccontextmanager
@@ -59,17 +61,24 @@ async def running_scheduler(
         )
     scheduler = None
     deliveries = None
+    wakeups = None
     if start_loop:
         scheduler = Scheduler(sessionmaker, settings, clock, dispatcher)
         scheduler.wake_on_new_work(session_class)
+        if not settings.is_sqlite:
+            # Changes made by other processes (scheduler/wakeup.py); SQLite has one process.
+            wakeups = WakeupListener(settings, scheduler.wake)
+            wakeups.start()
         scheduler.start()
         # Processes that run jobs also send the alerts they (or any process) queued.
         deliveries = DeliveryWorker(sessionmaker, settings, clock, http_client)
         deliveries.wake_on_new_deliveries(session_class)
         deliveries.start()
     try:
-        yield Runtime(engine, sessionmaker, guard, dispatcher, scheduler, deliveries)
+        yield Runtime(engine, sessionmaker, guard, dispatcher, scheduler, deliveries, wakeups)
     finally:
+        if wakeups is not None:
+            await wakeups.stop()
         if scheduler is not None:
             await scheduler.stop()
         await dispatcher.close(grace_seconds=10)

@@ -41,6 +41,22 @@ class ExecutionRead(BaseModel):
     error_message: str | None
     output: str | None
     attempt: int
+    dns_ms: float | None = Field(
+        description="Webhooks: milliseconds resolving the target's host name (null for an IP "
+        "address or a GitHub run)."
+    )
+    connect_ms: float | None = Field(
+        description="Webhooks: milliseconds opening the TCP connection (null when a kept-alive "
+        "connection was used)."
+    )
+    tls_ms: float | None = Field(
+        description="Webhooks: milliseconds of the TLS handshake (null for http or a kept-alive "
+        "connection)."
+    )
+    first_byte_ms: float | None = Field(
+        description="Webhooks: milliseconds from sending the request to the answer's status line "
+        "and headers (null when no answer came)."
+    )
 
 
 class ExecutionEnvelope(BaseModel):

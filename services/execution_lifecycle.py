@@ -34,7 +34,7 @@ from core import metrics
 from core.clock import Clock
 from core.config import Settings
 from core.enums import ExecutionStatus, ExecutionType, TriggerType
-from integrations.outbound import OutboundResult
+from integrations.outbound import OutboundResult, Phases
 from models import Job, JobExecution
 from models.job_execution import TARGET_MAX_LENGTH
 from repositories.job import JobRepository
@@ -378,6 +378,8 @@ def _run_of(job: Job, row: dict[str, Any], *, github_token: str | None = None) -
 
 def _closing_row(outcome: Outcome, now: datetime, retry_in: float | None) -> dict[str, Any]:
     result = outcome.result
+    webhook = outcome.run.execution_type == ExecutionType.WEBHOOK
+    phases = result.phases if webhook else Phases()
     return {
         "id": outcome.run.execution_id,
         "status": ExecutionStatus.SUCCESS if result.ok else ExecutionStatus.FAILED,
@@ -387,6 +389,10 @@ def _closing_row(outcome: Outcome, now: datetime, retry_in: float | None) -> dic
         "output": result.output,
         "error_message": result.error,
         "next_attempt_at": None if retry_in is None else now + timedelta(seconds=retry_in),
+        "dns_ms": phases.dns_ms,
+        "connect_ms": phases.connect_ms,
+        "tls_ms": phases.tls_ms,
+        "first_byte_ms": phases.first_byte_ms,
     }
 
 
