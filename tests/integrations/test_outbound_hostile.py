@@ -271,3 +271,48 @@ def test_backoff_is_full_jitter_within_the_ceiling(
     assert min(samples) < ceiling * 0.1
     assert max(samples) > ceiling * 0.9
     assert len(set(samples)) > 300
+
+
+async def test_a_kept_alive_connection_closed_by_the_server_is_replaced_once() -> None:
+    """A server that closes an idle connection just as it is reused (the keep-alive race):
+    the request, never answered there, is made once more on a new connection."""
+    requests_per_connection: list[int] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        number = len(requests_per_connection)
+        requests_per_connection.append(0)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    0,
+                )
+                await reader.readexactly(length)
+                requests_per_connection[number] += 1
+                if number == 0 and requests_per_connection[number] == 2:
+                    return  # closed with the second request unanswered
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        except asyncio.IncompleteReadError:
+            return
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = outbound.create_http_client()
+    try:
+        first = await send(client, f"http://127.0.0.1:{port}/")
+        second = await send(client, f"http://127.0.0.1:{port}/")
+    finally:
+        await client.aclose()
+        server.close()
+
+    assert first.ok, first.error
+    assert second.ok, second.error
+    assert requests_per_connection == [2, 1]

@@ -234,3 +234,28 @@ async def test_a_dispatcher_not_started_refuses_runs(
 
     with pytest.raises(RuntimeError, match="not started"):
         dispatcher.submit(run_spec(job, uuid.uuid4(), T0))
+
+
+async def test_a_webhook_run_records_the_phases_of_its_call(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    clock: FrozenClock,
+    http_target: HttpTarget,
+    committing: async_sessionmaker[AsyncSession],
+) -> None:
+    clock.set(T0)
+    http_target.respond(Reply(delay_seconds=0.1))
+    job = await make_job(cron_expression="* * * * *", target_url=http_target.url)
+    scheduler = make_scheduler()
+    clock.advance(timedelta(minutes=1))
+
+    assert await run_pass(scheduler) == 1
+
+    (execution,) = await executions_of(committing, job.id)
+    assert execution.status == ExecutionStatus.SUCCESS
+    assert execution.dns_ms is None  # 127.0.0.1: nothing to resolve
+    assert execution.tls_ms is None  # http
+    assert execution.first_byte_ms is not None
+    assert execution.first_byte_ms >= 100  # the target's delay
+    # A new connection, or one kept alive from an earlier test (then no connect phase).
+    assert execution.connect_ms is None or execution.connect_ms >= 0

@@ -1267,11 +1267,26 @@ export interface components {
             attempt: number;
             /** Completed At */
             completed_at: string | null;
+            /**
+             * Connect Ms
+             * @description Webhooks: milliseconds opening the TCP connection (null when a kept-alive connection was used).
+             */
+            connect_ms: number | null;
+            /**
+             * Dns Ms
+             * @description Webhooks: milliseconds resolving the target's host name (null for an IP address or a GitHub run).
+             */
+            dns_ms: number | null;
             /** Duration Seconds */
             duration_seconds: number | null;
             /** Error Message */
             error_message: string | null;
             execution_type: components["schemas"]["ExecutionType"];
+            /**
+             * First Byte Ms
+             * @description Webhooks: milliseconds from sending the request to the answer's status line and headers (null when no answer came).
+             */
+            first_byte_ms: number | null;
             /**
              * Id
              * Format: uuid
@@ -1298,6 +1313,11 @@ export interface components {
             status: components["schemas"]["ExecutionStatus"];
             /** Target */
             target: string | null;
+            /**
+             * Tls Ms
+             * @description Webhooks: milliseconds of the TLS handshake (null for http or a kept-alive connection).
+             */
+            tls_ms: number | null;
             trigger_type: components["schemas"]["TriggerType"];
         };
         /** ExecutionStatistics */

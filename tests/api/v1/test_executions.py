@@ -91,6 +91,10 @@ async def test_list_is_newest_first_with_job_names(
         "error_message",
         "output",
         "attempt",
+        "dns_ms",
+        "connect_ms",
+        "tls_ms",
+        "first_byte_ms",
     }
 
 
@@ -227,6 +231,31 @@ async def test_get_one_execution(
     assert response.status_code == 200
     assert response.json()["execution"]["output"] == "pong"
     assert response.json()["execution"]["job_name"] == "nightly-report"
+
+
+async def test_an_execution_shows_the_phases_of_its_call(
+    client: httpx.AsyncClient, viewer_headers: dict[str, str], session: AsyncSession, job: Job
+) -> None:
+    execution = await create_execution(
+        session,
+        job,
+        scheduled_for=DAY,
+        dns_ms=12.5,
+        connect_ms=3.25,
+        tls_ms=None,
+        first_byte_ms=140.0,
+    )
+
+    response = await client.get(f"/api/v1/executions/{execution.id}", headers=viewer_headers)
+
+    assert response.status_code == 200
+    shown = response.json()["execution"]
+    assert (shown["dns_ms"], shown["connect_ms"], shown["tls_ms"], shown["first_byte_ms"]) == (
+        12.5,
+        3.25,
+        None,
+        140.0,
+    )
 
 
 async def test_unknown_execution_is_404(
