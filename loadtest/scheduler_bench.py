@@ -111,6 +111,7 @@ async def _database_counts(settings: Settings) -> dict[str, int]:
                 "rows": await count(),
                 "finished": await count(JobExecution.status != ExecutionStatus.RUNNING),
                 "succeeded": await count(JobExecution.status == ExecutionStatus.SUCCESS),
+                "missed": await count(JobExecution.status == ExecutionStatus.MISSED),
                 "slots": int(
                     await session.scalar(
                         select(func.count()).select_from(distinct_slots.subquery())
@@ -208,6 +209,9 @@ async def _bench(job_count: int, process_count: int, spread_seconds: float) -> d
         "fires_per_second": fires_per_second,
         "client_ceiling_fires_per_second": ceiling,
         "ratio_to_client": fires_per_second / ceiling,
+        "executions": counts["rows"],
+        "finished": counts["finished"],
+        "missed": counts["missed"],
         "duplicate_rows": counts["rows"] - counts["slots"],
         "duplicate_deliveries": stats["duplicates"],
         "load_average_before": load_before,
@@ -236,7 +240,8 @@ def main() -> None:
             f"max {result['lateness_max_ms']:.0f} ms; {result['fires_per_second']:.0f} fires/s "
             f"against {result['client_ceiling_fires_per_second']:.0f} for the bare client "
             f"(ratio {result['ratio_to_client']:.2f}); "
-            f"{result['succeeded']} succeeded; duplicates {result['duplicate_rows']} rows, "
+            f"{result['succeeded']} succeeded, {result['missed']} missed (later than the "
+            f"misfire grace); duplicates {result['duplicate_rows']} rows, "
             f"{result['duplicate_deliveries']} deliveries; load average "
             f"{result['load_average_before']:.1f} before, "
             f"{result['load_average_after_scheduler']:.1f} after the scheduler, "
