@@ -174,9 +174,8 @@ def _trace_config() -> aiohttp.TraceConfig:
 
 
 class HttpClient:
-    """One aiohttp session (pool of up to `max_connections`) with the guarantees above.
-
-    Made in a running event loop; `aclose` when done.
+    """One aiohttp session (pool of up to `max_connections`) with the guarantees above; calls
+    go through `send(client, ...)`. Made in a running event loop; `aclose` when done.
     """
 
     def __init__(
@@ -204,64 +203,6 @@ class HttpClient:
     async def aclose(self) -> None:
         await self._session.close()
 
-    async def send(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: dict[str, str],
-        json: Any = None,
-        timeout_seconds: float,
-        guard: AddressGuard | None,
-    ) -> OutboundResult:
-        """Make one request and describe what happened; never raises for network outcomes.
-
-        `guard=None` is for operator-configured endpoints (the GitHub API, Slack), which are
-        trusted.
-        """
-        call = _Call(checked=None, https=url[:6].lower() == "https:")
-        token = _CURRENT.set(call)
-        try:
-            async with asyncio.timeout(timeout_seconds):
-                if guard is not None:
-                    url, headers, call.checked, call.dns_ms = await _check(guard, url, headers)
-                if json is not None:
-                    headers = {**headers, "Content-Type": "application/json"}
-                body = None if json is None else _json_dumps(json).encode()
-                try:
-                    response, output, headers_at = await self._exchange(method, url, headers, body)
-                except aiohttp.ServerDisconnectedError:
-                    if call.new_connection:
-                        raise
-                    # A kept-alive connection the server closed as it was taken (no answer
-                    # came, so the request was not served): once more, on a fresh one.
-                    call.new_connection = False
-                    response, output, headers_at = await self._exchange(method, url, headers, body)
-        except TargetRefused as exc:
-            return OutboundResult(None, None, f"target refused: {exc.reason}")
-        except HostUnresolvable as exc:
-            return OutboundResult(None, None, str(exc), retryable=True, phases=_phases(call))
-        except TimeoutError:
-            return OutboundResult(
-                None,
-                None,
-                f"timed out after {timeout_seconds:g}s",
-                retryable=True,
-                phases=_phases(call),
-            )
-        except (aiohttp.ClientError, OSError) as exc:
-            return OutboundResult(None, None, _describe(exc), retryable=True, phases=_phases(call))
-        finally:
-            _CURRENT.reset(token)
-        status = response.status
-        return OutboundResult(
-            status,
-            output,
-            None if 200 <= status < 300 else f"HTTP {status}",
-            _retry_after_seconds(response.headers),
-            phases=_phases(call, headers_at),
-        )
-
     async def _exchange(
         self, method: str, url: str, headers: dict[str, str], body: bytes | None
     ) -> tuple[aiohttp.ClientResponse, str, float]:
@@ -288,9 +229,51 @@ async def send(
     timeout_seconds: float,
     guard: AddressGuard | None,
 ) -> OutboundResult:
-    """`client.send(...)`: one request through the guarded client (see HttpClient.send)."""
-    return await client.send(
-        method, url, headers=headers, json=json, timeout_seconds=timeout_seconds, guard=guard
+    """Make one request and describe what happened; never raises for network outcomes.
+
+    `guard=None` is for operator-configured endpoints (the GitHub API, Slack), which are
+    trusted.
+    """
+    call = _Call(checked=None, https=url[:6].lower() == "https:")
+    token = _CURRENT.set(call)
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            if guard is not None:
+                url, headers, call.checked, call.dns_ms = await _check(guard, url, headers)
+            if json is not None:
+                headers = {**headers, "Content-Type": "application/json"}
+            body = None if json is None else _json_dumps(json).encode()
+            try:
+                response, output, headers_at = await client._exchange(method, url, headers, body)
+            except aiohttp.ServerDisconnectedError:
+                if call.new_connection:
+                    raise
+                # A kept-alive connection the server closed as it was taken (no answer
+                # came, so the request was not served): once more, on a fresh one.
+                response, output, headers_at = await client._exchange(method, url, headers, body)
+    except TargetRefused as exc:
+        return OutboundResult(None, None, f"target refused: {exc.reason}")
+    except HostUnresolvable as exc:
+        return OutboundResult(None, None, str(exc), retryable=True, phases=_phases(call))
+    except TimeoutError:
+        return OutboundResult(
+            None,
+            None,
+            f"timed out after {timeout_seconds:g}s",
+            retryable=True,
+            phases=_phases(call),
+        )
+    except (aiohttp.ClientError, OSError) as exc:
+        return OutboundResult(None, None, _describe(exc), retryable=True, phases=_phases(call))
+    finally:
+        _CURRENT.reset(token)
+    status = response.status
+    return OutboundResult(
+        status,
+        output,
+        None if 200 <= status < 300 else f"HTTP {status}",
+        _retry_after_seconds(response.headers),
+        phases=_phases(call, headers_at),
     )
 
 
