@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, insert, select
+from sqlalchemy import Interval, bindparam, func, insert, select, update
 
 from core import db
 from core.config import Settings
@@ -65,10 +65,13 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
     await process.wait()
 
 
-async def _seed(
-    settings: Settings, job_count: int, target_url: str, spread_seconds: float
-) -> datetime:
-    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=SECONDS_UNTIL_DUE)
+# Seeded this far ahead, then moved to just ahead of now once the schedulers are up: seeding
+# 100,000 rows takes longer than any lead time would allow.
+SEED_OFFSET = timedelta(days=3650)
+
+
+async def _seed(settings: Settings, job_count: int, target_url: str, spread_seconds: float) -> None:
+    base = datetime.now(UTC).replace(microsecond=0) + SEED_OFFSET
     step = timedelta(seconds=spread_seconds / job_count)
     rows = [
         {
@@ -83,7 +86,7 @@ async def _seed(
             "pic_team": "bench",
             "end_date": date(2099, 1, 1),
             "notification_emails": [],
-            "next_run_at": due + i * step,
+            "next_run_at": base + i * step,
         }
         for i in range(job_count)
     ]
@@ -92,6 +95,20 @@ async def _seed(
         async with db.create_sessionmaker(engine).begin() as session:
             for start in range(0, len(rows), 1000):
                 await session.execute(insert(Job), rows[start : start + 1000])
+    finally:
+        await engine.dispose()
+
+
+async def _make_due(settings: Settings) -> datetime:
+    """Move every job's first slot to SECONDS_UNTIL_DUE from now (keeping the spread)."""
+    engine = db.create_engine(settings)
+    try:
+        async with db.create_sessionmaker(engine).begin() as session:
+            base = await session.scalar(select(func.min(Job.next_run_at)))
+            assert base is not None
+            due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=SECONDS_UNTIL_DUE)
+            shift = bindparam("shift", base - due, type_=Interval())
+            await session.execute(update(Job).values(next_run_at=Job.next_run_at - shift))
     finally:
         await engine.dispose()
     return due
@@ -172,7 +189,7 @@ async def _bench(job_count: int, process_count: int, spread_seconds: float) -> d
     try:
         async with httpx.AsyncClient() as client:
             await _wait_until_up(client, target_url)
-            due = await _seed(settings, job_count, target_url, spread_seconds)
+            await _seed(settings, job_count, target_url, spread_seconds)
             env = {
                 **os.environ,
                 "DATABASE_URL": database_url,
@@ -183,6 +200,8 @@ async def _bench(job_count: int, process_count: int, spread_seconds: float) -> d
                 "LOG_LEVEL": "WARNING",
             }
             schedulers = [await _start("scheduler", env=env) for _ in range(process_count)]
+            await asyncio.sleep(3)  # started and listening
+            due = await _make_due(settings)
             deadline = time.monotonic() + SECONDS_UNTIL_DUE + spread_seconds + FINISH_WITHIN_SECONDS
             counts = await _database_counts(settings)
             while counts["finished"] < job_count and time.monotonic() < deadline:
