@@ -1,6 +1,6 @@
 """Cross-process wake-up on PostgreSQL: LISTEN for what the database's triggers NOTIFY.
 
-Triggers (migration 0007) send `cronjob_wakeup` in the transaction that makes work due earlier
+Triggers (migration 0008) send `cronjob_wakeup` in the transaction that makes work due earlier
 than a scheduler may think: a job inserted or activated, its next run moved earlier, a retry
 scheduled. Any process may make the change (an API process, the CLI, psql); every scheduler
 listening hears it as the change commits and starts a pass. The listener holds a connection of
