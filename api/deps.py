@@ -29,6 +29,7 @@ from models.user import User
 from scheduler.dispatcher import Dispatcher
 from services import authz
 from services.api_key import ApiKeyService
+from services.audit import AuditContext, AuditService
 from services.auth import AuthService, Principal
 from services.dashboard import DashboardService
 from services.execution import ExecutionService
@@ -142,6 +143,21 @@ async def get_scheduler_state(request: Request) -> SchedulerState | None:
     return scheduler
 
 
+async def get_client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+ClientAddress = Annotated[str, Depends(get_client_address)]
+
+
+async def get_audit_context(request: Request, client_address: ClientAddress) -> AuditContext:
+    """This request's identity for the audit log; `get_principal` adds the actor. One object
+    per request (FastAPI caches a dependency within a request)."""
+    request_id: str | None = getattr(request.state, "request_id", None)
+    return AuditContext(request_id=request_id, client_address=client_address)
+
+
+AuditContextDep = Annotated[AuditContext, Depends(get_audit_context)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
@@ -154,24 +170,41 @@ SchedulerStateDep = Annotated[SchedulerState | None, Depends(get_scheduler_state
 # --- services ----------------------------------------------------------------------------------
 
 
+async def get_audit_service(
+    session: SessionDep, clock: ClockDep, context: AuditContextDep
+) -> AuditService:
+    return AuditService(session, clock, context)
+
+
+AuditServiceDep = Annotated[AuditService, Depends(get_audit_service)]
+
+
 async def get_auth_service(
-    session: SessionDep, settings: SettingsDep, clock: ClockDep
+    session: SessionDep, settings: SettingsDep, clock: ClockDep, audit: AuditServiceDep
 ) -> AuthService:
-    return AuthService(session, settings, clock)
+    return AuthService(session, settings, clock, audit=audit)
 
 
-async def get_api_key_service(session: SessionDep, clock: ClockDep) -> ApiKeyService:
-    return ApiKeyService(session, clock)
+async def get_api_key_service(
+    session: SessionDep, clock: ClockDep, audit: AuditServiceDep
+) -> ApiKeyService:
+    return ApiKeyService(session, clock, audit=audit)
 
 
-async def get_user_service(session: SessionDep, settings: SettingsDep) -> UserService:
-    return UserService(session, settings.scheduler_timezone)
+async def get_user_service(
+    session: SessionDep, settings: SettingsDep, audit: AuditServiceDep
+) -> UserService:
+    return UserService(session, settings.scheduler_timezone, audit=audit)
 
 
 async def get_job_service(
-    session: SessionDep, settings: SettingsDep, clock: ClockDep, guard: AddressGuardDep
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    guard: AddressGuardDep,
+    audit: AuditServiceDep,
 ) -> JobService:
-    return JobService(session, settings, clock, guard)
+    return JobService(session, settings, clock, guard, audit=audit)
 
 
 JobServiceDep = Annotated[JobService, Depends(get_job_service)]
@@ -188,9 +221,9 @@ async def get_execution_service(
 
 
 async def get_execution_lifecycle(
-    session: SessionDep, settings: SettingsDep, clock: ClockDep
+    session: SessionDep, settings: SettingsDep, clock: ClockDep, audit: AuditServiceDep
 ) -> ExecutionLifecycle:
-    return ExecutionLifecycle(session, settings, clock)
+    return ExecutionLifecycle(session, settings, clock, audit=audit)
 
 
 async def get_trial_run_service(
@@ -209,8 +242,8 @@ async def get_dashboard_service(
     return DashboardService(session, settings, clock)
 
 
-async def get_settings_service(session: SessionDep) -> SettingsService:
-    return SettingsService(session)
+async def get_settings_service(session: SessionDep, audit: AuditServiceDep) -> SettingsService:
+    return SettingsService(session, audit=audit)
 
 
 async def get_health_service(
@@ -275,26 +308,21 @@ api_key_scheme = HTTPBearer(
 )
 
 
-async def get_client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-ClientAddress = Annotated[str, Depends(get_client_address)]
-
-
 async def get_principal(
     request: Request,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     _api_key: Annotated[HTTPAuthorizationCredentials | None, Depends(api_key_scheme)],
     auth: AuthServiceDep,
     session: SessionDep,
-    client_address: ClientAddress,
+    audit_context: AuditContextDep,
 ) -> Principal:
     if token is None:
         raise Unauthorized(
             "Send an access token or an API key: Authorization: Bearer <token or cj_ key>."
         )
-    principal = await auth.authenticate(token, client_address)
+    principal = await auth.authenticate(token, audit_context.client_address or "unknown")
+    audit_context.actor_user_id = principal.user.id
+    audit_context.api_key_id = principal.api_key.id if principal.api_key else None
     authz.require_key_scope(principal.api_key, request.method)
     # End the read transaction of authentication now (with the key's `last_used_at`, when it
     # was due): the request's own work starts a new one when it first touches the database.

@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     digest_admin_scope: Literal["own", "all"] = "own"
     # Pause a job after this many failed runs in a row (0: never).
     auto_pause_after_failures: int = Field(default=0, ge=0)
+    # Audit entries older than this are purged (in small batches, by processes running the
+    # scheduler).
+    audit_retention_days: int = Field(default=365, ge=1)
 
     # The built dashboard (`frontend/dist`), served at `/`; looked up on each request, so a build
     # made while the service runs is picked up.

@@ -88,3 +88,39 @@ class ApiKeyScope(StrEnum):
 
     READ = "read"
     WRITE = "write"
+
+
+class AuditAction(StrEnum):
+    """What an audit entry records. Stored as plain text (no CHECK constraint): a new action
+    needs no migration."""
+
+    JOB_CREATED = "job.created"
+    JOB_UPDATED = "job.updated"
+    JOB_PAUSED = "job.paused"
+    JOB_RESUMED = "job.resumed"
+    JOB_DELETED = "job.deleted"
+    JOB_RUN = "job.run"
+    JOB_SIGNING_SECRET_ROTATED = "job.signing_secret_rotated"
+    USER_REGISTERED = "user.registered"
+    USER_UPDATED = "user.updated"
+    USER_DELETED = "user.deleted"
+    CATEGORY_CREATED = "job_category.created"
+    CATEGORY_UPDATED = "job_category.updated"
+    CATEGORY_DISABLED = "job_category.disabled"
+    PIC_TEAM_CREATED = "pic_team.created"
+    PIC_TEAM_UPDATED = "pic_team.updated"
+    PIC_TEAM_DISABLED = "pic_team.disabled"
+    SLACK_SETTINGS_UPDATED = "slack_settings.updated"
+    API_KEY_CREATED = "api_key.created"
+    API_KEY_REVOKED = "api_key.revoked"
+    LOGIN_SUCCEEDED = "auth.login"
+    LOGIN_THROTTLED = "auth.login_throttled"
+
+
+class AuditResource(StrEnum):
+    JOB = "job"
+    USER = "user"
+    JOB_CATEGORY = "job_category"
+    PIC_TEAM = "pic_team"
+    SLACK_SETTINGS = "slack_settings"
+    API_KEY = "api_key"

@@ -89,8 +89,15 @@ class TooManyRequests(DomainError):
     code = "too_many_requests"
     title = "Too many requests"
 
-    def __init__(self, message: str, *, retry_after_seconds: int, title: str | None = None) -> None:
-        super().__init__(message, title=title)
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_seconds: int,
+        title: str | None = None,
+        keep_changes: bool = False,
+    ) -> None:
+        super().__init__(message, title=title, keep_changes=keep_changes)
         self.retry_after_seconds = retry_after_seconds
 
 

@@ -1,6 +1,7 @@
 """Every model, imported here so `Base.metadata` is complete for Alembic and the tests."""
 
 from models.api_key import ApiKey
+from models.audit_entry import AuditEntry
 from models.base import Base
 from models.job import Job
 from models.job_category import GENERAL_CATEGORY_SLUG, JobCategory
@@ -18,6 +19,7 @@ from models.user_preferences import UserNotificationPreferences, UserUiPreferenc
 __all__ = [
     "GENERAL_CATEGORY_SLUG",
     "ApiKey",
+    "AuditEntry",
     "Base",
     "Job",
     "JobCategory",

@@ -19,6 +19,7 @@ from integrations import outbound
 from integrations.address_guard import AddressGuard
 from scheduler.dispatcher import Dispatcher
 from scheduler.loop import Scheduler
+from scheduler.retention import RetentionWorker, default_rules
 from scheduler.single_node import SchedulerLock
 from scheduler.wakeup import WakeupListener
 from services.notifications.sender import DeliveryWorker
@@ -35,6 +36,7 @@ class Runtime:
     scheduler: Scheduler | None
     deliveries: DeliveryWorker | None = None
     wakeups: WakeupListener | None = None
+    retention: RetentionWorker | None = None
 
 
 @asynccontextmanager
@@ -62,6 +64,7 @@ async def running_scheduler(
     scheduler = None
     deliveries = None
     wakeups = None
+    retention = None
     if start_loop:
         scheduler = Scheduler(sessionmaker, settings, clock, dispatcher)
         scheduler.wake_on_new_work(session_class)
@@ -74,13 +77,26 @@ async def running_scheduler(
         deliveries = DeliveryWorker(sessionmaker, settings, clock, http_client)
         deliveries.wake_on_new_deliveries(session_class)
         deliveries.start()
+        retention = RetentionWorker(sessionmaker, default_rules(settings, clock))
+        retention.start()
     try:
-        yield Runtime(engine, sessionmaker, guard, dispatcher, scheduler, deliveries, wakeups)
+        yield Runtime(
+            engine,
+            sessionmaker,
+            guard,
+            dispatcher,
+            scheduler,
+            deliveries,
+            wakeups=wakeups,
+            retention=retention,
+        )
     finally:
         if wakeups is not None:
             await wakeups.stop()
         if scheduler is not None:
             await scheduler.stop()
+        if retention is not None:
+            await retention.stop()
         await dispatcher.close(grace_seconds=10)
         if deliveries is not None:
             await deliveries.stop(grace_seconds=10)

@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
+from core.enums import AuditAction, AuditResource
 from core.errors import NotFound
 from core.security import API_KEY_SHOWN_PREFIX_LENGTH, generate_api_key, hash_api_key
 from models.api_key import ApiKey
@@ -18,6 +19,7 @@ from models.user import User
 from repositories.api_key import ApiKeyRepository
 from schemas.api_key import ApiKeyCreate
 from services import authz
+from services.audit import AuditService
 
 logger = logging.getLogger("services.api_key")
 
@@ -29,9 +31,12 @@ class CreatedApiKey:
 
 
 class ApiKeyService:
-    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+    def __init__(
+        self, session: AsyncSession, clock: Clock, *, audit: AuditService | None = None
+    ) -> None:
         self.clock = clock
         self.api_keys = ApiKeyRepository(session)
+        self.audit = audit or AuditService(session, clock)
 
     async def create(
         self, actor: User, data: ApiKeyCreate, *, used_key: ApiKey | None
@@ -55,6 +60,12 @@ class ApiKeyService:
                 "last_used_at": None,
             }
         )
+        await self.audit.record(
+            AuditAction.API_KEY_CREATED,
+            AuditResource.API_KEY,
+            api_key.id,
+            details=_described(api_key),
+        )
         logger.info(
             "API key %s (%s) created for user %s",
             api_key.id,
@@ -76,7 +87,24 @@ class ApiKeyService:
             raise NotFound("API key not found.", title="API key not found")
         authz.require_own_api_key(actor, api_key)
         await self.api_keys.delete(api_key)
+        await self.audit.record(
+            AuditAction.API_KEY_REVOKED,
+            AuditResource.API_KEY,
+            api_key.id,
+            details=_described(api_key),
+        )
         logger.info(
             "API key %s revoked by %s", api_key.id, actor.id, extra={"user_id": str(actor.id)}
         )
         return api_key
+
+
+def _described(api_key: ApiKey) -> dict[str, object]:
+    """What an audit entry says of a key: never the key or its hash."""
+    return {
+        "name": api_key.name,
+        "scope": api_key.scope,
+        "prefix": api_key.prefix,
+        "owner_id": api_key.user_id,
+        "expires_at": api_key.expires_at,
+    }

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
 from core.config import Settings
-from core.enums import TokenType
+from core.enums import AuditAction, AuditResource, TokenType
 from core.errors import Forbidden, TooManyRequests, Unauthorized
 from core.security import (
     IssuedToken,
@@ -37,6 +37,7 @@ from repositories.login_attempt import LoginAttemptRepository
 from repositories.refresh_token import RefreshTokenRepository
 from repositories.revoked_token import RevokedTokenRepository
 from repositories.user import UserRepository
+from services.audit import AuditService
 
 logger = logging.getLogger("services.auth")
 
@@ -67,10 +68,18 @@ class LoginResult:
 
 
 class AuthService:
-    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        clock: Clock,
+        *,
+        audit: AuditService | None = None,
+    ) -> None:
         self.session = session
         self.settings = settings
         self.clock = clock
+        self.audit = audit or AuditService(session, clock)
         self.users = UserRepository(session)
         self.refresh_tokens = RefreshTokenRepository(session)
         self.revoked_tokens = RevokedTokenRepository(session)
@@ -109,7 +118,22 @@ class AuthService:
         # Failures count per account, whichever of its names was typed; unknown names count
         # too, so throttling does not reveal which accounts exist.
         account = str(user.id) if user is not None else login.lower()
-        attempt = await self._reserve_attempt(account, client_address, now)
+        try:
+            attempt = await self._reserve_attempt(account, client_address, now)
+        except TooManyRequests as exc:
+            await self.audit.record(
+                AuditAction.LOGIN_THROTTLED,
+                AuditResource.USER,
+                user.id if user is not None else None,
+                details={"login": login},
+            )
+            # The refusal's audit entry stands although the request fails.
+            raise TooManyRequests(
+                exc.message,
+                retry_after_seconds=exc.retry_after_seconds,
+                title=exc.title,
+                keep_changes=True,
+            ) from None
         await self.session.commit()
 
         if user is None:
@@ -135,6 +159,9 @@ class AuthService:
             await self.users.update(user, {"password_hash": new_hash})
         await self.attempts.clear_account(account)
         await self._purge_expired(now)
+        await self.audit.record(
+            AuditAction.LOGIN_SUCCEEDED, AuditResource.USER, user.id, actor_user_id=user.id
+        )
         logger.info("login succeeded for user %s", user.id, extra={"user_id": str(user.id)})
         return user
 

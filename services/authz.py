@@ -89,3 +89,9 @@ def require_own_api_key(actor: User, api_key: ApiKey) -> None:
     """Keys are their user's; admins may list and revoke anyone's."""
     if api_key.user_id != actor.id and not is_admin(actor):
         raise Forbidden("You can only revoke your own API keys.")
+
+
+def require_job_owner_or_admin(actor: User, job: Job) -> None:
+    """A job's history (its audit entries): its owner, or an admin."""
+    if job.created_by != actor.id and not is_admin(actor):
+        raise Forbidden("Only the job's owner or an admin can read its audit log.")

@@ -33,12 +33,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import metrics
 from core.clock import Clock
 from core.config import Settings
-from core.enums import ExecutionStatus, ExecutionType, TriggerType
+from core.enums import AuditAction, AuditResource, ExecutionStatus, ExecutionType, TriggerType
 from integrations.outbound import OutboundResult, Phases
 from models import Job, JobExecution
 from models.job_execution import TARGET_MAX_LENGTH
 from repositories.job import JobRepository
 from repositories.job_execution import JobExecutionRepository
+from services.audit import REDACTED, AuditService
 from services.notifications.rules import FinishedRun, NotifierService
 
 logger = logging.getLogger("services.execution_lifecycle")
@@ -158,10 +159,18 @@ def retry_delay(settings: Settings, outcome: Outcome) -> float | None:
 
 
 class ExecutionLifecycle:
-    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        clock: Clock,
+        *,
+        audit: AuditService | None = None,
+    ) -> None:
         self.session = session
         self.settings = settings
         self.clock = clock
+        self.audit = audit or AuditService(session, clock)
         self.executions = JobExecutionRepository(session)
         self.jobs = JobRepository(session)
 
@@ -221,6 +230,16 @@ class ExecutionLifecycle:
         job.last_execution_at = row["started_at"]
         run = _run_of(job, row, github_token=github_token)
         metrics.on_commit(self.session, metrics.RUN_FIRES.labels(TriggerType.MANUAL).inc)
+        await self.audit.record(
+            AuditAction.JOB_RUN,
+            AuditResource.JOB,
+            job.id,
+            details={
+                "execution_id": execution.id,
+                "metadata_override": metadata is not None,
+                "github_token": REDACTED if github_token is not None else None,
+            },
+        )
         return execution, run
 
     # --- transitions -----------------------------------------------------------------------

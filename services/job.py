@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import cron
 from core.clock import Clock
 from core.config import Settings
+from core.enums import AuditAction, AuditResource
 from core.errors import Conflict, InvalidInput, NotFound, ValidationFailed
 from core.urls import TargetRefused, parse_target_url
 from integrations.address_guard import AddressGuard, HostUnresolvable
@@ -37,10 +38,15 @@ from schemas.job import (
     JobUpdate,
 )
 from services import authz
+from services.audit import AuditService, field_changes
 from services.notifications.rules import NotifierService
 
 # Changing one of these moves the next run; other edits keep the slot already scheduled.
 SCHEDULE_FIELDS = ("cron_expression", "timezone", "is_active")
+# Column values an audit entry never shows, only that they changed.
+AUDIT_SECRET_FIELDS = frozenset({"signing_secret"})
+# Derived columns an update's audit entry leaves out (they follow the fields that were sent).
+_AUDIT_DERIVED_FIELDS = frozenset({"next_run_at"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +63,19 @@ class JobView:
 
 class JobService:
     def __init__(
-        self, session: AsyncSession, settings: Settings, clock: Clock, guard: AddressGuard
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        clock: Clock,
+        guard: AddressGuard,
+        *,
+        audit: AuditService | None = None,
     ) -> None:
         self.session = session
         self.settings = settings
         self.clock = clock
         self.guard = guard
+        self.audit = audit or AuditService(session, clock)
         self.jobs = JobRepository(session)
         self.executions = JobExecutionRepository(session)
         self.categories = JobCategoryRepository(session)
@@ -136,9 +149,11 @@ class JobService:
     async def add(self, job: Job) -> Job:
         """Store a job made by `build` (a concurrent twin's name is still a 409)."""
         try:
-            return await self.jobs.add(job)
+            await self.jobs.add(job)
         except UniqueViolation as exc:
             raise _duplicate_name(job.name) from exc
+        await self._record_created(job)
+        return job
 
     async def add_all(self, jobs: Sequence[Job]) -> None:
         """Store many jobs made by `build` in one flush (409 when any name is taken)."""
@@ -146,6 +161,8 @@ class JobService:
             await self.jobs.add_all(jobs)
         except UniqueViolation as exc:
             raise Conflict("A job name is taken already.", title="Duplicate job name") from exc
+        for job in jobs:
+            await self._record_created(job)
 
     async def taken_names(self, names: Collection[str]) -> set[str]:
         return await self.jobs.existing_names(names)
@@ -157,17 +174,40 @@ class JobService:
             raise InvalidInput(
                 "Send at least one field to change.", title="No valid fields to update"
             )
-        return await self._view(await self._save(job, await self._settle(job, changes)))
+        values = await self._settle(job, changes)
+        audited = {
+            _audit_name(field): value
+            for field, value in values.items()
+            if field not in _AUDIT_DERIVED_FIELDS
+        }
+        before = {_audit_name(field): getattr(job, field) for field in values}
+        await self._save(job, values)
+        diff = field_changes(before, audited, secret=AUDIT_SECRET_FIELDS)
+        if diff:
+            await self.audit.record(
+                AuditAction.JOB_UPDATED, AuditResource.JOB, job.id, changes=diff
+            )
+        return await self._view(job)
 
     async def delete(self, job_id: uuid.UUID, actor: User) -> Job:
         """Delete the job; its executions go with it (ON DELETE CASCADE)."""
         job = await self._get_for_change(job_id, actor)
         await self.jobs.delete(job)
+        await self.audit.record(
+            AuditAction.JOB_DELETED, AuditResource.JOB, job.id, details={"name": job.name}
+        )
         return job
 
     async def pause(self, job_id: uuid.UUID, actor: User) -> JobView:
         job = await self._get_for_change(job_id, actor)
-        return await self._view(await self._save(job, {"is_active": False, "next_run_at": None}))
+        return await self._view(await self._pause(job))
+
+    async def _pause(self, job: Job, **details: Any) -> Job:
+        if job.is_active:
+            await self.audit.record(
+                AuditAction.JOB_PAUSED, AuditResource.JOB, job.id, details=details or None
+            )
+        return await self._save(job, {"is_active": False, "next_run_at": None})
 
     async def resume(self, job_id: uuid.UUID, actor: User) -> JobView:
         job = await self._get_for_change(job_id, actor)
@@ -177,6 +217,7 @@ class JobService:
         next_run_at = self._next_run_at(
             job.cron_expression, job.timezone, is_active=True, end_date=job.end_date
         )
+        await self.audit.record(AuditAction.JOB_RESUMED, AuditResource.JOB, job.id)
         return await self._view(
             await self._save(job, {"is_active": True, "next_run_at": next_run_at})
         )
@@ -190,7 +231,7 @@ class JobService:
         job = await self._get_for_change(job_id, actor)
         if job.end_date < self._today(job.timezone):
             was_active = job.is_active
-            await self._save(job, {"is_active": False, "next_run_at": None})
+            await self._pause(job, reason="end_date passed")
             if was_active:
                 await NotifierService(self.session, self.settings, self.clock).on_jobs_ended([job])
             raise InvalidInput(
@@ -420,11 +461,21 @@ class JobService:
             self._reference_slugs[key] = found.slug
         return self._reference_slugs[key]
 
+    async def _record_created(self, job: Job) -> None:
+        await self.audit.record(
+            AuditAction.JOB_CREATED, AuditResource.JOB, job.id, details={"name": job.name}
+        )
+
     async def _save(self, job: Job, changes: Mapping[str, Any]) -> Job:
         try:
             return await self.jobs.update(job, changes)
         except UniqueViolation as exc:
             raise _duplicate_name(job.name) from exc
+
+
+def _audit_name(column: str) -> str:
+    """The API's name of a job column (`job_metadata` is `metadata`)."""
+    return "metadata" if column == "job_metadata" else column
 
 
 def _duplicate_name(name: str) -> Conflict:

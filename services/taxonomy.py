@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any, ClassVar, Generic
+from typing import Any, ClassVar, Generic, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.enums import AuditAction, AuditResource
 from core.errors import Conflict, InvalidInput, NotFound
 from core.slugs import slugify
 from models.user import User
@@ -16,6 +17,15 @@ from repositories.job import JobRepository, Reference
 from repositories.taxonomy import TaxonomyModelT, TaxonomyRepository
 from schemas.taxonomy import TaxonomyCreate, TaxonomyUpdate
 from services import authz
+from services.audit import AuditService, field_changes
+
+
+class TaxonomyAuditActions(NamedTuple):
+    """What the audit log calls a creation, an update and a disabling of an entry."""
+
+    created: AuditAction
+    updated: AuditAction
+    disabled: AuditAction
 
 
 class TaxonomyService(Generic[TaxonomyModelT]):
@@ -26,10 +36,13 @@ class TaxonomyService(Generic[TaxonomyModelT]):
     protected_slugs: ClassVar[frozenset[str]] = frozenset()
     """Entries that can be neither renamed nor disabled (the default category)."""
     repository_class: ClassVar[type[TaxonomyRepository[Any]]]
+    audit_resource: ClassVar[AuditResource]
+    audit_actions: ClassVar[TaxonomyAuditActions]
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, *, audit: AuditService | None = None) -> None:
         self.repository: TaxonomyRepository[TaxonomyModelT] = self.repository_class(session)
         self.jobs = JobRepository(session)
+        self.audit = audit or AuditService(session)
 
     async def list(self, *, include_inactive: bool, actor: User) -> Sequence[TaxonomyModelT]:
         """Active entries; inactive ones too when an admin asks for them."""
@@ -47,9 +60,11 @@ class TaxonomyService(Generic[TaxonomyModelT]):
         values = data.model_dump()
         await self._check_unique(slug=values["slug"], name=values["name"])
         try:
-            return await self.repository.create(values)
+            item = await self.repository.create(values)
         except UniqueViolation as exc:  # a concurrent twin
             raise self._duplicate_slug(values["slug"]) from exc
+        await self._record(self.audit_actions.created, item, details=values)
+        return item
 
     async def update(self, id_: uuid.UUID, data: TaxonomyUpdate) -> tuple[TaxonomyModelT, int]:
         """Apply the change; returns the entry and how many jobs moved to its new slug."""
@@ -75,17 +90,43 @@ class TaxonomyService(Generic[TaxonomyModelT]):
                 changes["slug"] = new_slug
         if changes.get("is_active") is False:
             self._refuse_if_protected(item, "disabled")
+        before = {field: getattr(item, field) for field in changes}
         try:
             await self.repository.update(item, changes)
         except UniqueViolation as exc:
             raise self._duplicate_slug(changes.get("slug", item.slug)) from exc
+        diff = field_changes(before, changes)
+        if diff:
+            await self._record(
+                self.audit_actions.updated,
+                item,
+                changes=diff,
+                details={"jobs_updated": jobs_updated},
+            )
         return item, jobs_updated
 
     async def disable(self, id_: uuid.UUID) -> TaxonomyModelT:
         """Soft delete: jobs keep their slug; new jobs can no longer choose the entry."""
         item = await self.get(id_)
         self._refuse_if_protected(item, "disabled")
-        return await self.repository.update(item, {"is_active": False})
+        if item.is_active:
+            await self.repository.update(item, {"is_active": False})
+            await self._record(
+                self.audit_actions.disabled, item, details={"name": item.name, "slug": item.slug}
+            )
+        return item
+
+    async def _record(
+        self,
+        action: AuditAction,
+        item: TaxonomyModelT,
+        *,
+        changes: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        await self.audit.record(
+            action, self.audit_resource, item.id, changes=changes, details=details
+        )
 
     async def _check_unique(
         self, *, slug: str, name: str, exclude_id: uuid.UUID | None = None

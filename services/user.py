@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.enums import UserRole
+from core.enums import AuditAction, AuditResource, UserRole
 from core.errors import Conflict, InvalidInput, NotFound
 from core.security import hash_password
 from models.api_key import ApiKey
@@ -30,6 +30,7 @@ from schemas.user import (
     UserUpdate,
 )
 from services import authz
+from services.audit import REDACTED, AuditService, field_changes
 
 logger = logging.getLogger("services.user")
 
@@ -41,9 +42,16 @@ class UserUpdateResult:
 
 
 class UserService:
-    def __init__(self, session: AsyncSession, default_timezone: str | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        default_timezone: str | None = None,
+        *,
+        audit: AuditService | None = None,
+    ) -> None:
         # The zone of users created without one (SCHEDULER_TIMEZONE); None: the model's default.
         self.default_timezone = default_timezone
+        self.audit = audit or AuditService(session)
         self.users = UserRepository(session)
         self.refresh_tokens = RefreshTokenRepository(session)
         self.notification_preferences = NotificationPreferencesRepository(session)
@@ -53,6 +61,7 @@ class UserService:
 
     async def register(self, data: UserCreate) -> User:
         user = await self._create(data)
+        await self._record_registered(user)
         logger.info("registered user %s (%s)", user.id, user.role, extra={"user_id": str(user.id)})
         return user
 
@@ -73,6 +82,7 @@ class UserService:
                 "The first admin's username or email belongs to another user.",
                 title="Admin not created",
             )
+        await self._record_registered(admin)
         logger.info("created the first admin %s", admin.id, extra={"user_id": str(admin.id)})
         return admin
 
@@ -107,6 +117,7 @@ class UserService:
                 title="Cannot change your own role or status",
             )
 
+        before = {field: getattr(user, field) for field in changes if field != "password"}
         values = dict(changes)
         if data.password is not None:
             del values["password"]
@@ -119,6 +130,14 @@ class UserService:
             # A new password or a deactivation ends every session: refresh tokens stop working.
             await self.refresh_tokens.revoke_all(user.id)
         updated_fields = [field for field in UserUpdate.model_fields if field in changes]
+        # A new password is recorded as changed, never with a value (hash or text).
+        diff = field_changes(before, {k: v for k, v in changes.items() if k != "password"})
+        if data.password is not None:
+            diff["password"] = {"before": REDACTED, "after": REDACTED}
+        if diff:
+            await self.audit.record(
+                AuditAction.USER_UPDATED, AuditResource.USER, user.id, changes=diff
+            )
         logger.info(
             "user %s updated %s by %s",
             user.id,
@@ -136,6 +155,12 @@ class UserService:
             )
         user = await self._get(user_id)
         await self.users.delete(user)
+        await self.audit.record(
+            AuditAction.USER_DELETED,
+            AuditResource.USER,
+            user.id,
+            details={"username": user.username, "email": user.email, "role": user.role},
+        )
         logger.info("user %s deleted by %s", user.id, actor.id, extra={"user_id": str(user.id)})
         return user
 
@@ -180,6 +205,14 @@ class UserService:
             return await self.users.create(await self._new_user_values(data))
         except UniqueViolation as exc:
             raise _duplicate(exc) from exc
+
+    async def _record_registered(self, user: User) -> None:
+        await self.audit.record(
+            AuditAction.USER_REGISTERED,
+            AuditResource.USER,
+            user.id,
+            details={"username": user.username, "email": user.email, "role": user.role},
+        )
 
     async def _get(self, user_id: uuid.UUID) -> User:
         user = await self.users.get(user_id)

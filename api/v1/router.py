@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from api.v1 import (
     api_keys,
+    audit_log,
     auth,
     dashboard,
     executions,
@@ -30,3 +31,4 @@ api_router.include_router(executions.router)
 api_router.include_router(notifications.router)
 api_router.include_router(settings.router)
 api_router.include_router(dashboard.router)
+api_router.include_router(audit_log.router)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query, status
 from pydantic import BaseModel
 
-from api.deps import AdminUser, CurrentUser, SessionDep
+from api.deps import AdminUser, AuditServiceDep, CurrentUser, SessionDep
 from api.openapi import error_responses
 from api.routing import CollectionRouter
 from schemas.taxonomy import TaxonomyCreate, TaxonomyResponses, TaxonomyUpdate
@@ -49,8 +49,8 @@ def taxonomy_router(taxonomy: Taxonomy) -> CollectionRouter:
     create_schema = taxonomy.create_schema
     update_schema = taxonomy.update_schema
 
-    async def get_service(session: SessionDep) -> TaxonomyService[Any]:
-        return taxonomy.service(session)
+    async def get_service(session: SessionDep, audit: AuditServiceDep) -> TaxonomyService[Any]:
+        return taxonomy.service(session, audit=audit)
 
     service_dep = Annotated[TaxonomyService[Any], Depends(get_service)]
     entry_id = Annotated[uuid.UUID, Path(alias=taxonomy.id_name)]

@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/api/v1/audit-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log (admin)
+         * @description Each entry is written in the transaction of its change (a request that fails leaves none): who (`actor_user_id`, and `actor_api_key_id` when an API key was used), when, the request id (`X-Request-ID`) and the client address. Updates list the fields changed, before → after; secret values are "[redacted]". Newest first; `from`/`to` filter on `occurred_at` (`from` inclusive, `to` exclusive, a date-only `to` covers that day). Entries older than `AUDIT_RETENTION_DAYS` are purged.
+         */
+        get: operations["list_audit_log_api_v1_audit_log_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/api-keys": {
         parameters: {
             query?: never;
@@ -518,6 +538,26 @@ export interface paths {
         patch: operations["update_job_api_v1_jobs__job_id__patch"];
         trace?: never;
     };
+    "/api/v1/jobs/{job_id}/audit-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A job's audit log (its owner, or an admin)
+         * @description Each entry is written in the transaction of its change (a request that fails leaves none): who (`actor_user_id`, and `actor_api_key_id` when an API key was used), when, the request id (`X-Request-ID`) and the client address. Updates list the fields changed, before → after; secret values are "[redacted]". Newest first; `from`/`to` filter on `occurred_at` (`from` inclusive, `to` exclusive, a date-only `to` covers that day). Entries older than `AUDIT_RETENTION_DAYS` are purged.
+         */
+        get: operations["list_job_audit_log_api_v1_jobs__job_id__audit_log_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/{job_id}/execute": {
         parameters: {
             query?: never;
@@ -927,6 +967,76 @@ export interface components {
          * @enum {string}
          */
         ApiKeyScope: "read" | "write";
+        /**
+         * AuditAction
+         * @description What an audit entry records. Stored as plain text (no CHECK constraint): a new action
+         *     needs no migration.
+         * @enum {string}
+         */
+        AuditAction: "job.created" | "job.updated" | "job.paused" | "job.resumed" | "job.deleted" | "job.run" | "job.signing_secret_rotated" | "user.registered" | "user.updated" | "user.deleted" | "job_category.created" | "job_category.updated" | "job_category.disabled" | "pic_team.created" | "pic_team.updated" | "pic_team.disabled" | "slack_settings.updated" | "api_key.created" | "api_key.revoked" | "auth.login" | "auth.login_throttled";
+        /** AuditEntryRead */
+        AuditEntryRead: {
+            /** Action */
+            action: string;
+            /**
+             * Actor Api Key Id
+             * @description The API key used, if any.
+             */
+            actor_api_key_id: string | null;
+            /**
+             * Actor User Id
+             * @description null: the service itself (CLI, start-up).
+             */
+            actor_user_id: string | null;
+            /**
+             * Changes
+             * @description `{field: {"before", "after"}}`; secret values are "[redacted]".
+             */
+            changes: {
+                [key: string]: unknown;
+            } | null;
+            /** Client Address */
+            client_address: string | null;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Occurred At
+             * Format: date-time
+             */
+            occurred_at: string;
+            /** Request Id */
+            request_id: string | null;
+            /** Resource Id */
+            resource_id: string | null;
+            /** Resource Type */
+            resource_type: string;
+        };
+        /** AuditPage */
+        AuditPage: {
+            /** Entries */
+            entries: components["schemas"]["AuditEntryRead"][];
+            /** Page */
+            page: number;
+            /** Per Page */
+            per_page: number;
+            range: components["schemas"]["DateRangeRead"];
+            /** Total */
+            total: number;
+            /** Total Pages */
+            total_pages: number;
+        };
+        /**
+         * AuditResource
+         * @enum {string}
+         */
+        AuditResource: "job" | "user" | "job_category" | "pic_team" | "slack_settings" | "api_key";
         /** Body_login_form_api_v1_auth_login_form_post */
         Body_login_form_api_v1_auth_login_form_post: {
             /** Grant Type */
@@ -2558,6 +2668,86 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_audit_log_api_v1_audit_log_get: {
+        parameters: {
+            query?: {
+                /** @description Inclusive; a date or an ISO datetime. */
+                from?: string | null;
+                /** @description Exclusive; a date-only value covers that day. */
+                to?: string | null;
+                /** @description 1-based, at most 1,000,000. */
+                page?: number;
+                per_page?: number;
+                action?: components["schemas"]["AuditAction"] | null;
+                /** @description The acting user's id. */
+                actor?: string | null;
+                resource_type?: components["schemas"]["AuditResource"] | null;
+                resource_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description A rule that needs stored state refused the request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use: `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (quote the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     list_api_keys_api_v1_auth_api_keys_get: {
         parameters: {
             query?: {
@@ -5401,6 +5591,93 @@ export interface operations {
             };
             /** @description The body was not sent as application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (quote the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_job_audit_log_api_v1_jobs__job_id__audit_log_get: {
+        parameters: {
+            query?: {
+                /** @description Inclusive; a date or an ISO datetime. */
+                from?: string | null;
+                /** @description Exclusive; a date-only value covers that day. */
+                to?: string | null;
+                /** @description 1-based, at most 1,000,000. */
+                page?: number;
+                per_page?: number;
+                action?: components["schemas"]["AuditAction"] | null;
+            };
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description A rule that needs stored state refused the request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use: `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not the job's owner, nor an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

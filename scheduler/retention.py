@@ -1,0 +1,98 @@
+"""Retention: old rows purged in small batches by a supervised side task of every process that
+runs the scheduler loop.
+
+Each rule deletes at most `batch_size` rows per transaction and is repeated until a batch comes
+back short, so a large backlog never becomes one long transaction holding many row locks (or,
+on SQLite, the write lock). Any number of processes may purge at once: each batch deletes what
+is still there. Other tables' retention (execution history, ...) is one more `RetentionRule`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.clock import Clock
+from core.config import Settings
+from core.supervision import SupervisedTask
+from services.audit import AuditService
+
+logger = logging.getLogger("scheduler")
+
+RETENTION_INTERVAL_SECONDS = 300.0
+RETENTION_BATCH_SIZE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionRule:
+    name: str
+    purge_batch: Callable[[AsyncSession, int], Awaitable[int]]
+    """Delete at most the given number of expired rows in the session; how many went."""
+
+
+def default_rules(settings: Settings, clock: Clock) -> list[RetentionRule]:
+    async def purge_audit(session: AsyncSession, batch_size: int) -> int:
+        return await AuditService(session, clock).purge_batch(
+            settings.audit_retention_days, batch_size
+        )
+
+    return [RetentionRule("audit log", purge_audit)]
+
+
+class RetentionWorker:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        rules: Sequence[RetentionRule],
+        *,
+        batch_size: int = RETENTION_BATCH_SIZE,
+        interval_seconds: float = RETENTION_INTERVAL_SECONDS,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.rules = list(rules)
+        self.batch_size = batch_size
+        self.interval_seconds = interval_seconds
+        self._supervised = SupervisedTask("retention", self._run_forever)
+
+    @property
+    def is_running(self) -> bool:
+        return self._supervised.is_running
+
+    def start(self) -> None:
+        self._supervised.start()
+
+    async def stop(self) -> None:
+        await self._supervised.stop()
+
+    async def purge(self) -> dict[str, int]:
+        """One pass over every rule, batch after batch; rows deleted per rule."""
+        deleted: dict[str, int] = {}
+        for rule in self.rules:
+            total = 0
+            while True:
+                async with self.sessionmaker.begin() as session:
+                    count = await rule.purge_batch(session, self.batch_size)
+                total += count
+                if count < self.batch_size:
+                    break
+            deleted[rule.name] = total
+            if total:
+                logger.info(
+                    "retention: purged %d rows of the %s",
+                    total,
+                    rule.name,
+                    extra={"action": "retention.purged", "rule": rule.name, "rows": total},
+                )
+        return deleted
+
+    async def _run_forever(self) -> None:
+        while True:
+            try:
+                await self.purge()
+            except Exception:  # the database may be away; try again next interval
+                logger.exception("retention pass failed", extra={"action": "retention.pass_failed"})
+            await asyncio.sleep(self.interval_seconds)
