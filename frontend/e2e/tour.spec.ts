@@ -80,6 +80,11 @@ const MAIN_PAGES: MainPage[] = [
     path: () => "/profile",
     heading: () => "Profile",
   },
+  {
+    file: "11-api-keys",
+    path: () => "/api-keys",
+    heading: () => "API keys",
+  },
 ]
 
 let shown: Job

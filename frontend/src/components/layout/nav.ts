@@ -16,5 +16,6 @@ export const NAV_ITEMS: NavItem[] = [
   { label: "Executions", to: "/executions" },
   { label: "Import", to: "/import", visible: can.manageJobs },
   { label: "Admin", to: "/admin", visible: can.administer },
+  { label: "API keys", to: "/api-keys" },
   { label: "Profile", to: "/profile" },
 ]
