@@ -24,6 +24,9 @@ from services.audit import AuditService
 logger = logging.getLogger("scheduler")
 
 RETENTION_INTERVAL_SECONDS = 300.0
+# The first pass waits this long after start-up: a process starting (or a test's runtime) does
+# its urgent work first, and one stopped at once leaves no purge half-way.
+RETENTION_FIRST_PASS_DELAY_SECONDS = 60.0
 RETENTION_BATCH_SIZE = 500
 
 
@@ -90,6 +93,7 @@ class RetentionWorker:
         return deleted
 
     async def _run_forever(self) -> None:
+        await asyncio.sleep(RETENTION_FIRST_PASS_DELAY_SECONDS)
         while True:
             try:
                 await self.purge()
