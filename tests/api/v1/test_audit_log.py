@@ -31,7 +31,7 @@ from models.user import User
 from scheduler.dispatcher import Dispatcher
 from scheduler.retention import RetentionWorker, default_rules
 from services.audit import AuditService
-from services.job import JobService
+from services.job import JobService, JobView
 from tests.api.v1.test_auth import client_at, login
 from tests.api.v1.test_job_runs import dispatcher, own_job  # noqa: F401 (fixtures)
 from tests.conftest import make_settings
@@ -189,7 +189,7 @@ async def test_a_job_imported_from_csv_is_recorded_as_created(
 class _PauseThenFail(JobService):
     entries_before_failing: list[str] = []
 
-    async def pause(self, job_id: uuid.UUID, actor: User) -> Job:
+    async def pause(self, job_id: uuid.UUID, actor: User) -> JobView:
         await super().pause(job_id, actor)
         # The change and its entry are in the transaction when the request fails.
         self.entries_before_failing[:] = [entry.action for entry in await entries(self.session)]
