@@ -7,6 +7,7 @@ import { NewKeyPanel } from "@/apiKeys/NewKeyPanel"
 import { ConfirmButton } from "@/components/ConfirmDialog"
 import { EmptyState, ErrorState, Loading } from "@/components/states"
 import { Button } from "@/components/ui/Button"
+import { Cell, DataTable } from "@/components/ui/DataTable"
 import { Field, inputClass, TextField } from "@/components/ui/Field"
 import { formatDateTime } from "@/lib/format"
 
@@ -75,63 +76,42 @@ function ApiKeysPage() {
           Create one above for a script or a CI pipeline.
         </EmptyState>
       ) : (
-        <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white">
-          <table className="min-w-full divide-y divide-slate-200 text-sm">
-            <caption className="sr-only">Your API keys</caption>
-            <thead className="bg-slate-100 text-left text-slate-900">
-              <tr>
-                {[
-                  "Name",
-                  "Scope",
-                  "Key",
-                  "Created",
-                  "Expires",
-                  "Last used",
-                ].map((heading) => (
-                  <th
-                    key={heading}
-                    scope="col"
-                    className="px-3 py-2 font-semibold"
-                  >
-                    {heading}
-                  </th>
-                ))}
-                <th scope="col" className="px-3 py-2 font-semibold">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-200">
-              {keys.data.api_keys.map((key) => (
-                <tr key={key.id}>
-                  <td className="px-3 py-2 font-medium">{key.name}</td>
-                  <td className="px-3 py-2">{key.scope}</td>
-                  <td className="px-3 py-2 font-mono">{key.prefix}…</td>
-                  <td className="px-3 py-2">
-                    {formatDateTime(key.created_at)}
-                  </td>
-                  <td className="px-3 py-2">{expiryLabel(key, now)}</td>
-                  <td className="px-3 py-2">
-                    {key.last_used_at
-                      ? formatDateTime(key.last_used_at)
-                      : "never"}
-                  </td>
-                  <td className="px-3 py-2">
-                    <ConfirmButton
-                      aria-label={`Revoke ${key.name}`}
-                      title={`Revoke “${key.name}”?`}
-                      message="Scripts using this key are refused from their next request."
-                      confirmLabel="Revoke key"
-                      onConfirm={() => revoke.mutate(key)}
-                    >
-                      Revoke
-                    </ConfirmButton>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption="Your API keys"
+          columns={[
+            "Name",
+            "Scope",
+            "Key",
+            "Created",
+            "Expires",
+            "Last used",
+            "Actions",
+          ]}
+        >
+          {keys.data.api_keys.map((key) => (
+            <tr key={key.id}>
+              <Cell className="font-medium">{key.name}</Cell>
+              <Cell>{key.scope}</Cell>
+              <Cell className="font-mono">{key.prefix}…</Cell>
+              <Cell>{formatDateTime(key.created_at)}</Cell>
+              <Cell>{expiryLabel(key, now)}</Cell>
+              <Cell>
+                {key.last_used_at ? formatDateTime(key.last_used_at) : "never"}
+              </Cell>
+              <Cell>
+                <ConfirmButton
+                  aria-label={`Revoke ${key.name}`}
+                  title={`Revoke “${key.name}”?`}
+                  message="Scripts using this key are refused from their next request."
+                  confirmLabel="Revoke key"
+                  onConfirm={() => revoke.mutate(key)}
+                >
+                  Revoke
+                </ConfirmButton>
+              </Cell>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </div>
   )
