@@ -15,6 +15,7 @@ database, claimed by whichever scheduler is live when it comes (services/executi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -61,6 +62,8 @@ class Dispatcher:
         self._held: set[uuid.UUID] = set()
         self._outcomes: asyncio.Queue[tuple[Outcome, asyncio.Future[None]]] = asyncio.Queue()
         self._side_tasks: list[asyncio.Task[None]] = []
+        # Held by the lease keeper while it renews (so `drain` can wait for a renewal to end).
+        self._renewing = asyncio.Lock()
 
     @property
     def in_flight(self) -> int:
@@ -90,13 +93,21 @@ class Dispatcher:
 
     async def drain(self, grace_seconds: float) -> None:
         """Wait for attempts in flight; those still running after `grace_seconds` are cancelled
-        and left to lease expiry (a live scheduler closes them as interrupted)."""
-        if not self._tasks:
-            return
-        _, pending = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        and left to lease expiry (a live scheduler closes them as interrupted).
+
+        A lease renewal under way may still be writing for the runs just drained: it is waited
+        for too (within the same grace), so that once `drain` returns nothing is being written
+        for them.
+        """
+        deadline = asyncio.get_running_loop().time() + grace_seconds
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout_at(deadline), self._renewing:
+                pass
 
     async def close(self, grace_seconds: float = 10) -> None:
         await self.drain(grace_seconds)
@@ -231,19 +242,21 @@ class Dispatcher:
             await self._renew_leases()
 
     async def _renew_leases(self) -> None:
-        held = list(self._held)
-        if not held:
-            return
-        try:
-            async with self.sessionmaker.begin() as session:
-                await ExecutionLifecycle(session, self.settings, self.clock).renew_leases(held)
-        except Exception as exc:  # retried next interval; a lease outlasts two missed renewals
-            logger.warning(
-                "could not renew the leases of %d runs: %s",
-                len(held),
-                exc,
-                extra={"action": "leases.renew_failed", "count": str(len(held))},
-            )
+        async with self._renewing:
+            held = list(self._held)
+            if not held:
+                return
+            try:
+                async with self.sessionmaker.begin() as session:
+                    lifecycle = ExecutionLifecycle(session, self.settings, self.clock)
+                    await lifecycle.renew_leases(held)
+            except Exception as exc:  # retried next interval; a lease outlasts two missed renewals
+                logger.warning(
+                    "could not renew the leases of %d runs: %s",
+                    len(held),
+                    exc,
+                    extra={"action": "leases.renew_failed", "count": str(len(held))},
+                )
 
 
 def _settle(batch: list[tuple[Outcome, asyncio.Future[None]]], error: Exception | None) -> None:

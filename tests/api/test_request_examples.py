@@ -3,7 +3,7 @@ posted as Swagger UI's "Try it out" would post it, each is answered 2xx."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -16,6 +16,7 @@ from core.enums import UserRole
 from integrations.address_guard import AddressGuard
 from scheduler.dispatcher import Dispatcher
 from tests.support.clock import FrozenClock
+from tests.support.dispatchers import dispatcher_in_transaction
 from tests.support.factories import auth_headers, create_user
 from tests.support.fake_dns import FakeResolver
 from tests.support.job_factories import create_job
@@ -34,21 +35,20 @@ LAST = [("put", "/api/v1/settings/slack")]
 
 
 @pytest.fixture
-def loopback_only(
+async def loopback_only(
     app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
-) -> Iterator[Dispatcher]:
+) -> AsyncIterator[Dispatcher]:
     """Example targets (hooks.example.com) resolve to this machine, where nothing listens."""
     guard = AddressGuard(
         allow_private=True, resolver=FakeResolver({"hooks.example.com": ["127.0.0.1"]})
     )
-    dispatcher: Dispatcher = app.state.dispatcher
-    saved = (dispatcher.sessionmaker, dispatcher.clock, dispatcher.guard)
     saved_guard = getattr(app.state, "address_guard", None)
-    dispatcher.sessionmaker, dispatcher.clock, dispatcher.guard = sessionmaker, clock, guard
     app.state.address_guard = guard
-    yield dispatcher
-    dispatcher.sessionmaker, dispatcher.clock, dispatcher.guard = saved
-    app.state.address_guard = saved_guard
+    try:
+        async with dispatcher_in_transaction(app, sessionmaker, clock, guard) as dispatcher:
+            yield dispatcher
+    finally:
+        app.state.address_guard = saved_guard
 
 
 def documented_bodies(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any] | None]]:

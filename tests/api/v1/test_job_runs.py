@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from datetime import date
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -15,19 +15,20 @@ from core.enums import ExecutionStatus, TriggerType
 from integrations.address_guard import AddressGuard
 from models import Job, JobExecution, PicTeam, User
 from scheduler.dispatcher import Dispatcher
-from tests.support.app_dispatcher import borrowed_dispatcher
 from tests.support.clock import FrozenClock
+from tests.support.dispatchers import dispatcher_in_transaction
 from tests.support.execution_factories import create_execution
 from tests.support.http_target import HttpTarget, Reply
 from tests.support.job_factories import create_job
 
 
 @pytest.fixture
-def dispatcher(
+async def dispatcher(
     app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
-) -> Iterator[Dispatcher]:
-    """The app's dispatcher, writing into this test's transaction and allowed to call loopback."""
-    with borrowed_dispatcher(app, sessionmaker, clock) as dispatcher:
+) -> AsyncIterator[Dispatcher]:
+    """A dispatcher writing into this test's transaction and allowed to call loopback."""
+    guard = AddressGuard(allow_private=True)
+    async with dispatcher_in_transaction(app, sessionmaker, clock, guard) as dispatcher:
         yield dispatcher
 
 
@@ -93,6 +94,36 @@ async def test_execute_without_a_body_uses_the_job_metadata(
     assert response.status_code == 202
     await dispatcher.drain(grace_seconds=10)
     assert http_target.received[0].json() == {"from": "job"}
+
+
+async def test_lease_renewals_during_runs_leave_the_tests_transaction_sound(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    member_headers: dict[str, str],
+    own_job: Job,
+    http_target: HttpTarget,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    # A lease keeper ticking every 10 ms renews the held runs' leases while their calls and
+    # their outcomes' writes go on, all on the test's one connection; its writes used to
+    # interleave with the outcome writer's (a broken savepoint, then a teardown error).
+    fast_leases = app.state.dispatcher.settings.model_copy(update={"execution_lease_seconds": 0.03})
+    http_target.default = Reply(delay_seconds=0.1)
+    guard = AddressGuard(allow_private=True)
+    async with dispatcher_in_transaction(
+        app, sessionmaker, clock, guard, fast_leases
+    ) as dispatcher:
+        for _ in range(3):
+            clock.advance(timedelta(minutes=1))
+            response = await client.post(
+                f"/api/v1/jobs/{own_job.id}/execute", headers=member_headers
+            )
+            assert response.status_code == 202
+            await dispatcher.drain(grace_seconds=10)
+
+    statuses = [execution.status for execution in await _stored(sessionmaker, own_job)]
+    assert statuses == [ExecutionStatus.SUCCESS] * 3
 
 
 async def test_a_failing_manual_run_is_recorded_as_failed(
