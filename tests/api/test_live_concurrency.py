@@ -73,10 +73,19 @@ async def test_concurrent_writes_with_the_scheduler_running_get_answers_not_500(
         scheduler_poll_seconds=0.2,
         notification_poll_seconds=0.2,
         allow_private_targets=True,
-        # Requests queue for the process's one SQLite connection, bounded by the pool timeout
-        # (then 503, by design). A test machine busy with other suites drains this burst in
-        # tens of seconds, not the two or three of an idle one; the wait is not under test,
-        # failures from locking are.
+        # Not the default 10 s, on purpose. What is under test is that nothing fails from
+        # locking (no 500, no "database is locked"); the queue's bound is a separate promise.
+        # On SQLite every request and scheduler pass queues, first come first served, for the
+        # process's one connection (core/db.py), and a wait past DB_POOL_TIMEOUT_SECONDS is
+        # shed as a 503, by design. How long the back of the queue waits is the sum of the
+        # transactions ahead of it, and each statement through aiosqlite is four hand-offs
+        # between the event loop and the driver's thread, each waiting for a CPU slice: on a
+        # shared 2-core machine at load 15-28 a transaction held the connection 0.1-1.6 s
+        # (measured with pool check-out/check-in events), the burst took 26-41 s of wall time
+        # for 5.5-8.6 s of the server's CPU, and with the default bound the last requests
+        # were shed: 0, 20, 63 and 93 503s of 250 requests in four runs. The server's own CPU
+        # for the burst is already near the 10-s bound, so with it the verdict would be the
+        # machine's load; 120 s keeps it out.
         db_pool_timeout_seconds=120,
     ) as server:
         outcomes = await _hammer(server, http_target.url)
