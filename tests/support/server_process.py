@@ -54,13 +54,18 @@ def _free_port() -> int:
 
 @contextmanager
 def server_process(
-    database_url: str, *, workers: int = 1, **settings: object
+    database_url: str,
+    *,
+    workers: int = 1,
+    app_factory: str | None = None,
+    **settings: object,
 ) -> Iterator[ServerProcess]:
     """Run the service on a migrated `database_url` until the block ends.
 
     `settings` become environment variables (`scheduler_enabled=True` → SCHEDULER_ENABLED=true);
     a first admin (ADMIN_USERNAME / ADMIN_PASSWORD above) is created at start-up. `workers`
-    above 1 is uvicorn's `--workers`: that many processes behind one port.
+    above 1 is uvicorn's `--workers`: that many processes behind one port. `app_factory`
+    ("module:function") serves the app that function makes instead of `api.main:app`.
     """
     port = _free_port()
     env = {
@@ -84,8 +89,9 @@ def server_process(
         prefix="cronjobs-server-", suffix=".log", delete=False
     )
     log_path = Path(log_file.name)
+    app = ["--factory", app_factory] if app_factory is not None else ["api.main:app"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1"]
+        [sys.executable, "-m", "uvicorn", *app, "--host", "127.0.0.1"]
         + ["--port", str(port), "--timeout-graceful-shutdown", "10"]
         + (["--workers", str(workers)] if workers > 1 else []),
         cwd=ROOT,
