@@ -142,7 +142,12 @@ def _config(seeded: Seeded, document: dict[str, object]) -> str:
         f"seed = {SEED}",
         "workers = 1",
         "request-timeout = 60",
+        # Nothing carried over from an earlier run (its crashes, Hypothesis' examples): the
+        # same cases every time.
+        "[cache]",
+        "enabled = false",
         "[generation]",
+        'database = "none"',
         "deterministic = true",
         f"max-examples = {MAX_EXAMPLES}",
         "[checks]",
