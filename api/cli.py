@@ -2,6 +2,7 @@
 
     python -m api.cli create-admin --username NAME --email EMAIL [--password-stdin]
     python -m api.cli ensure-local-admin [--credentials-file .local-admin]
+    python -m api.cli reencrypt-secrets
 
 The password is prompted for (twice, not echoed), or read from the first line of standard input
 with `--password-stdin`; it never appears in the command line or the output.
@@ -9,6 +10,9 @@ with `--password-stdin`; it never appears in the command line or the output.
 `ensure-local-admin` is what `make run` calls: when no admin exists yet (and ENVIRONMENT is not
 production) it creates `admin` with a generated password and writes the credentials to a file
 only the current user can read, never to the terminal.
+
+`reencrypt-secrets` encrypts every stored secret (secret headers, signing secrets) with the first
+key of SECRETS_KEY: the step between putting a new key first and dropping the old one.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from api.bootstrap import create_admin, ensure_admin
 from core import db
 from core.config import Settings, get_settings
 from core.errors import DomainError
+from core.secrets import SecretUnreadable
 from schemas.user import UserCreate
+from services import job_secrets
 
 LOCAL_CREDENTIALS_FILE = ".local-admin"
 T = TypeVar("T")
@@ -50,10 +56,15 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         "ensure-local-admin", help="create a first admin for local use when none exists"
     )
     local.add_argument("--credentials-file", default=LOCAL_CREDENTIALS_FILE)
+    commands.add_parser(
+        "reencrypt-secrets", help="encrypt every stored secret with the first SECRETS_KEY key"
+    )
     args = parser.parse_args(argv)
     settings = settings or get_settings()
     if args.command == "ensure-local-admin":
         return _ensure_local_admin(settings, Path(args.credentials_file))
+    if args.command == "reencrypt-secrets":
+        return _reencrypt_secrets(settings)
 
     password = _read_password(from_stdin=args.password_stdin)
     try:
@@ -109,6 +120,24 @@ def _ensure_local_admin(settings: Settings, credentials_file: Path) -> int:
         f"Created the local admin 'admin'; its password is in {credentials_file} "
         "(readable only by you). Change it with PUT /api/v1/auth/users/{id}.\n"
     )
+    return 0
+
+
+def _reencrypt_secrets(settings: Settings) -> int:
+    async def run() -> int:
+        engine = db.create_engine(settings)
+        try:
+            async with db.create_sessionmaker(engine).begin() as session:
+                return await job_secrets.reencrypt_all(session, settings)
+        finally:
+            await engine.dispose()
+
+    try:
+        count = asyncio.run(run())
+    except SecretUnreadable as exc:
+        sys.stderr.write(f"{exc}; nothing was changed.\n")
+        return 1
+    sys.stdout.write(f"Re-encrypted the secrets of {count} jobs with the first SECRETS_KEY key.\n")
     return 0
 
 

@@ -8,12 +8,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.fernet import Fernet
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 APP_NAME = "Cron Job Service"
 VERSION = version("cronjob-service")
 DEFAULT_JWT_SECRET = "change-me-in-production"
+# A valid Fernet key everyone knows: fine for a laptop, refused with ENVIRONMENT=production.
+DEFAULT_SECRETS_KEY = "Y3JvbmpvYi1zZXJ2aWNlIGRldmVsb3BtZW50IGtleSE="
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./cronjobs.db"
 DEFAULT_FRONTEND_DIST_DIR = Path(__file__).resolve().parents[1] / "frontend" / "dist"
 
@@ -45,7 +48,12 @@ def normalize_database_url(url: str) -> str:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        env_ignore_empty=True,
+        # A bad setting's error names it without echoing its value (keys, passwords).
+        hide_input_in_errors=True,
     )
 
     environment: Literal["development", "test", "production"] = "development"
@@ -60,6 +68,14 @@ class Settings(BaseSettings):
     health_timeout_seconds: float = Field(default=3, gt=0)
 
     jwt_secret_key: str = DEFAULT_JWT_SECRET
+    # Fernet keys for the secrets stored in the database (secret job headers, signing secrets),
+    # comma-separated: the first encrypts, every one decrypts (rotation: put a new key first).
+    secrets_key: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=lambda: [SecretStr(DEFAULT_SECRETS_KEY)], min_length=1
+    )
+    # After a job's signing secret is rotated, calls are signed with the previous one as well
+    # for this long, so receivers can switch without dropping a call.
+    signing_rotation_overlap_hours: float = Field(default=24, ge=0)
     access_token_expire_minutes: int = Field(default=30, ge=1)
     refresh_token_expire_days: int = Field(default=7, ge=1)
     # Failed logins allowed per account, and per client address, within the sliding window.
@@ -139,6 +155,28 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
+    @field_validator("secrets_key", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @field_validator("secrets_key")
+    @classmethod
+    def _fernet_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for position, key in enumerate(value, start=1):
+            try:
+                Fernet(key.get_secret_value())
+            except (ValueError, TypeError):
+                # The key itself is never echoed: only its position in the list.
+                raise ValueError(
+                    f"key {position} of SECRETS_KEY is not a Fernet key (32 url-safe "
+                    'base64-encoded bytes; make one with `python -c "from cryptography.fernet '
+                    'import Fernet; print(Fernet.generate_key().decode())"`)'
+                ) from None
+        return value
+
     @field_validator("scheduler_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -153,6 +191,13 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.jwt_secret_key == DEFAULT_JWT_SECRET:
             raise ValueError(
                 "JWT_SECRET_KEY is still the development default; set a long random secret "
+                "before running with ENVIRONMENT=production"
+            )
+        if self.environment == "production" and any(
+            key.get_secret_value() == DEFAULT_SECRETS_KEY for key in self.secrets_key
+        ):
+            raise ValueError(
+                "SECRETS_KEY holds the development default key; set your own Fernet key "
                 "before running with ENVIRONMENT=production"
             )
         return self

@@ -226,11 +226,13 @@ async def send(
     *,
     headers: dict[str, str],
     json: Any = None,
+    content: bytes | None = None,
     timeout_seconds: float,
     guard: AddressGuard | None,
 ) -> OutboundResult:
     """Make one request and describe what happened; never raises for network outcomes.
 
+    The body is `json` (encoded here) or `content` (bytes sent as they are: a signed body).
     `guard=None` is for operator-configured endpoints (the GitHub API, Slack), which are
     trusted.
     """
@@ -242,7 +244,7 @@ async def send(
                 url, headers, call.checked, call.dns_ms = await _check(guard, url, headers)
             if json is not None:
                 headers = {**headers, "Content-Type": "application/json"}
-            body = None if json is None else _json_dumps(json).encode()
+            body = content if json is None else _json_dumps(json).encode()
             try:
                 response, output, headers_at = await client._exchange(method, url, headers, body)
             except aiohttp.ServerDisconnectedError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,10 @@ async def call(
     headers: dict[str, str],
     timeout_seconds: float,
     github_token: str | None,
+    job_headers: Sequence[tuple[str, str]] = (),
+    signing: webhook.Signing | None = None,
 ) -> OutboundResult:
+    """`job_headers` and `signing` apply to webhooks (GitHub jobs carry no headers)."""
     if target.execution_type == ExecutionType.WEBHOOK:
         return await webhook.call(
             client,
@@ -42,6 +46,8 @@ async def call(
             metadata=metadata,
             headers=headers,
             timeout_seconds=timeout_seconds,
+            job_headers=job_headers,
+            signing_=signing,
         )
     default_token = settings.github_token
     return await github.dispatch(

@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import cron
@@ -31,6 +31,18 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     github_workflow_name: Mapped[str | None] = mapped_column(String(255))
     # `metadata` is reserved on declarative classes, hence the attribute name.
     job_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
+    # Request headers of every webhook call, in order: [{"name", "value", "secret"}]. A secret
+    # header's value is a Fernet token (core/secrets.py), never the plaintext.
+    headers: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONType, default=list, server_default=text("'[]'")
+    )
+    # Standard Webhooks signing secrets (`whsec_...`), encrypted like secret headers. After a
+    # rotation the previous one also signs until the overlap (SIGNING_ROTATION_OVERLAP_HOURS)
+    # after `signing_secret_rotated_at`. NULL only for jobs from before migration 0006 until
+    # their first run (services/job_secrets.py).
+    signing_secret: Mapped[str | None] = mapped_column(Text)
+    previous_signing_secret: Mapped[str | None] = mapped_column(Text)
+    signing_secret_rotated_at: Mapped[datetime | None]
     # Category and team are referenced by slug: renaming one moves its jobs in one UPDATE.
     category: Mapped[str] = mapped_column(String(100), index=True)
     pic_team: Mapped[str] = mapped_column(String(100), index=True)

@@ -20,16 +20,19 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock
 from core.config import Settings
 from core.enums import ExecutionType
+from core.secrets import SecretUnreadable, secret_box
 from core.supervision import supervise
 from integrations import targets, webhook
 from integrations.address_guard import AddressGuard
 from integrations.outbound import HttpClient, OutboundResult
+from services import job_secrets
 from services.execution_lifecycle import ExecutionLifecycle, Outcome, RunSpec
 
 logger = logging.getLogger("scheduler.dispatcher")
@@ -167,7 +170,20 @@ class Dispatcher:
             return result, time.perf_counter() - started
 
     async def _call(self, run: RunSpec) -> OutboundResult:
-        return await targets.call(
+        box = secret_box(self.settings)
+        try:
+            job_headers = job_secrets.call_headers(run.headers, box)
+            secrets = job_secrets.signing_secrets(
+                run.signing_secret,
+                run.previous_signing_secret,
+                run.signing_secret_rotated_at,
+                box=box,
+                settings=self.settings,
+                now=self.clock.now(),
+            )
+        except SecretUnreadable as exc:
+            return OutboundResult(None, None, f"{exc} (was a key removed?); the call was not made")
+        result = await targets.call(
             self.http_client,
             self.guard,
             self.settings,
@@ -183,6 +199,20 @@ class Dispatcher:
             headers=webhook.run_headers(run.job_id, run.scheduled_for, run.attempt),
             timeout_seconds=run.timeout_seconds,
             github_token=run.github_token,
+            job_headers=job_headers,
+            signing=webhook.Signing(
+                msg_id=webhook.idempotency_key(run.job_id, run.scheduled_for),
+                timestamp=int(self.clock.now().timestamp()),
+                secrets=secrets,
+            ),
+        )
+        hidden = job_secrets.secret_values(run.headers, job_headers)
+        if not hidden:
+            return result
+        return replace(
+            result,
+            output=job_secrets.redact(result.output, hidden),
+            error=job_secrets.redact(result.error, hidden),
         )
 
     async def _record(self, outcome: Outcome) -> None:

@@ -22,6 +22,7 @@ from scheduler.loop import Scheduler
 from scheduler.retention import RetentionWorker, default_rules
 from scheduler.single_node import SchedulerLock
 from scheduler.wakeup import WakeupListener
+from services import job_secrets
 from services.notifications.sender import DeliveryWorker
 
 logger = logging.getLogger("scheduler")
@@ -61,6 +62,7 @@ async def running_scheduler(
         logger.info(
             "SMTP_HOST is not set: email notifications are off", extra={"action": "email.off"}
         )
+    await _upgrade_stored_jobs(sessionmaker, settings)
     scheduler = None
     deliveries = None
     wakeups = None
@@ -105,3 +107,19 @@ async def running_scheduler(
         metrics.forget_this_process()
         if lock is not None:
             lock.release()
+
+
+async def _upgrade_stored_jobs(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """What migration 0006 could not do without SECRETS_KEY (services/job_secrets.py); a
+    database that is away now is no reason not to start: the next start-up does it."""
+    try:
+        async with sessionmaker.begin() as session:
+            await job_secrets.upgrade_stored_jobs(session, settings)
+    except Exception as exc:
+        logger.warning(
+            "could not move credentials out of job target URLs: %s",
+            type(exc).__name__,
+            extra={"action": "jobs.credentials_move_failed"},
+        )

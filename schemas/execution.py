@@ -11,6 +11,7 @@ from core.enums import ExecutionStatus, ExecutionType, HttpMethod, TriggerType
 from repositories.job_execution import ExecutionCounts
 from schemas.common import Page, RequestModel, example
 from schemas.date_range import DateRangeRead, RangeQuery
+from schemas.headers import HeaderList
 from schemas.job import (
     GithubOwner,
     GithubRepo,
@@ -171,7 +172,13 @@ class ExecuteRequest(RequestModel):
     model_config = example({"metadata": {"report": "sales", "format": "csv", "rerun": True}})
 
     metadata: Metadata | None = Field(
-        default=None, description="Replaces the job's metadata for this run only."
+        default=None,
+        description=(
+            "Merged over the job's metadata for this run only, top level: a key given here "
+            "wins, a key given as null is removed, other keys keep the job's values (a "
+            "GitHub job's `branchDetails` stays unless overridden). The job's headers cannot "
+            "be overridden."
+        ),
     )
     github_token: str | None = Field(
         default=None, description="Used for this run only; never stored or logged.", repr=False
@@ -204,6 +211,11 @@ class TrialRunRequest(RequestModel):
     github_repo: GithubRepo | None = None
     github_workflow_name: WorkflowName | None = None
     metadata: Metadata = Field(default_factory=dict)
+    headers: HeaderList = Field(
+        default_factory=list,
+        description="Request headers, as a job's (webhooks only; every value required). "
+        "Used for this request only: never stored, logged or echoed.",
+    )
     github_token: str | None = Field(
         default=None, description="Used for this request only; never stored or logged.", repr=False
     )
@@ -218,6 +230,10 @@ class TrialRunRequest(RequestModel):
             raise ValueError(
                 "a target is required: target_url, or github_repo + github_workflow_name"
             )
+        if self.headers and self.target_url is None:
+            raise ValueError("headers are sent to webhook targets only")
+        if any(header.value is None for header in self.headers):
+            raise ValueError("every header of a test run needs its value")
         return self
 
 

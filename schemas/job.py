@@ -29,6 +29,7 @@ from core import cron
 from core.enums import ExecutionStatus, HttpMethod, TriggerType
 from core.urls import TargetRefused, parse_target_url
 from schemas.common import Flag, ORMModel, Page, RequestModel, example
+from schemas.headers import HeaderList, HeaderRead
 from schemas.json_value import METADATA_MAX_BYTES, Metadata
 from schemas.pagination import PageResponse
 from schemas.text import storable_text
@@ -54,9 +55,16 @@ def _known_timezone(value: str) -> str:
 
 def _http_url(value: str) -> str:
     try:
-        parse_target_url(value)
+        target = parse_target_url(value)
     except TargetRefused as exc:
         raise ValueError(exc.reason) from None
+    if target.url.userinfo:
+        # Every viewer reads a job's URL: a credential belongs in a write-only header.
+        raise ValueError(
+            "a target URL may not carry credentials (user:password@); send them in a secret "
+            'header instead, e.g. {"name": "Authorization", "value": "Basic ...", '
+            '"secret": true}'
+        )
     return value
 
 
@@ -119,6 +127,15 @@ TimeoutSeconds = Annotated[int, Strict(), Field(ge=1, le=300)]
 MaxRetries = Annotated[int, Strict(), Field(ge=0, le=5)]
 EmailList = Annotated[list[EmailStr], Field(max_length=MAX_NOTIFICATION_EMAILS)]
 
+HEADERS_DESCRIPTION = (
+    "Request headers of every webhook call (at most 20; not for GitHub jobs). A `secret` "
+    "header is write-only: stored encrypted, its `value` reads null in every response. On an "
+    "update the list replaces the stored one: a secret header sent without `value` keeps its "
+    "stored value, `value: null` (or leaving the header out) removes it. Refused names: Host, "
+    "Content-Length, Transfer-Encoding, Connection and the other hop-by-hop headers, "
+    "Accept-Encoding, Idempotency-Key, X-Cron-*, webhook-*."
+)
+
 TARGET_FIELDS = ("target_url", "github_owner", "github_repo", "github_workflow_name")
 
 
@@ -162,6 +179,10 @@ class JobCreate(RequestModel):
         f"(`branchDetails` is the git ref, default `main`). At most {METADATA_MAX_BYTES:,} "
         "bytes as compact JSON; numbers must be finite (no NaN or Infinity).",
     )
+    headers: HeaderList = Field(
+        default_factory=list,
+        description=HEADERS_DESCRIPTION,
+    )
     category: Reference | None = Field(
         default=None, description="Slug or name of an active category; default `general`."
     )
@@ -190,6 +211,7 @@ class JobUpdate(RequestModel):
     github_repo: GithubRepo | None = None
     github_workflow_name: WorkflowName | None = None
     metadata: Metadata | None = None
+    headers: HeaderList | None = Field(default=None, description=HEADERS_DESCRIPTION)
     category: Reference | None = None
     pic_team: Reference | None = None
     end_date: date | None = None
@@ -241,6 +263,12 @@ class JobRead(ORMModel):
     github_repo: str | None
     github_workflow_name: str | None
     metadata: dict[str, Any] = Field(validation_alias="job_metadata")
+    headers: list[HeaderRead] = Field(
+        description="Request headers; a secret header's value is null for everyone."
+    )
+    signing_secret_rotated_at: datetime | None = Field(
+        description="When the signing secret was last rotated; null if never."
+    )
     category: str
     pic_team: str
     end_date: date
@@ -264,6 +292,17 @@ class JobRead(ORMModel):
         description="The next run in the job's time-zone offset; null when paused or past end_date."
     )
 
+    @field_validator("headers", mode="before")
+    @classmethod
+    def _hide_secret_values(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        return [
+            {**header, "value": None} if header.get("secret") else header
+            for header in value
+            if isinstance(header, dict)
+        ]
+
 
 class JobResponse(BaseModel):
     job: JobRead
@@ -272,6 +311,26 @@ class JobResponse(BaseModel):
 class JobMessageResponse(BaseModel):
     message: str
     job: JobRead
+
+
+SIGNING_SECRET_DESCRIPTION = (
+    "The job's Standard Webhooks signing secret (`whsec_` + base64 of 32 bytes). Shown this "
+    "once: store it with the receiver; it is never returned by GET. A lost one is replaced "
+    "with POST /jobs/{id}/signing-secret."
+)
+
+
+class JobCreatedResponse(JobMessageResponse):
+    signing_secret: str = Field(description=SIGNING_SECRET_DESCRIPTION)
+
+
+class SigningSecretResponse(BaseModel):
+    message: str
+    signing_secret: str = Field(description=SIGNING_SECRET_DESCRIPTION)
+    previous_secret_valid_until: datetime | None = Field(
+        description="Until then calls are signed with the previous secret as well (null: "
+        "no previous secret)."
+    )
 
 
 class DeletedJob(BaseModel):

@@ -18,6 +18,9 @@ _SCHEMA_TAG = re.compile(
     r"|is-instance|chain|nullable|default|union|tagged-union|list|dict|set|frozenset|tuple)\["
 )
 _TYPE_ERROR_PREFIX = {"str": "string_"}
+_BRANCH_TYPES = frozenset(
+    {"str", "int", "float", "bool", "bytes", "date", "datetime", "time", "uuid", "decimal"}
+)
 _PREFIXES = ("Value error, ", "Assertion failed, ")
 
 
@@ -25,7 +28,8 @@ def client_field(loc: Sequence[int | str], error_type: str = "") -> str:
     parts = [part for part in loc if not (isinstance(part, str) and _SCHEMA_TAG.match(part))]
     # The branch of a scalar union (`bool | <hidden None>`) is named by its type, and so is
     # the error: `is_enabled.bool` with `bool_type`.
-    if parts and isinstance(parts[-1], str):
+    # (Only type names: a field called `value` failing with `value_error` keeps its name.)
+    if parts and isinstance(parts[-1], str) and parts[-1] in _BRANCH_TYPES:
         tag = _TYPE_ERROR_PREFIX.get(parts[-1], f"{parts[-1]}_")
         if error_type.startswith(tag) and len(parts) > 2:
             parts.pop()

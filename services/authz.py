@@ -46,6 +46,11 @@ def require_job_change(actor: User, job: Job) -> None:
         raise Forbidden("You can only change jobs you created.")
 
 
+def require_signing_secret_rotation(actor: User, job: Job) -> None:
+    """A job's signing secret is rotated (and so seen) by its owner or an admin only."""
+    require_job_change(actor, job)
+
+
 def require_self_or_admin(actor: User, user_id: uuid.UUID, message: str) -> None:
     """A user's profile and preferences: the user themself, or an admin."""
     if actor.id != user_id and not is_admin(actor):

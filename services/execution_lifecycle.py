@@ -34,11 +34,13 @@ from core import metrics
 from core.clock import Clock
 from core.config import Settings
 from core.enums import AuditAction, AuditResource, ExecutionStatus, ExecutionType, TriggerType
+from core.secrets import SecretBox, secret_box
 from integrations.outbound import OutboundResult, Phases
 from models import Job, JobExecution
 from models.job_execution import TARGET_MAX_LENGTH
 from repositories.job import JobRepository
 from repositories.job_execution import JobExecutionRepository
+from services import job_secrets
 from services.audit import REDACTED, AuditService
 from services.notifications.rules import FinishedRun, NotifierService
 
@@ -73,6 +75,12 @@ class RunSpec:
     max_retries: int
     # A manual run's one-off token: never stored, so such a run has no later attempts.
     github_token: str | None = field(default=None, repr=False)
+    # The job's headers and signing secrets as stored (secret values encrypted): decrypted
+    # only when the call is made (services/job_secrets.py).
+    headers: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    signing_secret: str | None = field(default=None, repr=False)
+    previous_signing_secret: str | None = field(default=None, repr=False)
+    signing_secret_rotated_at: datetime | None = None
 
     @property
     def log_fields(self) -> dict[str, str]:
@@ -112,7 +120,8 @@ def run_spec(
     metadata: dict[str, Any] | None = None,
     github_token: str | None = None,
 ) -> RunSpec:
-    """The attempt of execution `execution_id` of `job`; `metadata` replaces the job's."""
+    """The attempt of execution `execution_id` of `job`; `metadata` (a manual run's override)
+    is merged over the job's."""
     return RunSpec(
         execution_id=execution_id,
         job_id=job.id,
@@ -123,14 +132,30 @@ def run_spec(
         execution_type=execution_type_of(job),
         target=target_of(job),
         http_method=str(job.http_method),
-        metadata=dict(job.job_metadata if metadata is None else metadata),
+        metadata=merged_metadata(job.job_metadata, metadata),
         github_owner=job.github_owner,
         github_repo=job.github_repo,
         github_workflow_name=job.github_workflow_name,
         timeout_seconds=job.timeout_seconds,
         max_retries=job.max_retries,
         github_token=github_token,
+        headers=tuple(dict(header) for header in job.headers or ()),
+        signing_secret=job.signing_secret,
+        previous_signing_secret=job.previous_signing_secret,
+        signing_secret_rotated_at=job.signing_secret_rotated_at,
     )
+
+
+def merged_metadata(stored: dict[str, Any], override: dict[str, Any] | None) -> dict[str, Any]:
+    """A manual run's `metadata` over the job's, top level only: an override key wins, an
+    override key set to null removes the key."""
+    merged = dict(stored)
+    for key, value in (override or {}).items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
 
 
 def is_retryable(result: OutboundResult) -> bool:
@@ -171,6 +196,7 @@ class ExecutionLifecycle:
         self.settings = settings
         self.clock = clock
         self.audit = audit or AuditService(session, clock)
+        self.box = secret_box(settings)
         self.executions = JobExecutionRepository(session)
         self.jobs = JobRepository(session)
 
@@ -199,7 +225,7 @@ class ExecutionLifecycle:
         ]
         inserted = set(await self.executions.insert_ignoring_duplicates(rows))
         runs = [
-            _run_of(job, row)
+            _run_of(job, row, self.box)
             for (job, _), row in zip(fired, running, strict=True)
             if row["id"] in inserted
         ]
@@ -218,7 +244,8 @@ class ExecutionLifecycle:
     async def start_manual(
         self, job: Job, *, metadata: dict[str, Any] | None, github_token: str | None
     ) -> tuple[JobExecution, RunSpec]:
-        """A running execution for a manual trigger; overrides apply to this run only."""
+        """A running execution for a manual trigger; overrides apply to this run only (the
+        `metadata` override is merged over the job's at each attempt)."""
         row = self._row(
             job,
             slot=self.clock.now(),
@@ -228,7 +255,7 @@ class ExecutionLifecycle:
         )
         execution = await self.executions.create(row)
         job.last_execution_at = row["started_at"]
-        run = _run_of(job, row, github_token=github_token)
+        run = _run_of(job, row, self.box, github_token=github_token)
         metrics.on_commit(self.session, metrics.RUN_FIRES.labels(TriggerType.MANUAL).inc)
         await self.audit.record(
             AuditAction.JOB_RUN,
@@ -312,7 +339,7 @@ class ExecutionLifecycle:
         await self.session.flush()
         inserted = set(await self.executions.insert_ignoring_duplicates(rows))
         runs = [
-            _run_of(job, row)
+            _run_of(job, row, self.box)
             for (_, job), row in zip(due, rows, strict=True)
             if row["id"] in inserted
         ]
@@ -383,7 +410,10 @@ class ExecutionLifecycle:
         return self.clock.now() + timedelta(seconds=self.settings.execution_lease_seconds)
 
 
-def _run_of(job: Job, row: dict[str, Any], *, github_token: str | None = None) -> RunSpec:
+def _run_of(
+    job: Job, row: dict[str, Any], box: SecretBox, *, github_token: str | None = None
+) -> RunSpec:
+    job_secrets.ensure_signing_secret(job, box)
     return run_spec(
         job,
         row["id"],

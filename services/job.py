@@ -15,6 +15,7 @@ from core.clock import Clock
 from core.config import Settings
 from core.enums import AuditAction, AuditResource
 from core.errors import Conflict, InvalidInput, NotFound, ValidationFailed
+from core.secrets import secret_box
 from core.urls import TargetRefused, parse_target_url
 from integrations.address_guard import AddressGuard, HostUnresolvable
 from models.job import Job
@@ -37,7 +38,7 @@ from schemas.job import (
     JobListQuery,
     JobUpdate,
 )
-from services import authz
+from services import authz, job_secrets
 from services.audit import AuditService, field_changes
 from services.notifications.rules import NotifierService
 
@@ -76,6 +77,7 @@ class JobService:
         self.clock = clock
         self.guard = guard
         self.audit = audit or AuditService(session, clock)
+        self.box = secret_box(settings)
         self.jobs = JobRepository(session)
         self.executions = JobExecutionRepository(session)
         self.categories = JobCategoryRepository(session)
@@ -126,8 +128,11 @@ class JobService:
 
     # --- writes ------------------------------------------------------------------------------
 
-    async def create(self, data: JobCreate, actor: User) -> Job:
-        return await self.add(await self.build(data, actor))
+    async def create(self, data: JobCreate, actor: User) -> tuple[Job, str]:
+        """The stored job and its signing secret, in plaintext for this one answer."""
+        job = await self.build(data, actor)
+        secret, job.signing_secret = job_secrets.new_signing_secret(self.box)
+        return await self.add(job), secret
 
     async def build(
         self, data: JobCreate, actor: User, *, taken_names: Container[str] | None = None
@@ -143,6 +148,8 @@ class JobService:
             created_by=actor.id,
             last_execution_at=None,
             consecutive_failures=0,
+            # Jobs made in bulk get a secret nobody has seen: a rotation shows one.
+            signing_secret=job_secrets.new_signing_secret(self.box)[1],
             **values,
         )
 
@@ -221,6 +228,20 @@ class JobService:
         return await self._view(
             await self._save(job, {"is_active": True, "next_run_at": next_run_at})
         )
+
+    async def rotate_signing_secret(self, job_id: uuid.UUID, actor: User) -> tuple[Job, str]:
+        """A new signing secret for the job (shown once); the previous one keeps signing
+        calls for SIGNING_ROTATION_OVERLAP_HOURS."""
+        job = await self.get(job_id)
+        authz.require_signing_secret_rotation(actor, job)
+        secret = job_secrets.rotate_signing_secret(job, self.box, self.clock.now())
+        await self.session.flush()
+        return job, secret
+
+    def previous_secret_valid_until(self, job: Job) -> datetime | None:
+        if job.previous_signing_secret is None or job.signing_secret_rotated_at is None:
+            return None
+        return job_secrets.previous_valid_until(job.signing_secret_rotated_at, self.settings)
 
     async def get_for_manual_run(self, job_id: uuid.UUID, actor: User) -> Job:
         """The job `actor` may run by hand now (admin: any; user: own; viewer: none).
@@ -314,6 +335,19 @@ class JobService:
             self._check_can_enable(end_date, timezone)
         if "metadata" in values:
             values["job_metadata"] = values.pop("metadata")
+        if "headers" in values:
+            values["headers"] = job_secrets.settle_headers(
+                values["headers"], None if job is None else job.headers, self.box
+            )
+        if (
+            values.get("headers", current("headers"))
+            and values.get("target_url", current("target_url")) is None
+        ):
+            raise ValidationFailed(
+                "Headers are sent to webhook targets only; a GitHub job sends none "
+                "(send headers: [] to clear them).",
+                field="body.headers",
+            )
         if "notification_emails" in values:
             values["notification_emails"] = [str(email) for email in values["notification_emails"]]
         if any(

@@ -64,6 +64,8 @@ HEADER_ALIASES: dict[str, str] = {
     "request body": "request_body",
     "metadata": "request_body",
     "branch": "branch",
+    "headers": "headers",
+    "request headers": "headers",
 }
 REQUIRED_COLUMNS = {
     "name": "Job Name",
@@ -354,7 +356,23 @@ def row_payload(
         metadata.setdefault("branchDetails", values["branch"])
     if metadata:
         payload["metadata"] = metadata
+    if "headers" in values:
+        payload["headers"] = _headers(values["headers"])
     return payload
+
+
+def _headers(cell: str) -> list[dict[str, Any]]:
+    """`Headers`: a JSON object of non-secret headers (`{"X-Team": "data"}`); secret ones are
+    set through the API or the dashboard, never in a spreadsheet."""
+    try:
+        headers = json.loads(cell)
+    except json.JSONDecodeError as exc:
+        raise RowProblem(f"Headers is not valid JSON: {exc.msg}") from None
+    if not isinstance(headers, dict) or not all(
+        isinstance(value, str) for value in headers.values()
+    ):
+        raise RowProblem('Headers must be a JSON object of strings, e.g. {"X-Team": "data"}')
+    return [{"name": name, "value": value, "secret": False} for name, value in headers.items()]
 
 
 def _github_repo(repo: str | None, owner: str | None, default_owner: str | None) -> dict[str, str]:

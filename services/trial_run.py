@@ -44,6 +44,8 @@ class TrialRunService:
             headers=TRIAL_HEADERS,
             timeout_seconds=request.timeout_seconds,
             github_token=request.github_token,
+            # Nothing is stored, so there is no signing secret: a test run is unsigned.
+            job_headers=[(header.name, header.value or "") for header in request.headers],
         )
         if result.ok:
             message = f"The target answered {result.status_code}."

@@ -23,6 +23,7 @@ from schemas.job import (
     CronValidation,
     DeletedJob,
     JobCreate,
+    JobCreatedResponse,
     JobDeletedResponse,
     JobListQuery,
     JobListResponse,
@@ -30,6 +31,7 @@ from schemas.job import (
     JobRead,
     JobResponse,
     JobUpdate,
+    SigningSecretResponse,
 )
 from schemas.job_import import BulkUploadResponse
 
@@ -68,10 +70,12 @@ async def list_jobs(
         "the job's time zone. A `target_url` whose host is, or resolves to, a private, "
         "loopback, link-local, CGNAT, multicast or metadata address is a 422 (unless "
         "ALLOW_PRIVATE_TARGETS); a host that does not resolve yet is accepted, and every run "
-        "checks its addresses again. `next_execution_at` is in the job's offset, null when "
-        "paused or when the next slot falls after `end_date`."
+        "checks its addresses again; one carrying credentials (`user:password@`) is a 422: "
+        "send them in a secret header. `next_execution_at` is in the job's offset, null when "
+        "paused or when the next slot falls after `end_date`. The answer carries the job's "
+        "`signing_secret`, shown this once (see POST /jobs/{id}/signing-secret)."
     ),
-    response_model=JobMessageResponse,
+    response_model=JobCreatedResponse,
     responses=error_responses(
         400,
         401,
@@ -85,9 +89,11 @@ async def list_jobs(
 )
 async def create_job(
     body: JobCreate, actor: EditorUser, service: JobServiceDep
-) -> JobMessageResponse:
-    job = await service.create(body, actor)
-    return JobMessageResponse(message="Job created successfully", job=JobRead.model_validate(job))
+) -> JobCreatedResponse:
+    job, secret = await service.create(body, actor)
+    return JobCreatedResponse(
+        message="Job created successfully", job=JobRead.model_validate(job), signing_secret=secret
+    )
 
 
 @router.post(
@@ -142,7 +148,7 @@ async def cron_preview(
         "file",
         "CSV, UTF-8 (a BOM is fine). Columns: Job Name, Cron Schedule (JST), Status, "
         "Target URL, Repo, GitHub Owner, Workflow Name, Category, End Date, PIC Team, "
-        "Request Body, Branch.",
+        "Request Body, Branch, Headers (a JSON object of non-secret headers).",
         {
             "default_github_owner": {
                 "type": "string",
@@ -198,7 +204,9 @@ _UPDATE_ERRORS = error_responses(
     description=(
         "Partial update: only the fields sent change (same as PATCH). Switching between a "
         "webhook and a GitHub workflow needs the other kind's fields sent as null. Enabling "
-        "a job past its `end_date` is a 400. An empty body is a 400."
+        "a job past its `end_date` is a 400. An empty body is a 400. `headers`, when sent, "
+        "replaces the list: a secret header sent without `value` keeps its stored value, "
+        "`value: null` removes it."
     ),
     response_model=JobMessageResponse,
     responses=_UPDATE_ERRORS,
@@ -257,6 +265,33 @@ async def resume_job(
 ) -> JobMessageResponse:
     job = await service.resume(job_id, actor)
     return JobMessageResponse(message="Job resumed successfully", job=JobRead.model_validate(job))
+
+
+@router.post(
+    "/{job_id:uuid}/signing-secret",
+    summary="Rotate a job's signing secret",
+    description=(
+        "Every webhook call is signed as Standard Webhooks 1.0 says: `webhook-id` (the run's "
+        "`Idempotency-Key`, the same for every attempt of a slot), `webhook-timestamp` (Unix "
+        "seconds of the attempt) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of "
+        '"id.timestamp.body">`). This makes a new secret and answers it, the only time it is '
+        "shown. For SIGNING_ROTATION_OVERLAP_HOURS (default 24) calls carry a second "
+        "signature made with the previous secret (space-separated), so the receiver can "
+        "switch without refusing a call; a second rotation within that time drops the oldest "
+        "secret. The job's owner or an admin."
+    ),
+    response_model=SigningSecretResponse,
+    responses=error_responses(401, 403, 404),
+)
+async def rotate_signing_secret(
+    job_id: uuid.UUID, actor: EditorUser, service: JobServiceDep
+) -> SigningSecretResponse:
+    job, secret = await service.rotate_signing_secret(job_id, actor)
+    return SigningSecretResponse(
+        message="Signing secret rotated",
+        signing_secret=secret,
+        previous_secret_valid_until=service.previous_secret_valid_until(job),
+    )
 
 
 def _form_bool(value: str | None, field: str) -> bool:

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
-from core.config import DEFAULT_DATABASE_URL, DEFAULT_JWT_SECRET, Settings
+from core.config import DEFAULT_DATABASE_URL, DEFAULT_JWT_SECRET, DEFAULT_SECRETS_KEY, Settings
 
 
 def test_database_defaults_to_embedded_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,9 +36,39 @@ def test_production_refuses_the_default_jwt_secret() -> None:
 
 
 def test_production_starts_with_a_real_secret() -> None:
-    settings = Settings(_env_file=None, environment="production", jwt_secret_key="x" * 48)
+    settings = Settings(
+        _env_file=None,
+        environment="production",
+        jwt_secret_key="x" * 48,
+        secrets_key=Fernet.generate_key().decode(),
+    )
 
     assert settings.environment == "production"
+
+
+def test_production_refuses_the_default_secrets_key_even_as_an_old_key() -> None:
+    with pytest.raises(ValidationError, match="SECRETS_KEY") as raised:
+        Settings(
+            _env_file=None,
+            environment="production",
+            jwt_secret_key="x" * 48,
+            secrets_key=f"{Fernet.generate_key().decode()},{DEFAULT_SECRETS_KEY}",
+        )
+    assert DEFAULT_SECRETS_KEY not in str(raised.value)
+
+
+def test_secrets_key_is_a_comma_separated_list_of_fernet_keys() -> None:
+    first, second = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+
+    settings = Settings(_env_file=None, secrets_key=f" {first} , {second} ,")
+
+    assert [key.get_secret_value() for key in settings.secrets_key] == [first, second]
+
+
+def test_a_malformed_secrets_key_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ValidationError, match="key 2 of SECRETS_KEY") as raised:
+        Settings(_env_file=None, secrets_key=f"{Fernet.generate_key().decode()},not-a-key-xyz")
+    assert "not-a-key-xyz" not in str(raised.value)
 
 
 def test_cors_origins_are_read_as_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.config import Settings
 from core.enums import ExecutionStatus, ExecutionType, TriggerType
+from integrations import github
 from integrations.outbound import OutboundResult
 from models import Job, JobExecution, Notification, User
 from models.job_execution import TARGET_MAX_LENGTH
-from services.execution_lifecycle import ExecutionLifecycle, Outcome, RunSpec
+from services.execution_lifecycle import ExecutionLifecycle, Outcome, RunSpec, merged_metadata
 from tests.support.clock import FrozenClock
 from tests.support.job_factories import create_job
 
@@ -105,3 +106,15 @@ async def test_every_row_keeps_the_same_part_of_a_long_target(
     assert targets == {manual.target[:TARGET_MAX_LENGTH]}
     assert len(manual.target) == 3 * 255 + 2
     assert manual.execution_type == ExecutionType.GITHUB_ACTIONS
+
+
+def test_a_manual_override_keeps_the_branch_of_a_github_job() -> None:
+    """Issue 14: run with {"env": "staging"}, a job on `release` dispatched `ref: main`."""
+    merged = merged_metadata({"branchDetails": "release", "dataset": "sales"}, {"env": "staging"})
+
+    assert github.dispatch_body(merged) == {
+        "ref": "release",
+        "inputs": {"dataset": "sales", "env": "staging"},
+    }
+    assert merged_metadata({"branchDetails": "release"}, {"branchDetails": None}) == {}
+    assert merged_metadata({"a": None}, None) == {"a": None}

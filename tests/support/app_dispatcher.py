@@ -18,11 +18,12 @@ def borrowed_dispatcher(
     """The app's own dispatcher, writing through `sessionmaker` on `clock` and allowed to call
     loopback, until the block ends."""
     dispatcher: Dispatcher = app.state.dispatcher
-    saved = (dispatcher.sessionmaker, dispatcher.clock, dispatcher.guard)
+    saved = (dispatcher.sessionmaker, dispatcher.clock, dispatcher.guard, dispatcher.settings)
     dispatcher.sessionmaker = sessionmaker
     dispatcher.clock = clock
     dispatcher.guard = AddressGuard(allow_private=True)
     try:
         yield dispatcher
     finally:
-        dispatcher.sessionmaker, dispatcher.clock, dispatcher.guard = saved
+        # Settings too: a test may swap them (tests/api/v1/test_job_headers.py turns email on).
+        dispatcher.sessionmaker, dispatcher.clock, dispatcher.guard, dispatcher.settings = saved

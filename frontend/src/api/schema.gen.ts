@@ -426,7 +426,7 @@ export interface paths {
         put?: never;
         /**
          * Create a job
-         * @description The job belongs to the caller (`created_by`). `end_date` must be today or later in the job's time zone. A `target_url` whose host is, or resolves to, a private, loopback, link-local, CGNAT, multicast or metadata address is a 422 (unless ALLOW_PRIVATE_TARGETS); a host that does not resolve yet is accepted, and every run checks its addresses again. `next_execution_at` is in the job's offset, null when paused or when the next slot falls after `end_date`.
+         * @description The job belongs to the caller (`created_by`). `end_date` must be today or later in the job's time zone. A `target_url` whose host is, or resolves to, a private, loopback, link-local, CGNAT, multicast or metadata address is a 422 (unless ALLOW_PRIVATE_TARGETS); a host that does not resolve yet is accepted, and every run checks its addresses again; one carrying credentials (`user:password@`) is a 422: send them in a secret header. `next_execution_at` is in the job's offset, null when paused or when the next slot falls after `end_date`. The answer carries the job's `signing_secret`, shown this once (see POST /jobs/{id}/signing-secret).
          */
         post: operations["create_job_api_v1_jobs_post"];
         delete?: never;
@@ -526,7 +526,7 @@ export interface paths {
         get: operations["get_job_api_v1_jobs__job_id__get"];
         /**
          * Update a job
-         * @description Partial update: only the fields sent change (same as PATCH). Switching between a webhook and a GitHub workflow needs the other kind's fields sent as null. Enabling a job past its `end_date` is a 400. An empty body is a 400.
+         * @description Partial update: only the fields sent change (same as PATCH). Switching between a webhook and a GitHub workflow needs the other kind's fields sent as null. Enabling a job past its `end_date` is a 400. An empty body is a 400. `headers`, when sent, replaces the list: a secret header sent without `value` keeps its stored value, `value: null` removes it.
          */
         put: operations["update_job_api_v1_jobs__job_id__put"];
         post?: never;
@@ -660,6 +660,26 @@ export interface paths {
         put?: never;
         /** Resume a paused job */
         post: operations["resume_job_api_v1_jobs__job_id__resume_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{job_id}/signing-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a job's signing secret
+         * @description Every webhook call is signed as Standard Webhooks 1.0 says: `webhook-id` (the run's `Idempotency-Key`, the same for every attempt of a slot), `webhook-timestamp` (Unix seconds of the attempt) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`). This makes a new secret and answers it, the only time it is shown. For SIGNING_ROTATION_OVERLAP_HOURS (default 24) calls carry a second signature made with the previous secret (space-separated), so the receiver can switch without refusing a call; a second rotation within that time drops the oldest secret. The job's owner or an admin.
+         */
+        post: operations["rotate_signing_secret_api_v1_jobs__job_id__signing_secret_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1075,6 +1095,11 @@ export interface components {
             github_repo: string | null;
             /** Github Workflow Name */
             github_workflow_name: string | null;
+            /**
+             * Headers
+             * @description Request headers; a secret header's value is null for everyone.
+             */
+            headers: components["schemas"]["HeaderRead"][];
             http_method: components["schemas"]["HttpMethod"];
             /**
              * Id
@@ -1114,6 +1139,11 @@ export interface components {
              * @description The row it comes from, numbered as in `errors`.
              */
             row: number;
+            /**
+             * Signing Secret Rotated At
+             * @description When the signing secret was last rotated; null if never.
+             */
+            signing_secret_rotated_at: string | null;
             /** Target Url */
             target_url: string | null;
             /** Timeout Seconds */
@@ -1337,7 +1367,7 @@ export interface components {
             github_token?: string | null;
             /**
              * Metadata
-             * @description Replaces the job's metadata for this run only.
+             * @description Merged over the job's metadata for this run only, top level: a key given here wins, a key given as null is removed, other keys keep the job's values (a GitHub job's `branchDetails` stays unless overridden). The job's headers cannot be overridden.
              */
             metadata?: {
                 [key: string]: components["schemas"]["JsonValue"];
@@ -1483,6 +1513,41 @@ export interface components {
             message: string;
             /** Type */
             type: string;
+        };
+        /** HeaderRead */
+        HeaderRead: {
+            /** Name */
+            name: string;
+            /** Secret */
+            secret: boolean;
+            /**
+             * Value
+             * @description null for a secret header, whoever asks.
+             */
+            value: string | null;
+        };
+        /**
+         * HeaderWrite
+         * @description One request header. On an update, a secret header sent without `value` keeps its
+         *     stored value; `"value": null` removes the header.
+         */
+        HeaderWrite: {
+            /**
+             * Name
+             * @example Authorization
+             */
+            name: string;
+            /**
+             * Secret
+             * @description Write-only: stored encrypted, never shown again (`value` reads null).
+             * @default false
+             */
+            secret: boolean;
+            /**
+             * Value
+             * @description One line of printable ASCII, at most 4096 characters. Required on create and for non-secret headers; on an update leave it out to keep a secret header's stored value, or send null to remove the header.
+             */
+            value?: string | null;
         };
         /** HealthResponse */
         HealthResponse: {
@@ -1676,6 +1741,11 @@ export interface components {
              * @example backup.yml
              */
             github_workflow_name?: string | null;
+            /**
+             * Headers
+             * @description Request headers of every webhook call (at most 20; not for GitHub jobs). A `secret` header is write-only: stored encrypted, its `value` reads null in every response. On an update the list replaces the stored one: a secret header sent without `value` keeps its stored value, `value: null` (or leaving the header out) removes it. Refused names: Host, Content-Length, Transfer-Encoding, Connection and the other hop-by-hop headers, Accept-Encoding, Idempotency-Key, X-Cron-*, webhook-*.
+             */
+            headers?: components["schemas"]["HeaderWrite"][];
             /** @default POST */
             http_method: components["schemas"]["HttpMethod"];
             /**
@@ -1727,6 +1797,17 @@ export interface components {
              * @description IANA name; defaults to SCHEDULER_TIMEZONE (Asia/Tokyo).
              */
             timezone?: string | null;
+        };
+        /** JobCreatedResponse */
+        JobCreatedResponse: {
+            job: components["schemas"]["JobRead"];
+            /** Message */
+            message: string;
+            /**
+             * Signing Secret
+             * @description The job's Standard Webhooks signing secret (`whsec_` + base64 of 32 bytes). Shown this once: store it with the receiver; it is never returned by GET. A lost one is replaced with POST /jobs/{id}/signing-secret.
+             */
+            signing_secret: string;
         };
         /** JobDeletedResponse */
         JobDeletedResponse: {
@@ -1828,6 +1909,11 @@ export interface components {
             github_repo: string | null;
             /** Github Workflow Name */
             github_workflow_name: string | null;
+            /**
+             * Headers
+             * @description Request headers; a secret header's value is null for everyone.
+             */
+            headers: components["schemas"]["HeaderRead"][];
             http_method: components["schemas"]["HttpMethod"];
             /**
              * Id
@@ -1862,6 +1948,11 @@ export interface components {
             notify_on_success: boolean;
             /** Pic Team */
             pic_team: string;
+            /**
+             * Signing Secret Rotated At
+             * @description When the signing secret was last rotated; null if never.
+             */
+            signing_secret_rotated_at: string | null;
             /** Target Url */
             target_url: string | null;
             /** Timeout Seconds */
@@ -1927,6 +2018,11 @@ export interface components {
             github_repo?: string | null;
             /** Github Workflow Name */
             github_workflow_name?: string | null;
+            /**
+             * Headers
+             * @description Request headers of every webhook call (at most 20; not for GitHub jobs). A `secret` header is write-only: stored encrypted, its `value` reads null in every response. On an update the list replaces the stored one: a secret header sent without `value` keeps its stored value, `value: null` (or leaving the header out) removes it. Refused names: Host, Content-Length, Transfer-Encoding, Connection and the other hop-by-hop headers, Accept-Encoding, Idempotency-Key, X-Cron-*, webhook-*.
+             */
+            headers?: components["schemas"]["HeaderWrite"][] | null;
             http_method?: components["schemas"]["HttpMethod"] | null;
             /** Is Active */
             is_active?: boolean | null;
@@ -2347,6 +2443,21 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** SigningSecretResponse */
+        SigningSecretResponse: {
+            /** Message */
+            message: string;
+            /**
+             * Previous Secret Valid Until
+             * @description Until then calls are signed with the previous secret as well (null: no previous secret).
+             */
+            previous_secret_valid_until: string | null;
+            /**
+             * Signing Secret
+             * @description The job's Standard Webhooks signing secret (`whsec_` + base64 of 32 bytes). Shown this once: store it with the receiver; it is never returned by GET. A lost one is replaced with POST /jobs/{id}/signing-secret.
+             */
+            signing_secret: string;
+        };
         /** SlackSettingsEnvelope */
         SlackSettingsEnvelope: {
             slack_settings: components["schemas"]["SlackSettingsRead"];
@@ -2440,6 +2551,11 @@ export interface components {
             github_token?: string | null;
             /** Github Workflow Name */
             github_workflow_name?: string | null;
+            /**
+             * Headers
+             * @description Request headers, as a job's (webhooks only; every value required). Used for this request only: never stored, logged or echoed.
+             */
+            headers?: components["schemas"]["HeaderWrite"][];
             /** @default POST */
             http_method: components["schemas"]["HttpMethod"];
             /** Metadata */
@@ -4859,7 +4975,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JobMessageResponse"];
+                    "application/json": components["schemas"]["JobCreatedResponse"];
                 };
             };
             /** @description Unknown or inactive category or PIC team */
@@ -4957,7 +5073,7 @@ export interface operations {
                     dry_run?: boolean;
                     /**
                      * Format: binary
-                     * @description CSV, UTF-8 (a BOM is fine). Columns: Job Name, Cron Schedule (JST), Status, Target URL, Repo, GitHub Owner, Workflow Name, Category, End Date, PIC Team, Request Body, Branch.
+                     * @description CSV, UTF-8 (a BOM is fine). Columns: Job Name, Cron Schedule (JST), Status, Target URL, Repo, GitHub Owner, Workflow Name, Category, End Date, PIC Team, Request Body, Branch, Headers (a JSON object of non-secret headers).
                      */
                     file: string;
                 };
@@ -6101,6 +6217,75 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use: `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (quote the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    rotate_signing_secret_api_v1_jobs__job_id__signing_secret_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningSecretResponse"];
                 };
             };
             /** @description Missing, invalid, expired or revoked token */

@@ -17,6 +17,8 @@ function job(overrides: Partial<ImportedJob>): ImportedJob {
     github_repo: null,
     github_workflow_name: null,
     metadata: {},
+    headers: [],
+    signing_secret_rotated_at: null,
     category: "general",
     pic_team: "ops",
     end_date: "2027-01-01",

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.deps import get_address_guard
 from integrations.address_guard import AddressGuard
 from models.pic_team import PicTeam
+from scheduler.dispatcher import Dispatcher
+from tests.support.clock import FrozenClock
+from tests.support.dispatchers import dispatcher_in_transaction
 from tests.support.fake_dns import FakeResolver
 from tests.support.job_factories import create_team
 
@@ -42,6 +45,24 @@ def fake_dns(app: FastAPI) -> Iterator[FakeResolver]:
     app.dependency_overrides[get_address_guard] = lambda: AddressGuard(resolver=resolver)
     yield resolver
     del app.dependency_overrides[get_address_guard]
+
+
+@pytest.fixture
+def loopback_allowed(app: FastAPI) -> Iterator[None]:
+    """Jobs and test runs may name loopback targets (the tests' HttpTarget)."""
+    app.dependency_overrides[get_address_guard] = lambda: AddressGuard(allow_private=True)
+    yield
+    del app.dependency_overrides[get_address_guard]
+
+
+@pytest.fixture
+async def dispatcher(
+    app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> AsyncIterator[Dispatcher]:
+    """A dispatcher writing into this test's transaction and allowed to call loopback."""
+    guard = AddressGuard(allow_private=True)
+    async with dispatcher_in_transaction(app, sessionmaker, clock, guard) as dispatcher:
+        yield dispatcher
 
 
 @pytest.fixture

@@ -82,6 +82,41 @@ async def test_execute_answers_202_and_runs_in_the_background(
         assert job.job_metadata == {"from": "job"}  # the override was for this run only
 
 
+async def test_execute_metadata_is_merged_over_the_job_metadata(
+    client: httpx.AsyncClient,
+    member_headers: dict[str, str],
+    session: AsyncSession,
+    member: User,
+    team: PicTeam,
+    http_target: HttpTarget,
+    dispatcher: Dispatcher,
+) -> None:
+    job = await create_job(
+        session,
+        owner=member,
+        pic_team=team.slug,
+        target_url=f"{http_target.url}/m",
+        max_retries=1,
+        job_metadata={"branchDetails": "release", "keep": 1, "drop": "me", "env": "prod"},
+    )
+    http_target.respond(Reply(status=200))
+
+    response = await client.post(
+        f"/api/v1/jobs/{job.id}/execute",
+        json={"metadata": {"env": "staging", "drop": None, "new": [1]}},
+        headers=member_headers,
+    )
+
+    assert response.status_code == 202
+    await dispatcher.drain(grace_seconds=10)
+    assert http_target.received[0].json() == {
+        "branchDetails": "release",
+        "keep": 1,
+        "env": "staging",
+        "new": [1],
+    }
+
+
 async def test_execute_without_a_body_uses_the_job_metadata(
     client: httpx.AsyncClient,
     admin_headers: dict[str, str],

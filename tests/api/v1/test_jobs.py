@@ -47,6 +47,8 @@ JOB_KEYS = {
     "github_repo",
     "github_workflow_name",
     "metadata",
+    "headers",
+    "signing_secret_rotated_at",
     "category",
     "pic_team",
     "end_date",

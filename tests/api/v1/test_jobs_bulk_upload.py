@@ -535,3 +535,32 @@ async def test_a_name_taken_after_the_check_loses_only_its_row(
     assert [(job["row"], job["name"]) for job in body["jobs"]] == [(2, "a"), (4, "c")]
     assert body["errors"] == [{"row": 3, "name": "b", "error": 'A job named "b" already exists.'}]
     assert [job.name for job in await stored_jobs(session)] == ["a", "b", "c"]
+
+
+async def test_a_headers_column_gives_non_secret_headers(
+    client: httpx.AsyncClient, member_headers: dict[str, str], team: PicTeam
+) -> None:
+    content = csv_text(
+        "Job Name,Cron Schedule (JST),Target URL,End Date,PIC Team,Headers",
+        "With headers,0 2 * * *,https://hooks.example.com/a,2026-12-31,data-platform,"
+        '"{""X-Team"": ""data"", ""Accept"": ""application/json""}"',
+        'Not an object,0 2 * * *,https://hooks.example.com/b,2026-12-31,data-platform,"[1]"',
+        "Refused name,0 2 * * *,https://hooks.example.com/c,2026-12-31,data-platform,"
+        '"{""Host"": ""x""}"',
+        "Bad JSON,0 2 * * *,https://hooks.example.com/d,2026-12-31,data-platform,{oops",
+    )
+
+    response = await upload(client, member_headers, content)
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    [job] = body["jobs"]
+    assert job["headers"] == [
+        {"name": "X-Team", "value": "data", "secret": False},
+        {"name": "Accept", "value": "application/json", "secret": False},
+    ]
+    errors = {error["name"]: error["error"] for error in body["errors"]}
+    assert set(errors) == {"Not an object", "Refused name", "Bad JSON"}
+    assert "JSON object of strings" in errors["Not an object"]
+    assert errors["Refused name"].startswith("headers.0.name: ")
+    assert "not valid JSON" in errors["Bad JSON"]

@@ -1,0 +1,192 @@
+"""Jobs from before migration 0006: credentials move out of their URLs (migration for the
+execution rows, start-up for the jobs), and each gets a signing secret at its first run.
+Retries of a slot carry the slot's webhook-id, verified by the reference library."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from standardwebhooks.webhooks import Webhook
+
+from api import cli
+from core.config import Settings
+from core.secrets import secret_box
+from models import Job
+from services import job_secrets
+from tests.conftest import make_settings
+from tests.scheduler.conftest import JobMaker, SchedulerMaker, executions_of, run_pass
+from tests.support import databases
+from tests.support.clock import FrozenClock
+from tests.support.http_target import HttpTarget, Reply
+
+
+async def stored_job(committing: async_sessionmaker[AsyncSession], job_id: uuid.UUID) -> Job:
+    async with committing() as session:
+        job = await session.get(Job, job_id)
+        assert job is not None
+        return job
+
+
+async def test_retries_of_a_slot_share_its_webhook_id_and_each_verifies(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    clock: FrozenClock,
+    http_target: HttpTarget,
+    committing: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    start = datetime.now(UTC).replace(second=0, microsecond=0)
+    clock.set(start)
+    job = await make_job(cron_expression="* * * * *", target_url=http_target.url, max_retries=1)
+    assert job.signing_secret is None  # as a job stored before migration 0006
+    http_target.respond(Reply(status=503), Reply(status=200))
+    scheduler = make_scheduler(retry_backoff_base_seconds=2)
+    clock.set(start + timedelta(minutes=1))
+    await run_pass(scheduler)
+    [first] = await executions_of(committing, job.id)
+    assert first.next_attempt_at is not None
+    clock.set(first.next_attempt_at)
+    await run_pass(scheduler)
+
+    executions = await executions_of(committing, job.id)
+    assert [e.attempt for e in executions] == [1, 2]
+    stored = await stored_job(committing, job.id)
+    assert stored.signing_secret is not None  # made at the first run
+    secret = secret_box(settings).decrypt(stored.signing_secret)
+    first_call, retry = http_target.received
+    assert first_call.headers["webhook-id"] == retry.headers["webhook-id"]
+    assert retry.headers["webhook-id"] == retry.headers["idempotency-key"]
+    for call in (first_call, retry):
+        Webhook(secret).verify(call.body, call.headers, json_parse=False)
+
+
+async def test_start_up_moves_url_credentials_into_a_secret_header_with_the_same_call(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    clock: FrozenClock,
+    http_target: HttpTarget,
+    committing: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    clock.set(datetime(2026, 6, 1, tzinfo=UTC))
+    url = f"http://deploy%40ci:p%3Ass-w0rd@127.0.0.1:{http_target.port}/hook"
+    job = await make_job(cron_expression="* * * * *", target_url=url)
+
+    async with committing.begin() as session:
+        assert await job_secrets.upgrade_stored_jobs(session, settings) == 1
+    async with committing.begin() as session:
+        assert await job_secrets.upgrade_stored_jobs(session, settings) == 0  # idempotent
+
+    stored = await stored_job(committing, job.id)
+    assert stored.target_url == f"http://127.0.0.1:{http_target.port}/hook"
+    [header] = stored.headers
+    assert (header["name"], header["secret"]) == ("Authorization", True)
+    assert "w0rd" not in header["value"]
+    clock.set(datetime(2026, 6, 1, 0, 1, tzinfo=UTC))
+    await run_pass(make_scheduler())
+    [call] = http_target.received
+    assert (
+        call.headers["authorization"]
+        == "Basic " + base64.b64encode(b"deploy@ci:p:ss-w0rd").decode()
+    )
+    [execution] = await executions_of(committing, job.id)
+    assert execution.target == f"http://127.0.0.1:{http_target.port}/hook"
+
+
+@pytest.fixture
+async def empty_database_url(server_url: str) -> AsyncIterator[str]:
+    url = await databases.create_empty_database(server_url)
+    yield url
+    await databases.drop_database(server_url, url)
+
+
+async def test_migration_0006_removes_credentials_from_execution_targets(
+    empty_database_url: str,
+) -> None:
+    await databases.upgrade(empty_database_url, "0005")
+    engine = create_async_engine(empty_database_url)
+    job_id, execution_id = uuid.uuid4(), uuid.uuid4()
+    sqlite = databases.is_sqlite(empty_database_url)
+
+    def key(value: uuid.UUID) -> object:
+        return value.hex if sqlite else value
+
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO job (id, name, cron_expression, timezone, target_url, "
+                    "http_method, metadata, category, pic_team, end_date, "
+                    "enable_email_notifications, notification_emails, notify_on_success, "
+                    "timeout_seconds, max_retries, is_active, consecutive_failures) VALUES "
+                    "(:id, 'old', '* * * * *', 'UTC', :url, 'POST', '{}', 'general', 'ops', "
+                    "'2030-01-01', false, '[]', false, 30, 0, true, 0)"
+                ),
+                {"id": key(job_id), "url": "https://u:pw-1@hooks.example.com/x"},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO job_execution (id, job_id, status, trigger_type, "
+                    "execution_type, scheduled_for, target, attempt) VALUES (:id, :job, "
+                    "'success', 'scheduled', 'webhook', '2026-06-01 00:00:00+00', :target, 1)"
+                ),
+                {
+                    "id": key(execution_id),
+                    "job": key(job_id),
+                    "target": "https://u:pw-1@hooks.example.com/x",
+                },
+            )
+        await databases.upgrade(empty_database_url)
+        async with engine.connect() as connection:
+            target = (await connection.execute(text("SELECT target FROM job_execution"))).scalar()
+            headers = (await connection.execute(text("SELECT headers FROM job"))).scalar()
+        assert target == "https://hooks.example.com/x"
+        assert headers in ([], "[]")
+        await databases.downgrade(empty_database_url, "0005")
+    finally:
+        await engine.dispose()
+
+
+async def test_reencrypt_secrets_lets_the_old_key_go(server_url: str) -> None:
+    url = await databases.create_migrated_database(server_url)
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    old = make_settings(url, secrets_key=old_key)
+    engine = create_async_engine(old.database_url)
+    try:
+        async with async_sessionmaker(engine).begin() as session:
+            session.add(
+                Job(
+                    name="enc",
+                    cron_expression="* * * * *",
+                    timezone="UTC",
+                    target_url="https://hooks.example.com/x",
+                    category="general",
+                    pic_team="ops",
+                    end_date=datetime(2030, 1, 1).date(),
+                    headers=job_secrets.settle_headers(
+                        [{"name": "X-Key", "value": "v-123", "secret": True}],
+                        None,
+                        secret_box(old),
+                    ),
+                    signing_secret=secret_box(old).encrypt("whsec_abc"),
+                )
+            )
+        both = make_settings(url, secrets_key=f"{new_key},{old_key}")
+        code = await asyncio.to_thread(cli.main, ["reencrypt-secrets"], both)
+        assert code == 0
+        async with async_sessionmaker(engine)() as session:
+            job = (await session.scalars(select(Job))).one()
+        only_new = secret_box(make_settings(url, secrets_key=new_key))
+        assert job_secrets.call_headers(job.headers, only_new) == [("X-Key", "v-123")]
+        assert only_new.decrypt(job.signing_secret or "") == "whsec_abc"
+    finally:
+        await engine.dispose()
+        await databases.drop_database(server_url, url)
