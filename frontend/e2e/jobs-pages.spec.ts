@@ -56,6 +56,8 @@ test("editor without a PIC team teaches, then home, jobs table and editor work",
   await expect(page.getByText(/Not valid JSON/)).toBeVisible()
   await page.getByLabel("Metadata (JSON)").fill('{"hello": "world"}')
   await page.getByRole("button", { name: "Create job" }).click()
+  // The new job's signing secret is shown once, then the jobs page.
+  await page.getByRole("button", { name: "Done" }).click()
 
   await expect(page.getByRole("heading", { name: "Jobs" })).toBeVisible()
   const row = page.getByRole("row", { name: /ping-target/ })

@@ -62,6 +62,8 @@ test("an admin creates a PIC team and a webhook job, runs it now, pauses and res
   await page.getByLabel("End date").fill("2099-12-31")
   await page.getByLabel("PIC team").selectOption({ label: teamName })
   await page.getByRole("button", { name: "Create job" }).click()
+  // The new job's signing secret is shown once, then the jobs page.
+  await page.getByRole("button", { name: "Done" }).click()
   await expect(
     page.getByRole("heading", { name: "Jobs", level: 1 }),
   ).toBeVisible()

@@ -32,6 +32,17 @@ export async function targetCalls(name: string): Promise<number> {
   return ((await response.json()) as { count: number }).count
 }
 
+/** The headers (lower-cased names) of the last call the target received under `name`. */
+export async function lastCallHeaders(
+  name: string,
+): Promise<Record<string, string>> {
+  const response = await fetch(
+    `${stack().targetURL}/calls/${encodeURIComponent(name)}`,
+  )
+  return ((await response.json()) as { headers: Record<string, string> })
+    .headers
+}
+
 /** Signs in through the sign-in page and waits for the home page. */
 export async function signIn(
   page: Page,

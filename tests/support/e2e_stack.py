@@ -10,7 +10,8 @@ access token) to FILE as JSON, then runs until its standard input
 closes (or SIGTERM/SIGINT), and then stops both servers and drops the database.
 
 The target: any method on `/hook/<name>` is recorded and answered with `?status=` (200 by
-default) and a small JSON body; `GET /calls/<name>` answers `{"count": n}`.
+default) and a small JSON body; `GET /calls/<name>` answers `{"count": n, "headers": {...}}`
+with the (lower-cased) headers of the last call.
 """
 
 from __future__ import annotations
@@ -49,14 +50,18 @@ def _free_port() -> int:
 
 
 def target_app(calls: Counter[str]) -> Starlette:
+    last_headers: dict[str, dict[str, str]] = {}
+
     async def hook(request: Request) -> JSONResponse:
         name = request.path_params["name"]
         calls[name] += 1
+        last_headers[name] = dict(request.headers)
         status = int(request.query_params.get("status", "200"))
         return JSONResponse({"target": name, "call": calls[name]}, status_code=status)
 
     async def count(request: Request) -> JSONResponse:
-        return JSONResponse({"count": calls[request.path_params["name"]]})
+        name = request.path_params["name"]
+        return JSONResponse({"count": calls[name], "headers": last_headers.get(name, {})})
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     return Starlette(

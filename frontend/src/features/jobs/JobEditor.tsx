@@ -10,6 +10,14 @@ import { Button } from "@/components/ui/Button"
 import { Field, inputClass, TextField } from "@/components/ui/Field"
 import { localZone } from "@/lib/time"
 import { CronField } from "./CronField"
+import { HeadersField } from "./HeadersField"
+import {
+  type HeaderRow,
+  headersBody,
+  rowsFromJob,
+  testRunHeaders,
+} from "./headers"
+import { SigningSecretOnce } from "./SigningSecret"
 import { TimezoneField } from "./TimezoneField"
 
 type Job = Schemas["JobRead"]
@@ -118,6 +126,18 @@ function errorsByField(error: unknown): Record<string, string> {
   return byField
 }
 
+/** 422 details below `headers`, keyed by the rest of their path (`0.name`; `""`: the list). */
+function headerErrors(error: unknown): Record<string, string> {
+  if (!(error instanceof ApiError)) return {}
+  const byPath: Record<string, string> = {}
+  for (const [path, message] of Object.entries(error.fieldErrors())) {
+    if (path === "headers" || path.startsWith("headers.")) {
+      byPath[path.replace(/^headers\.?/, "")] ??= message
+    }
+  }
+  return byPath
+}
+
 /** Create (no `job`) or edit a job. */
 export function JobEditor({ job }: { job?: Job }) {
   const user = useCurrentUser()
@@ -177,6 +197,11 @@ function EditorForm({
   const set = <K extends keyof FormState>(key: K, value: FormState[K]) =>
     setForm((previous) => ({ ...previous, [key]: value }))
   const metadata = parseMetadata(form.metadata)
+  const [headerRows, setHeaderRows] = useState<HeaderRow[]>(() =>
+    rowsFromJob(job?.headers),
+  )
+  // The new job's signing secret: shown once, before leaving the editor.
+  const [created, setCreated] = useState<{ secret: string } | null>(null)
 
   const save = useMutation({
     mutationFn: async () => {
@@ -189,6 +214,8 @@ function EditorForm({
         category: form.category || null,
         pic_team: form.pic_team,
         metadata: metadata.value ?? {},
+        // GitHub jobs send no headers: switching to one clears them.
+        headers: form.kind === "webhook" ? headersBody(headerRows) : [],
         timeout_seconds: Number(form.timeout_seconds),
         max_retries: Number(form.max_retries),
         enable_email_notifications: form.enable_email_notifications,
@@ -207,8 +234,14 @@ function EditorForm({
           )
         : unwrap(api.POST("/api/v1/jobs", { body }))
     },
-    onSuccess: async () => {
+    onSuccess: async (saved) => {
       await queryClient.invalidateQueries({ queryKey: ["jobs"] })
+      const secret = (saved as Partial<Schemas["JobCreatedResponse"]>)
+        .signing_secret
+      if (!job && secret) {
+        setCreated({ secret })
+        return
+      }
       await navigate({ to: "/jobs" })
     },
   })
@@ -217,6 +250,19 @@ function EditorForm({
     save.error && Object.keys(fieldErrors).length === 0
       ? save.error.message
       : null
+
+  if (created) {
+    return (
+      <div className="max-w-3xl space-y-4">
+        <p role="status" className="rounded-md bg-green-50 p-3 text-green-900">
+          Job created.
+        </p>
+        <SigningSecretOnce secret={created.secret}>
+          <Button onClick={() => navigate({ to: "/jobs" })}>Done</Button>
+        </SigningSecretOnce>
+      </div>
+    )
+  }
 
   const submit = (event: FormEvent) => {
     event.preventDefault()
@@ -325,7 +371,18 @@ function EditorForm({
           onChange={(value) => set("metadata", value)}
           error={metadata.error ?? fieldErrors.metadata}
         />
-        <TestRun form={form} metadata={metadata.value} />
+        {form.kind === "webhook" ? (
+          <HeadersField
+            rows={headerRows}
+            onChange={setHeaderRows}
+            errors={headerErrors(save.error)}
+          />
+        ) : null}
+        <TestRun
+          form={form}
+          metadata={metadata.value}
+          headerRows={form.kind === "webhook" ? headerRows : []}
+        />
       </Section>
 
       <Section title="Schedule">
@@ -505,10 +562,13 @@ function MetadataField({
 function TestRun({
   form,
   metadata,
+  headerRows,
 }: {
   form: FormState
   metadata: JsonObject | undefined
+  headerRows: HeaderRow[]
 }) {
+  const { headers, skipped } = testRunHeaders(headerRows)
   const trial = useMutation({
     mutationFn: () =>
       unwrap(
@@ -516,6 +576,7 @@ function TestRun({
           body: {
             ...targetFields(form),
             metadata: metadata ?? {},
+            headers,
             timeout_seconds: Number(form.timeout_seconds),
           },
         }),
@@ -530,6 +591,12 @@ function TestRun({
       >
         {trial.isPending ? "Testing…" : "Test run"}
       </Button>
+      {skipped > 0 ? (
+        <p className="text-slate-600 text-sm">
+          A test run cannot send stored secret values ({skipped} header
+          {skipped === 1 ? "" : "s"} left out); replace one to include it.
+        </p>
+      ) : null}
       <output aria-live="polite" className="block text-sm">
         {trial.data ? (
           <span className={trial.data.ok ? "text-green-800" : "text-red-800"}>

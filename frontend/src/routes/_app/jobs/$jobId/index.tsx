@@ -1,11 +1,14 @@
 import { queryOptions, useQuery } from "@tanstack/react-query"
 import { createFileRoute, Link } from "@tanstack/react-router"
 import { api, type Schemas, unwrap } from "@/api/client"
+import { can } from "@/auth/roles"
+import { useCurrentUser } from "@/auth/useCurrentUser"
 import { ExecutionsTable } from "@/components/executions/ExecutionsTable"
 import { Pagination } from "@/components/Pagination"
 import { EXECUTION_STATUSES } from "@/components/StatusBadge"
 import { EmptyState, ErrorState, Loading } from "@/components/states"
 import { Field, inputClass } from "@/components/ui/Field"
+import { RotateSigningSecret } from "@/features/jobs/SigningSecret"
 import { formatDateTime, formatDuration, formatPercent } from "@/lib/format"
 import { oneOf, pageParam } from "@/lib/search"
 
@@ -73,6 +76,7 @@ const historyQuery = (
 
 function JobDetailPage() {
   const { jobId } = Route.useParams()
+  const user = useCurrentUser()
   const job = useQuery(jobQuery(jobId))
 
   if (job.isPending) return <Loading label="Loading the job…" />
@@ -91,6 +95,9 @@ function JobDetailPage() {
         </span>
       </div>
       <JobSettings job={data} />
+      {data.target_url && can.changeJob(user, data) ? (
+        <RotateSigningSecret jobId={jobId} />
+      ) : null}
       <JobStatistics jobId={jobId} />
       <JobHistory jobId={jobId} />
     </div>
@@ -111,6 +118,15 @@ function JobSettings({ job }: { job: Schemas["JobRead"] }) {
     ["PIC team", job.pic_team],
     ["Timeout", `${job.timeout_seconds} s`],
     ["Retries", String(job.max_retries)],
+    [
+      "Request headers",
+      job.headers
+        .map(
+          (header) =>
+            `${header.name}: ${header.secret ? "set (secret)" : header.value}`,
+        )
+        .join(" · ") || "none",
+    ],
     [
       "Email notifications",
       job.enable_email_notifications
