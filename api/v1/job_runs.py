@@ -40,7 +40,9 @@ router = ApiRouter(prefix="/jobs", tags=["job runs"])
     summary="Run a job now",
     description=(
         "Starts a manual run and answers at once with the execution (`running`); the call "
-        "happens in the background. `metadata` and `github_token` apply to this run only. "
+        "happens in the background. `metadata` and `github_token` apply to this run only; "
+        "`metadata` is merged over the job's (top level: given keys win, a key given as null "
+        "is removed). The job's headers cannot be overridden. "
         "A failed run is retried like a scheduled one (`max_retries`), with the same `metadata`; "
         "a run given a `github_token` is attempted once, since the token is never stored. "
         "A job past its end date is paused and the request refused (400)."
@@ -80,7 +82,10 @@ async def execute_job(
 @router.post(
     "/test-run",
     summary="Try a target without creating a job",
-    description="One real request to the webhook or workflow; nothing is stored.",
+    description=(
+        "One real request to the webhook or workflow, with the given `headers`; nothing is "
+        "stored, and the call is not signed (there is no job, so no signing secret)."
+    ),
     response_model=TrialRunResult,
     responses=error_responses(401, 403),
 )

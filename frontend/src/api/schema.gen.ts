@@ -486,7 +486,7 @@ export interface paths {
         put?: never;
         /**
          * Try a target without creating a job
-         * @description One real request to the webhook or workflow; nothing is stored.
+         * @description One real request to the webhook or workflow, with the given `headers`; nothing is stored, and the call is not signed (there is no job, so no signing secret).
          */
         post: operations["try_target_api_v1_jobs_test_run_post"];
         delete?: never;
@@ -569,7 +569,7 @@ export interface paths {
         put?: never;
         /**
          * Run a job now
-         * @description Starts a manual run and answers at once with the execution (`running`); the call happens in the background. `metadata` and `github_token` apply to this run only. A failed run is retried like a scheduled one (`max_retries`), with the same `metadata`; a run given a `github_token` is attempted once, since the token is never stored. A job past its end date is paused and the request refused (400).
+         * @description Starts a manual run and answers at once with the execution (`running`); the call happens in the background. `metadata` and `github_token` apply to this run only; `metadata` is merged over the job's (top level: given keys win, a key given as null is removed). The job's headers cannot be overridden. A failed run is retried like a scheduled one (`max_retries`), with the same `metadata`; a run given a `github_token` is attempted once, since the token is never stored. A job past its end date is paused and the request refused (400).
          */
         post: operations["execute_job_api_v1_jobs__job_id__execute_post"];
         delete?: never;
