@@ -38,7 +38,7 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     )
     # Standard Webhooks signing secrets (`whsec_...`), encrypted like secret headers. After a
     # rotation the previous one also signs until the overlap (SIGNING_ROTATION_OVERLAP_HOURS)
-    # after `signing_secret_rotated_at`. NULL only for jobs from before migration 0009 until
+    # after `signing_secret_rotated_at`. NULL only for jobs from before migration 0010 until
     # their first run (services/job_secrets.py).
     signing_secret: Mapped[str | None] = mapped_column(Text)
     previous_signing_secret: Mapped[str | None] = mapped_column(Text)

@@ -112,7 +112,7 @@ async def running_scheduler(
 async def _upgrade_stored_jobs(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
-    """What migration 0009 could not do without SECRETS_KEY (services/job_secrets.py); a
+    """What migration 0010 could not do without SECRETS_KEY (services/job_secrets.py); a
     database that is away now is no reason not to start: the next start-up does it."""
     try:
         async with sessionmaker.begin() as session:

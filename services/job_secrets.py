@@ -129,7 +129,7 @@ def new_signing_secret(box: SecretBox) -> tuple[str, str]:
 
 
 def ensure_signing_secret(job: Job, box: SecretBox) -> None:
-    """Jobs from before migration 0009 get their secret at their first run (in the
+    """Jobs from before migration 0010 get their secret at their first run (in the
     transaction that starts it). Nobody has seen it: a rotation shows one."""
     if job.signing_secret is None:
         job.signing_secret = new_signing_secret(box)[1]
@@ -162,7 +162,7 @@ def split_userinfo(url: str) -> tuple[str, str | None]:
 
 
 async def upgrade_stored_jobs(session: AsyncSession, settings: Settings) -> int:
-    """Jobs stored before migration 0009 whose `target_url` carries credentials: the URL
+    """Jobs stored before migration 0010 whose `target_url` carries credentials: the URL
     loses them and the job gets the secret `Authorization: Basic` header the call sent
     before (what httpx made of them), so the call stays the same and no viewer reads the
     password any more. Idempotent; run at every start-up. Returns the number of jobs moved."""

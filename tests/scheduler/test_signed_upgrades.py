@@ -1,4 +1,4 @@
-"""Jobs from before migration 0009: credentials move out of their URLs (migration for the
+"""Jobs from before migration 0010: credentials move out of their URLs (migration for the
 execution rows, start-up for the jobs), and each gets a signing secret at its first run.
 Retries of a slot carry the slot's webhook-id, verified by the reference library."""
 
@@ -46,7 +46,7 @@ async def test_retries_of_a_slot_share_its_webhook_id_and_each_verifies(
     start = datetime.now(UTC).replace(second=0, microsecond=0)
     clock.set(start)
     job = await make_job(cron_expression="* * * * *", target_url=http_target.url, max_retries=1)
-    assert job.signing_secret is None  # as a job stored before migration 0009
+    assert job.signing_secret is None  # as a job stored before migration 0010
     http_target.respond(Reply(status=503), Reply(status=200))
     scheduler = make_scheduler(retry_backoff_base_seconds=2)
     clock.set(start + timedelta(minutes=1))
@@ -108,10 +108,10 @@ async def empty_database_url(server_url: str) -> AsyncIterator[str]:
     await databases.drop_database(server_url, url)
 
 
-async def test_migration_0009_removes_credentials_from_execution_targets(
+async def test_migration_0010_removes_credentials_from_execution_targets(
     empty_database_url: str,
 ) -> None:
-    await databases.upgrade(empty_database_url, "0008")
+    await databases.upgrade(empty_database_url, "0009")
     engine = create_async_engine(empty_database_url)
     job_id, execution_id = uuid.uuid4(), uuid.uuid4()
     sqlite = databases.is_sqlite(empty_database_url)
@@ -150,7 +150,7 @@ async def test_migration_0009_removes_credentials_from_execution_targets(
             headers = (await connection.execute(text("SELECT headers FROM job"))).scalar()
         assert target == "https://hooks.example.com/x"
         assert headers in ([], "[]")
-        await databases.downgrade(empty_database_url, "0008")
+        await databases.downgrade(empty_database_url, "0009")
     finally:
         await engine.dispose()
 

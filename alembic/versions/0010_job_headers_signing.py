@@ -7,8 +7,8 @@ at its first run after the upgrade, and jobs whose `target_url` carries credenti
 at start-up (services/job_secrets.py). What needs no key is done here: the credentials are
 removed from the `target` kept by existing executions, which every viewer could read.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02 03:30:00.000000
 """
 
@@ -20,8 +20,8 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
