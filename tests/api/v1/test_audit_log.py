@@ -33,7 +33,7 @@ from scheduler.retention import RetentionWorker, default_rules
 from services.audit import AuditService
 from services.job import JobService, JobView
 from tests.api.v1.test_auth import client_at, login
-from tests.api.v1.test_job_runs import dispatcher, own_job  # noqa: F401 (fixtures)
+from tests.api.v1.test_job_runs import own_job  # noqa: F401 (fixture; `dispatcher` is in conftest)
 from tests.conftest import make_settings
 from tests.support.clock import FrozenClock
 from tests.support.factories import create_user
