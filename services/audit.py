@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -49,11 +49,16 @@ class AuditContext:
 
 
 def field_changes(
-    before: Mapping[str, Any], after: Mapping[str, Any], *, secret: Collection[str] = ()
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    *,
+    secret: Collection[str] = (),
+    masks: Mapping[str, Callable[[Any], Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """`{field: {"before": …, "after": …}}` for each field of `after` whose value differs from
     `before`, as JSON values. A `secret` field says only that it changed: both sides are
-    "[redacted]" (or null when there was, or is, no value)."""
+    "[redacted]" (or null when there was, or is, no value). A field with a mask is compared as
+    stored and shown through its mask (a header list shows its secret values as "[redacted]")."""
     changes: dict[str, dict[str, Any]] = {}
     for field, new in after.items():
         old = before.get(field)
@@ -61,8 +66,11 @@ def field_changes(
             continue
         if field in secret:
             changes[field] = {"before": _redacted(old), "after": _redacted(new)}
-        else:
-            changes[field] = {"before": to_jsonable_python(old), "after": to_jsonable_python(new)}
+            continue
+        mask = (masks or {}).get(field)
+        if mask is not None:
+            old, new = mask(old), mask(new)
+        changes[field] = {"before": to_jsonable_python(old), "after": to_jsonable_python(new)}
     return changes
 
 

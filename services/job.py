@@ -39,13 +39,23 @@ from schemas.job import (
     JobUpdate,
 )
 from services import authz, job_secrets
-from services.audit import AuditService, field_changes
+from services.audit import REDACTED, AuditService, field_changes
 from services.notifications.rules import NotifierService
 
 # Changing one of these moves the next run; other edits keep the slot already scheduled.
 SCHEDULE_FIELDS = ("cron_expression", "timezone", "is_active")
 # Column values an audit entry never shows, only that they changed.
 AUDIT_SECRET_FIELDS = frozenset({"signing_secret"})
+
+
+def _redact_secret_headers(headers: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """A stored header list as the audit log shows it: secret values (ciphertext) redacted."""
+    if headers is None:
+        return None
+    return [{**header, "value": REDACTED} if header["secret"] else header for header in headers]
+
+
+AUDIT_MASKS = {"headers": _redact_secret_headers}
 # Derived columns an update's audit entry leaves out (they follow the fields that were sent).
 _AUDIT_DERIVED_FIELDS = frozenset({"next_run_at"})
 
@@ -189,7 +199,7 @@ class JobService:
         }
         before = {_audit_name(field): getattr(job, field) for field in values}
         await self._save(job, values)
-        diff = field_changes(before, audited, secret=AUDIT_SECRET_FIELDS)
+        diff = field_changes(before, audited, secret=AUDIT_SECRET_FIELDS, masks=AUDIT_MASKS)
         if diff:
             await self.audit.record(
                 AuditAction.JOB_UPDATED, AuditResource.JOB, job.id, changes=diff
@@ -236,6 +246,7 @@ class JobService:
         authz.require_signing_secret_rotation(actor, job)
         secret = job_secrets.rotate_signing_secret(job, self.box, self.clock.now())
         await self.session.flush()
+        await self.audit.record(AuditAction.JOB_SIGNING_SECRET_ROTATED, AuditResource.JOB, job.id)
         return job, secret
 
     def previous_secret_valid_until(self, job: Job) -> datetime | None:

@@ -121,6 +121,57 @@ async def test_each_job_change_leaves_one_entry_by_its_actor(
     assert entry.details == {"name": "nightly-2"}
 
 
+async def test_header_changes_show_secret_values_redacted_and_rotations_are_recorded(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    fake_dns: FakeResolver,
+    member: User,
+    member_headers: dict[str, str],
+    team: PicTeam,
+) -> None:
+    secret_header = {"name": "Authorization", "value": "Bearer s3cr3t-first", "secret": True}
+    created = await client.post(
+        "/api/v1/jobs",
+        json=job_payload(team.slug, headers=[secret_header]),
+        headers=member_headers,
+    )
+    assert created.status_code == 201, created.text
+    job_id = uuid.UUID(created.json()["job"]["id"])
+    await only_entry(session, AuditAction.JOB_CREATED)
+
+    updated = await client.patch(
+        f"/api/v1/jobs/{job_id}",
+        json={
+            "headers": [
+                {**secret_header, "value": "Bearer s3cr3t-second"},
+                {"name": "X-Team", "value": "data", "secret": False},
+            ]
+        },
+        headers=member_headers,
+    )
+    assert updated.status_code == 200, updated.text
+    entry = await only_entry(session, AuditAction.JOB_UPDATED)
+    redacted = {"name": "Authorization", "value": "[redacted]", "secret": True}
+    assert entry.changes == {
+        "headers": {
+            "before": [redacted],
+            "after": [redacted, {"name": "X-Team", "value": "data", "secret": False}],
+        }
+    }
+    # Neither the plaintext nor its ciphertext is in the entry.
+    job = await session.get(Job, job_id, populate_existing=True)
+    assert job is not None
+    assert "s3cr3t" not in str(entry.changes)
+    assert job.headers[0]["value"] not in str(entry.changes)
+
+    rotated = await client.post(f"/api/v1/jobs/{job_id}/signing-secret", headers=member_headers)
+    assert rotated.status_code == 200, rotated.text
+    entry = await only_entry(session, AuditAction.JOB_SIGNING_SECRET_ROTATED)
+    assert (entry.resource_id, entry.actor_user_id) == (job_id, member.id)
+    assert entry.changes is None
+    assert entry.details is None
+
+
 async def test_a_change_that_changes_nothing_leaves_no_entry(
     client: httpx.AsyncClient,
     session: AsyncSession,
