@@ -24,6 +24,25 @@ class ExecutionStatus(StrEnum):
     SUCCESS = "success"
     FAILED = "failed"
     MISSED = "missed"
+    # Not called: the job forbids overlap and its previous run was still running.
+    SKIPPED = "skipped"
+    # Stopped by a person (POST /executions/{id}/cancel): no further attempt, no alert.
+    CANCELLED = "cancelled"
+
+
+class ConcurrencyPolicy(StrEnum):
+    """What a slot does when the job's previous run is still running."""
+
+    ALLOW = "allow"
+    FORBID = "forbid"
+
+
+class CatchupPolicy(StrEnum):
+    """What a job does with slots that came due while no scheduler fired them."""
+
+    LATEST = "latest"
+    ALL = "all"
+    NONE = "none"
 
 
 class TriggerType(StrEnum):

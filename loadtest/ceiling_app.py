@@ -58,7 +58,7 @@ EXECUTION_PAGE = (
     "ORDER BY e.scheduled_for DESC, e.attempt DESC, e.id LIMIT $2 OFFSET $3"
 )
 EXECUTION_COUNT = "SELECT count(*) FROM job_execution WHERE status = ANY($1::varchar[])"
-EXECUTION_STATUSES = frozenset({"running", "success", "failed", "missed"})
+EXECUTION_STATUSES = frozenset({"running", "success", "failed", "missed", "skipped", "cancelled"})
 
 
 def asyncpg_dsn(url: str) -> str:

@@ -8,7 +8,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import cron
-from core.enums import HttpMethod, PauseReason
+from core.enums import CatchupPolicy, ConcurrencyPolicy, HttpMethod, PauseReason
 from models.base import Base, JSONType, Timestamps, UUIDPrimaryKey, str_enum
 
 
@@ -52,6 +52,24 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     notify_on_success: Mapped[bool] = mapped_column(default=False)
     timeout_seconds: Mapped[int] = mapped_column(default=30)
     max_retries: Mapped[int] = mapped_column(default=0)
+    # Retry policy (Cloud Scheduler's shape); a null backoff bound is the global setting's.
+    min_backoff_seconds: Mapped[float | None]
+    max_backoff_seconds: Mapped[float | None]
+    max_doublings: Mapped[int] = mapped_column(default=5, server_default=text("5"))
+    # 0: retries may start however long after the slot.
+    max_retry_duration_seconds: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Overlap and catch-up policies; a null grace is MISFIRE_GRACE_SECONDS.
+    concurrency_policy: Mapped[ConcurrencyPolicy] = mapped_column(
+        str_enum(ConcurrencyPolicy, "concurrency_policy"),
+        default=ConcurrencyPolicy.ALLOW,
+        server_default=ConcurrencyPolicy.ALLOW.value,
+    )
+    catchup: Mapped[CatchupPolicy] = mapped_column(
+        str_enum(CatchupPolicy, "catchup"),
+        default=CatchupPolicy.LATEST,
+        server_default=CatchupPolicy.LATEST.value,
+    )
+    misfire_grace_seconds: Mapped[int | None]
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("user.id", ondelete="SET NULL"), index=True
     )

@@ -62,6 +62,8 @@ class JobExecution(UUIDPrimaryKey, Timestamps, Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     output: Mapped[str | None] = mapped_column(Text)
     attempt: Mapped[int] = mapped_column(default=1)
+    # When the call started minus when the attempt was due (its slot; a retry's due time).
+    lateness_ms: Mapped[int | None]
     # While running, the owning scheduler renews this; once it lapses the run is "interrupted".
     lease_expires_at: Mapped[datetime | None]
     # On a failed attempt that will be tried again: when the next attempt is due. Any live

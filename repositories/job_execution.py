@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import math
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, case, exists, func, select, update
+from sqlalchemy import Table, bindparam, case, exists, func, select, union_all, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import AliasedClass
 from sqlalchemy.sql import ColumnElement
@@ -42,18 +43,55 @@ class ExecutionFilters:
         return conditions
 
 
+# Rows no target was asked about by the scheduler's choice or a person's: neither a success nor
+# a failure, so they are left out of success rates.
+UNRATED_STATUSES = frozenset({ExecutionStatus.SKIPPED, ExecutionStatus.CANCELLED})
+
+
 @dataclass(frozen=True, slots=True)
 class ExecutionCounts:
     total: int
-    success: int
-    failed: int
-    running: int
+    by_status: Mapping[ExecutionStatus, int]
     average_duration_seconds: float | None
+
+    def of(self, status: ExecutionStatus) -> int:
+        return self.by_status.get(status, 0)
+
+    @property
+    def success(self) -> int:
+        return self.of(ExecutionStatus.SUCCESS)
+
+    @property
+    def failed(self) -> int:
+        return self.of(ExecutionStatus.FAILED)
+
+    @property
+    def running(self) -> int:
+        return self.of(ExecutionStatus.RUNNING)
+
+    @property
+    def rated(self) -> int:
+        """Executions a success rate counts: all but skipped and cancelled ones."""
+        return self.total - sum(self.of(status) for status in UNRATED_STATUSES)
 
     @property
     def success_rate(self) -> float:
-        """Successes as a percentage of all executions counted."""
-        return round(100 * self.success / self.total, 2) if self.total else 0.0
+        """Successes as a percentage of the rated executions (0 without any)."""
+        return round(100 * self.success / self.rated, 2) if self.rated else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Percentiles:
+    """Nearest-rank percentiles (PostgreSQL's percentile_disc) over the rows that have the
+    value; None without any."""
+
+    p50_duration_seconds: float | None
+    p95_duration_seconds: float | None
+    p50_lateness_ms: int | None
+    p95_lateness_ms: int | None
+
+
+PERCENTILES = (0.5, 0.95)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,24 +270,65 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
         return None if row is None else NamedExecution(row[0], row[1])
 
     async def counts(self, filters: ExecutionFilters) -> ExecutionCounts:
+        """Executions per status, and their average duration, in one query."""
+
         def count_of(status: ExecutionStatus) -> Any:
             return func.coalesce(func.sum(case((JobExecution.status == status, 1), else_=0)), 0)
 
+        statuses = list(ExecutionStatus)
         statement = select(
             func.count(),
-            count_of(ExecutionStatus.SUCCESS),
-            count_of(ExecutionStatus.FAILED),
-            count_of(ExecutionStatus.RUNNING),
             func.avg(JobExecution.duration_seconds),
+            *(count_of(status) for status in statuses),
         ).where(*filters.where())
-        total, success, failed, running, average = (await self.session.execute(statement)).one()
+        total, average, *per_status = (await self.session.execute(statement)).one()
         return ExecutionCounts(
             int(total),
-            int(success),
-            int(failed),
-            int(running),
+            {status: int(n) for status, n in zip(statuses, per_status, strict=True)},
             None if average is None else round(float(average), 3),
         )
+
+    async def percentiles(self, filters: ExecutionFilters) -> Percentiles:
+        """p50 and p95 of duration and lateness: one query on PostgreSQL (percentile_disc),
+        an ordered pick per value elsewhere (SQLite has no percentile function)."""
+        columns = (JobExecution.duration_seconds, JobExecution.lateness_ms)
+        if self.session.get_bind().dialect.name == "postgresql":
+            statement = select(
+                *(
+                    func.percentile_disc(fraction).within_group(column)
+                    for column in columns
+                    for fraction in PERCENTILES
+                )
+            ).where(*filters.where())
+            values = list((await self.session.execute(statement)).one())
+        else:
+            values = [
+                value
+                for column in columns
+                for value in await self._nearest_ranks(filters, column, PERCENTILES)
+            ]
+        duration_50, duration_95, lateness_50, lateness_95 = values
+        return Percentiles(
+            None if duration_50 is None else round(float(duration_50), 3),
+            None if duration_95 is None else round(float(duration_95), 3),
+            None if lateness_50 is None else int(lateness_50),
+            None if lateness_95 is None else int(lateness_95),
+        )
+
+    async def _nearest_ranks(
+        self, filters: ExecutionFilters, column: Any, fractions: Sequence[float]
+    ) -> list[Any]:
+        where = [*filters.where(), column.is_not(None)]
+        present = await self.count(*where)
+        values: list[Any] = []
+        for fraction in fractions:
+            if not present:
+                values.append(None)
+                continue
+            rank = max(math.ceil(fraction * present), 1)
+            statement = select(column).where(*where).order_by(column).offset(rank - 1).limit(1)
+            values.append((await self.session.execute(statement)).scalar_one())
+        return values
 
     async def hourly_status_counts(
         self, start: datetime, hours: int
@@ -317,6 +396,7 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
                 connect_ms=bindparam("connect_ms"),
                 tls_ms=bindparam("tls_ms"),
                 first_byte_ms=bindparam("first_byte_ms"),
+                lateness_ms=bindparam("lateness_ms"),
                 lease_expires_at=None,
                 updated_at=now,
             )
@@ -364,6 +444,26 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
 
     async def count_running(self, cap: int) -> int:
         return await self.count_at_most(cap, JobExecution.status == ExecutionStatus.RUNNING)
+
+    async def running_of(self, job_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+        """For each of `job_ids` with a run still going (an attempt running, or a failed one
+        waiting for its retry): one such execution's id."""
+        if not job_ids:
+            return {}
+        # Two arms, so each can use its partial index (running leases, due retries).
+        of_jobs = JobExecution.job_id.in_(job_ids)
+        statement = union_all(
+            select(JobExecution.job_id, JobExecution.id).where(
+                of_jobs, JobExecution.status == ExecutionStatus.RUNNING
+            ),
+            select(JobExecution.job_id, JobExecution.id).where(
+                of_jobs, JobExecution.next_attempt_at.is_not(None)
+            ),
+        )
+        found: dict[uuid.UUID, uuid.UUID] = {}
+        for job_id, execution_id in await self.session.execute(statement):
+            found.setdefault(job_id, execution_id)
+        return found
 
     async def earliest_retry(self) -> datetime | None:
         statement = select(func.min(JobExecution.next_attempt_at))

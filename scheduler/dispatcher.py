@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -123,8 +124,8 @@ class Dispatcher:
         """Make one attempt of `run` and record its outcome; never raises (but is cancellable)."""
         fields = run.log_fields
         try:
-            result, duration = await self._attempt(run)
-            await self._record(Outcome(run, result, duration))
+            result, duration, call_started_at = await self._attempt(run)
+            await self._record(Outcome(run, result, duration, call_started_at))
         except Exception:
             logger.exception(
                 "the outcome of run %s of job %s (attempt %d) could not be recorded; "
@@ -154,8 +155,9 @@ class Dispatcher:
                 extra={"action": "run.failed", **fields},
             )
 
-    async def _attempt(self, run: RunSpec) -> tuple[OutboundResult, float]:
+    async def _attempt(self, run: RunSpec) -> tuple[OutboundResult, float, datetime]:
         async with self._slots:
+            call_started_at = self.clock.now()
             started = time.perf_counter()
             try:
                 result = await self._call(run)
@@ -167,7 +169,7 @@ class Dispatcher:
                     extra={"action": "run.crashed", **run.log_fields},
                 )
                 result = OutboundResult(None, None, f"the call crashed: {type(exc).__name__}")
-            return result, time.perf_counter() - started
+            return result, time.perf_counter() - started, call_started_at
 
     async def _call(self, run: RunSpec) -> OutboundResult:
         box = secret_box(self.settings)

@@ -26,9 +26,9 @@ from core.config import Settings
 from core.supervision import SupervisedTask
 from models import Job
 from scheduler.dispatcher import Dispatcher
-from services.execution_lifecycle import RETRIES_SCHEDULED, ExecutionLifecycle, RunSpec
+from services.execution_lifecycle import RETRIES_SCHEDULED, ExecutionLifecycle
 from services.notifications.digest import DigestKey, DigestService
-from services.scheduling import SchedulingService
+from services.scheduling import Claim, SchedulingService
 
 logger = logging.getLogger("scheduler")
 
@@ -117,11 +117,7 @@ class Scheduler:
                 batch_size
             )
         )
-        retries = await self._dispatch_claimed(
-            lambda session: ExecutionLifecycle(
-                session, self.settings, self.clock
-            ).claim_due_retries(batch_size)
-        )
+        retries = await self._dispatch_claimed(self._claim_retries)
         now = self.clock.now()
         if self._next_digest_check is None or now >= self._next_digest_check:
             # After the claims, so slots missed while no scheduler ran are in the digest; a
@@ -142,18 +138,22 @@ class Scheduler:
             logger.info("queued %d digests", result.queued, extra={"action": "digests.queued"})
         return result.queued
 
-    async def _dispatch_claimed(
-        self, claim: Callable[[AsyncSession], Awaitable[list[RunSpec]]]
-    ) -> int:
+    async def _claim_retries(self, session: AsyncSession) -> Claim:
+        runs = await ExecutionLifecycle(session, self.settings, self.clock).claim_due_retries(
+            self.settings.scheduler_batch_size
+        )
+        return Claim(runs, len(runs))
+
+    async def _dispatch_claimed(self, claim: Callable[[AsyncSession], Awaitable[Claim]]) -> int:
         """Claim in batches, each committed before its runs go to the dispatcher."""
         dispatched = 0
         while True:
             async with self.sessionmaker.begin() as session:
-                runs = await claim(session)
-            for run in runs:
+                claimed = await claim(session)
+            for run in claimed.runs:
                 self.dispatcher.submit(run)
-            dispatched += len(runs)
-            if len(runs) < self.settings.scheduler_batch_size:
+            dispatched += len(claimed.runs)
+            if claimed.claimed < self.settings.scheduler_batch_size:
                 return dispatched
 
     async def seconds_until_due(self) -> float:

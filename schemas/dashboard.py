@@ -34,8 +34,11 @@ class RunCounts(BaseModel):
     failed: int
     missed: int
     running: int
+    skipped: int
+    cancelled: int
     success_rate: float | None = Field(
-        description="Percent of the window's executions that succeeded; null without any."
+        description="Percent of the window's executions that succeeded, skipped and cancelled "
+        "ones left out; null without any."
     )
 
 
@@ -45,6 +48,8 @@ class HourBucket(BaseModel):
     failed: int
     missed: int
     running: int
+    skipped: int
+    cancelled: int
 
 
 class FailingJob(BaseModel):

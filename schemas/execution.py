@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from core.date_range import DateRange
 from core.enums import ExecutionStatus, ExecutionType, HttpMethod, TriggerType
-from repositories.job_execution import ExecutionCounts
+from repositories.job_execution import ExecutionCounts, Percentiles
 from schemas.common import Page, RequestModel, example
 from schemas.date_range import DateRangeRead, RangeQuery
 from schemas.headers import HeaderList
@@ -58,6 +58,11 @@ class ExecutionRead(BaseModel):
         description="Webhooks: milliseconds from sending the request to the answer's status line "
         "and headers (null when no answer came)."
     )
+    lateness_ms: int | None = Field(
+        description="When the call started minus when the attempt was due (its slot; for a "
+        "retry its due time; for a manual run the trigger), in milliseconds; null until the "
+        "call starts and for rows never called (missed, skipped)."
+    )
 
 
 class ExecutionEnvelope(BaseModel):
@@ -100,25 +105,60 @@ class StatisticsQuery(RangeQuery):
     job_id: uuid.UUID | None = None
 
 
-class ExecutionStatistics(BaseModel):
+SUCCESS_RATE = (
+    "Percentage of the executions that succeeded, skipped and cancelled ones left out (they "
+    "are neither a success nor a failure); 0 without any."
+)
+
+
+class _Percentiles(BaseModel):
+    """Nearest-rank percentiles over the executions that have the value."""
+
+    p50_duration_seconds: float | None = Field(description="Median duration; null without any.")
+    p95_duration_seconds: float | None
+    p50_lateness_ms: int | None = Field(
+        description="Median lateness (call start minus due time); null without any."
+    )
+    p95_lateness_ms: int | None
+
+    @staticmethod
+    def fields_of(percentiles: Percentiles) -> dict[str, Any]:
+        return {
+            "p50_duration_seconds": percentiles.p50_duration_seconds,
+            "p95_duration_seconds": percentiles.p95_duration_seconds,
+            "p50_lateness_ms": percentiles.p50_lateness_ms,
+            "p95_lateness_ms": percentiles.p95_lateness_ms,
+        }
+
+
+class ExecutionStatistics(_Percentiles):
     total_executions: int
     successful_executions: int
     failed_executions: int
     running_executions: int
-    success_rate: float = Field(description="Percentage of finished runs that succeeded.")
+    missed_executions: int
+    skipped_executions: int
+    cancelled_executions: int
+    success_rate: float = Field(description=SUCCESS_RATE)
     average_duration_seconds: float | None
     range: DateRangeRead
 
     @classmethod
-    def of(cls, counts: ExecutionCounts, window: DateRange) -> ExecutionStatistics:
+    def of(
+        cls, counts: ExecutionCounts, percentiles: Percentiles, window: DateRange
+    ) -> ExecutionStatistics:
         return cls(
             total_executions=counts.total,
             successful_executions=counts.success,
             failed_executions=counts.failed,
             running_executions=counts.running,
+            missed_executions=counts.of(ExecutionStatus.MISSED),
+            skipped_executions=counts.of(ExecutionStatus.SKIPPED),
+            cancelled_executions=counts.of(ExecutionStatus.CANCELLED),
             success_rate=counts.success_rate,
             average_duration_seconds=counts.average_duration_seconds,
             range=DateRangeRead.of(window),
+            **cls.fields_of(percentiles),
         )
 
 
@@ -141,23 +181,30 @@ class JobExecutionDetail(BaseModel):
     execution: ExecutionRead
 
 
-class JobStatistics(BaseModel):
+class JobStatistics(_Percentiles):
     total_executions: int
     success_count: int
     failed_count: int
     running_count: int
-    success_rate: float
+    missed_count: int
+    skipped_count: int
+    cancelled_count: int
+    success_rate: float = Field(description=SUCCESS_RATE)
     average_duration_seconds: float | None
 
     @classmethod
-    def of(cls, counts: ExecutionCounts) -> JobStatistics:
+    def of(cls, counts: ExecutionCounts, percentiles: Percentiles) -> JobStatistics:
         return cls(
             total_executions=counts.total,
             success_count=counts.success,
             failed_count=counts.failed,
             running_count=counts.running,
+            missed_count=counts.of(ExecutionStatus.MISSED),
+            skipped_count=counts.of(ExecutionStatus.SKIPPED),
+            cancelled_count=counts.of(ExecutionStatus.CANCELLED),
             success_rate=counts.success_rate,
             average_duration_seconds=counts.average_duration_seconds,
+            **cls.fields_of(percentiles),
         )
 
 

@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from core import cron
-from core.enums import ExecutionStatus, HttpMethod, TriggerType
+from core.enums import CatchupPolicy, ConcurrencyPolicy, ExecutionStatus, HttpMethod, TriggerType
 from core.urls import TargetRefused, parse_target_url
 from schemas.common import Flag, ORMModel, Page, RequestModel, example
 from schemas.headers import HeaderList, HeaderRead
@@ -124,7 +124,13 @@ Reference = Annotated[str, _strip(min_length=1, max_length=255), Text]
 QueryText = Annotated[str, Text]
 Method = Annotated[HttpMethod, BeforeValidator(_upper)]
 TimeoutSeconds = Annotated[int, Strict(), Field(ge=1, le=300)]
-MaxRetries = Annotated[int, Strict(), Field(ge=0, le=5)]
+MaxRetries = Annotated[int, Strict(), Field(ge=0, le=10)]
+MAX_BACKOFF_SECONDS = 3600
+MAX_WINDOW_SECONDS = 7 * 24 * 3600
+BackoffSeconds = Annotated[float, Strict(), Field(ge=0, le=MAX_BACKOFF_SECONDS)]
+MaxDoublings = Annotated[int, Strict(), Field(ge=0, le=16)]
+RetryDurationSeconds = Annotated[int, Strict(), Field(ge=0, le=MAX_WINDOW_SECONDS)]
+GraceSeconds = Annotated[int, Strict(), Field(ge=1, le=MAX_WINDOW_SECONDS)]
 EmailList = Annotated[list[EmailStr], Field(max_length=MAX_NOTIFICATION_EMAILS)]
 
 HEADERS_DESCRIPTION = (
@@ -137,6 +143,41 @@ HEADERS_DESCRIPTION = (
 )
 
 TARGET_FIELDS = ("target_url", "github_owner", "github_repo", "github_workflow_name")
+# Fields whose null means "the global setting": an update may send null to go back to it.
+DEFAULTED_FIELDS = ("misfire_grace_seconds", "min_backoff_seconds", "max_backoff_seconds")
+
+# How the policies read in the OpenAPI (job create, update and read share them).
+POLICY_DESCRIPTIONS = {
+    "max_retries": "Retries after a failed attempt (5xx, 408, 425, 429, network errors), 0-10.",
+    "min_backoff_seconds": (
+        "Ceiling of the first retry's wait, 0-3600; null: RETRY_BACKOFF_BASE_SECONDS. Attempt "
+        "n waits a random time (full jitter) up to min(max_backoff, min_backoff × "
+        "2^min(n-1, max_doublings))."
+    ),
+    "max_backoff_seconds": (
+        "Longest wait between attempts, 0-3600, at least min_backoff_seconds; a target's "
+        "Retry-After is honoured up to it. null: RETRY_BACKOFF_MAX_SECONDS."
+    ),
+    "max_doublings": "How many times the backoff ceiling doubles, 0-16.",
+    "max_retry_duration_seconds": (
+        "No retry starts later than this after the slot, 0-604800; 0: no limit."
+    ),
+    "concurrency_policy": (
+        "`allow`: slots fire whatever runs. `forbid`: a slot due while the job's previous run "
+        "(any attempt, scheduled or manual, or one waiting for its retry) is still going is not "
+        "called: it is recorded `skipped` with the reason. Manual runs are never skipped."
+    ),
+    "catchup": (
+        "Slots that came due together (no scheduler fired them in time): `latest` fires the "
+        "newest within the grace window and records the others as one `missed` row; `all` "
+        "fires each within the window, oldest first, at most 100 (one `missed` row counts the "
+        "rest); `none` fires nothing and records them `missed`. Slots later than the grace are "
+        "always one `missed` row."
+    ),
+    "misfire_grace_seconds": (
+        "How late a slot may still fire, 1-604800 s; null: MISFIRE_GRACE_SECONDS."
+    ),
+}
 
 
 class JobCreate(RequestModel):
@@ -193,6 +234,13 @@ class JobCreate(RequestModel):
     notify_on_success: Flag = False
     timeout_seconds: TimeoutSeconds = 30
     max_retries: MaxRetries = 0
+    min_backoff_seconds: BackoffSeconds | None = None
+    max_backoff_seconds: BackoffSeconds | None = None
+    max_doublings: MaxDoublings = 5
+    max_retry_duration_seconds: RetryDurationSeconds = 0
+    concurrency_policy: ConcurrencyPolicy = ConcurrencyPolicy.ALLOW
+    catchup: CatchupPolicy = CatchupPolicy.LATEST
+    misfire_grace_seconds: GraceSeconds | None = None
     is_active: Flag = True
 
 
@@ -220,13 +268,21 @@ class JobUpdate(RequestModel):
     notify_on_success: Flag | None = None
     timeout_seconds: TimeoutSeconds | None = None
     max_retries: MaxRetries | None = None
+    min_backoff_seconds: BackoffSeconds | None = None
+    max_backoff_seconds: BackoffSeconds | None = None
+    max_doublings: MaxDoublings | None = None
+    max_retry_duration_seconds: RetryDurationSeconds | None = None
+    concurrency_policy: ConcurrencyPolicy | None = None
+    catchup: CatchupPolicy | None = None
+    misfire_grace_seconds: GraceSeconds | None = None
     is_active: Flag | None = None
 
     @field_validator("*", mode="before")
     @classmethod
     def _not_null(cls, value: object, info: ValidationInfo) -> object:
-        # Only the target fields may be sent as null: that clears the other kind of target.
-        if value is None and info.field_name not in TARGET_FIELDS:
+        # Only the target fields may be sent as null (that clears the other kind of target),
+        # and the policy fields whose null means the global setting.
+        if value is None and info.field_name not in (*TARGET_FIELDS, *DEFAULTED_FIELDS):
             raise ValueError("may not be null; leave the field out to keep its value")
         return value
 
@@ -277,6 +333,13 @@ class JobRead(ORMModel):
     notify_on_success: bool
     timeout_seconds: int
     max_retries: int
+    min_backoff_seconds: float | None
+    max_backoff_seconds: float | None
+    max_doublings: int
+    max_retry_duration_seconds: int
+    concurrency_policy: ConcurrencyPolicy
+    catchup: CatchupPolicy
+    misfire_grace_seconds: int | None
     created_by: uuid.UUID | None
     is_active: bool
     created_at: datetime
@@ -302,6 +365,16 @@ class JobRead(ORMModel):
             for header in value
             if isinstance(header, dict)
         ]
+
+
+def _describe_policies(*models: type[BaseModel]) -> None:
+    for model in models:
+        for name, description in POLICY_DESCRIPTIONS.items():
+            model.model_fields[name].description = description
+        model.model_rebuild(force=True)
+
+
+_describe_policies(JobCreate, JobUpdate, JobRead)
 
 
 class JobResponse(BaseModel):

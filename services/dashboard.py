@@ -71,12 +71,8 @@ class DashboardService:
         counts = await self.executions.counts(ExecutionFilters(start=since))
         return RunCounts(
             total=counts.total,
-            success=counts.success,
-            failed=counts.failed,
-            running=counts.running,
-            # The four statuses partition the executions.
-            missed=counts.total - counts.success - counts.failed - counts.running,
-            success_rate=round(100 * counts.success / counts.total, 2) if counts.total else None,
+            **{status.value: counts.of(status) for status in ExecutionStatus},
+            success_rate=counts.success_rate if counts.rated else None,
         )
 
     async def _runs_per_hour(self, first_hour: datetime) -> list[HourBucket]:

@@ -19,6 +19,7 @@ from repositories.job_execution import (
     ExecutionFilters,
     JobExecutionRepository,
     NamedExecution,
+    Percentiles,
 )
 from schemas.execution import ExecutionListQuery, JobExecutionListQuery, StatisticsQuery
 
@@ -46,12 +47,13 @@ class ExecutionService:
             raise NotFound("Execution not found")
         return found
 
-    async def statistics(self, query: StatisticsQuery) -> tuple[ExecutionCounts, DateRange]:
+    async def statistics(
+        self, query: StatisticsQuery
+    ) -> tuple[ExecutionCounts, Percentiles, DateRange]:
         window = parse_date_range(query.from_, query.to)
-        counts = await self.executions.counts(
-            ExecutionFilters(job_id=query.job_id, start=window.start, end=window.end)
-        )
-        return counts, window
+        filters = ExecutionFilters(job_id=query.job_id, start=window.start, end=window.end)
+        counts = await self.executions.counts(filters)
+        return counts, await self.executions.percentiles(filters), window
 
     async def list_for_job(self, job: Job, query: JobExecutionListQuery) -> Page[NamedExecution]:
         """One page of the job's executions, newest slot first."""
@@ -62,12 +64,15 @@ class ExecutionService:
         total = await self.executions.count(*filters.where())
         return Page(items=rows, total=total, page=query.page, per_page=query.limit)
 
-    async def statistics_for_job(self, job: Job) -> tuple[ExecutionCounts, NamedExecution | None]:
-        """The job's counts and its newest execution."""
+    async def statistics_for_job(
+        self, job: Job
+    ) -> tuple[ExecutionCounts, Percentiles, NamedExecution | None]:
+        """The job's counts, percentiles and its newest execution."""
         filters = ExecutionFilters(job_id=job.id)
         counts = await self.executions.counts(filters)
+        percentiles = await self.executions.percentiles(filters)
         latest = await self.executions.search(filters, offset=0, limit=1)
-        return counts, latest[0] if latest else None
+        return counts, percentiles, latest[0] if latest else None
 
 
 def _filters(

@@ -5,7 +5,10 @@
                                           ─▶ FAILED, next_attempt_at set ─▶ (due: claimed by any
                                                scheduler) ─▶ next attempt RUNNING ─▶ …
                                           ─▶ FAILED "interrupted"           (lease lapsed: final)
-    slot older than MISFIRE_GRACE_SECONDS ─▶ MISSED
+                                          ─▶ CANCELLED (by a person: final, no alert; the
+                                               process holding the call abandons it)
+    slot not fired by its catch-up policy ─▶ MISSED
+    slot due while the job's previous run still runs (concurrency_policy forbid) ─▶ SKIPPED
 
 Every execution row is built here, every transition is made here, inside the caller's
 transaction; the scheduler loop and the dispatcher only decide when. A retry is state in the
@@ -55,6 +58,47 @@ RETRYABLE_CLIENT_ERRORS = frozenset({408, 425, 429})
 
 
 @dataclass(frozen=True, slots=True)
+class Backoff:
+    """A retry policy's backoff bounds, with the global settings filled in."""
+
+    min_seconds: float
+    max_seconds: float
+    max_doublings: int
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """A job's retry policy as stored (Cloud Scheduler's shape); a null backoff bound is the
+    global setting's (RETRY_BACKOFF_BASE_SECONDS / RETRY_BACKOFF_MAX_SECONDS)."""
+
+    max_retries: int = 0
+    min_backoff_seconds: float | None = None
+    max_backoff_seconds: float | None = None
+    max_doublings: int = 5
+    # 0: unlimited; else no retry starts later than this after the slot.
+    max_retry_duration_seconds: int = 0
+
+    @classmethod
+    def of(cls, job: Job) -> RetryPolicy:
+        return cls(
+            max_retries=job.max_retries,
+            min_backoff_seconds=job.min_backoff_seconds,
+            max_backoff_seconds=job.max_backoff_seconds,
+            max_doublings=job.max_doublings,
+            max_retry_duration_seconds=job.max_retry_duration_seconds,
+        )
+
+    def backoff(self, settings: Settings) -> Backoff:
+        low = settings.retry_backoff_base_seconds
+        high = settings.retry_backoff_max_seconds
+        return Backoff(
+            low if self.min_backoff_seconds is None else self.min_backoff_seconds,
+            high if self.max_backoff_seconds is None else self.max_backoff_seconds,
+            self.max_doublings,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class RunSpec:
     """One attempt to perform, detached from the session: the dispatcher's unit of work."""
 
@@ -72,7 +116,7 @@ class RunSpec:
     github_repo: str | None
     github_workflow_name: str | None
     timeout_seconds: int
-    max_retries: int
+    retry_policy: RetryPolicy
     # A manual run's one-off token: never stored, so such a run has no later attempts.
     github_token: str | None = field(default=None, repr=False)
     # The job's headers and signing secrets as stored (secret values encrypted): decrypted
@@ -81,6 +125,13 @@ class RunSpec:
     signing_secret: str | None = field(default=None, repr=False)
     previous_signing_secret: str | None = field(default=None, repr=False)
     signing_secret_rotated_at: datetime | None = None
+    # When this attempt was due (its lateness is measured from it): a retry's due time; the
+    # slot (or the manual trigger) when None.
+    due_at: datetime | None = None
+
+    @property
+    def max_retries(self) -> int:
+        return self.retry_policy.max_retries
 
     @property
     def log_fields(self) -> dict[str, str]:
@@ -92,12 +143,31 @@ class RunSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class UnfiredSlot:
+    """A due slot the job's policies say not to call: recorded complete, with why."""
+
+    job: Job
+    slot: datetime
+    status: ExecutionStatus  # MISSED or SKIPPED
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What one attempt's target answered, as the dispatcher hands it back."""
 
     run: RunSpec
     result: OutboundResult
     duration_seconds: float
+    # When the call started (the injected clock's time); lateness is this minus the due time.
+    call_started_at: datetime | None = None
+
+    @property
+    def lateness_ms(self) -> int | None:
+        if self.call_started_at is None:
+            return None
+        due = self.run.due_at or self.run.scheduled_for
+        return max(0, round((self.call_started_at - due) / timedelta(milliseconds=1)))
 
 
 def execution_type_of(job: Job) -> ExecutionType:
@@ -119,6 +189,7 @@ def run_spec(
     trigger_type: TriggerType = TriggerType.SCHEDULED,
     metadata: dict[str, Any] | None = None,
     github_token: str | None = None,
+    due_at: datetime | None = None,
 ) -> RunSpec:
     """The attempt of execution `execution_id` of `job`; `metadata` (a manual run's override)
     is merged over the job's."""
@@ -137,12 +208,13 @@ def run_spec(
         github_repo=job.github_repo,
         github_workflow_name=job.github_workflow_name,
         timeout_seconds=job.timeout_seconds,
-        max_retries=job.max_retries,
+        retry_policy=RetryPolicy.of(job),
         github_token=github_token,
         headers=tuple(dict(header) for header in job.headers or ()),
         signing_secret=job.signing_secret,
         previous_signing_secret=job.previous_signing_secret,
         signing_secret_rotated_at=job.signing_secret_rotated_at,
+        due_at=due_at,
     )
 
 
@@ -164,23 +236,32 @@ def is_retryable(result: OutboundResult) -> bool:
     return result.status_code >= 500 or result.status_code in RETRYABLE_CLIENT_ERRORS
 
 
-def backoff_seconds(settings: Settings, attempt: int, retry_after: float | None) -> float:
-    """Full jitter over an exponential ceiling; a target's Retry-After wins (within the cap)."""
-    cap = settings.retry_backoff_max_seconds
+def backoff_seconds(backoff: Backoff, attempt: int, retry_after: float | None) -> float:
+    """After attempt `attempt` fails: full jitter under
+    min(max_backoff, min_backoff × 2^min(attempt - 1, max_doublings)); a target's Retry-After
+    wins, within max_backoff."""
+    cap = backoff.max_seconds
     if retry_after is not None:
         return min(retry_after, cap)
-    ceiling = min(cap, settings.retry_backoff_base_seconds * 2 ** (attempt - 1))
+    ceiling = min(cap, backoff.min_seconds * 2 ** min(attempt - 1, backoff.max_doublings))
     return random.uniform(0, ceiling)
 
 
-def retry_delay(settings: Settings, outcome: Outcome) -> float | None:
-    """Seconds until the next attempt of the outcome's slot, or None when this was the last."""
+def retry_delay(settings: Settings, outcome: Outcome, now: datetime) -> float | None:
+    """Seconds until the next attempt of the outcome's slot, or None when this was the last:
+    no retry left, not worth repeating, or it would start after max_retry_duration_seconds
+    (counted from the slot)."""
     run, result = outcome.run, outcome.result
-    if result.ok or not is_retryable(result) or run.attempt > run.max_retries:
+    policy = run.retry_policy
+    if result.ok or not is_retryable(result) or run.attempt > policy.max_retries:
         return None
     if run.github_token is not None:
         return None
-    return backoff_seconds(settings, run.attempt, result.retry_after_seconds)
+    delay = backoff_seconds(policy.backoff(settings), run.attempt, result.retry_after_seconds)
+    limit = policy.max_retry_duration_seconds
+    if limit and now + timedelta(seconds=delay) > run.scheduled_for + timedelta(seconds=limit):
+        return None
+    return delay
 
 
 class ExecutionLifecycle:
@@ -203,25 +284,16 @@ class ExecutionLifecycle:
     # --- creation --------------------------------------------------------------------------
 
     async def start_scheduled(
-        self, fired: Sequence[tuple[Job, datetime]], missed: Sequence[tuple[Job, datetime]]
+        self, fired: Sequence[tuple[Job, datetime]], unfired: Sequence[UnfiredSlot] = ()
     ) -> list[RunSpec]:
-        """Record `fired` slots as running and `missed` ones (each the first of a run of slots
-        no scheduler fired in time) as missed. A slot another scheduler recorded first is
-        skipped: only the runs returned here are this caller's to perform."""
-        now = self.clock.now()
-        skipped_until = now - timedelta(seconds=self.settings.misfire_grace_seconds)
+        """Record `fired` slots as running and `unfired` ones as complete at once (`missed`
+        by the catch-up policy, `skipped` by the overlap policy), each with its reason. A slot
+        another scheduler recorded first is left alone: only the runs returned here are this
+        caller's to perform."""
         running = [self._row(job, slot=slot, status=ExecutionStatus.RUNNING) for job, slot in fired]
         rows = running + [
-            self._row(
-                job,
-                slot=slot,
-                status=ExecutionStatus.MISSED,
-                error_message=(
-                    f"no scheduler was running; slots from {slot.isoformat()} until "
-                    f"{skipped_until.isoformat()} were skipped"
-                ),
-            )
-            for job, slot in missed
+            self._row(slot.job, slot=slot.slot, status=slot.status, error_message=slot.reason)
+            for slot in unfired
         ]
         inserted = set(await self.executions.insert_ignoring_duplicates(rows))
         runs = [
@@ -230,6 +302,7 @@ class ExecutionLifecycle:
             if row["id"] in inserted
         ]
         missed_count = sum(1 for row in rows[len(running) :] if row["id"] in inserted)
+        now = self.clock.now()
         lateness = [(now - run.scheduled_for).total_seconds() for run in runs]
 
         def count() -> None:
@@ -281,7 +354,8 @@ class ExecutionLifecycle:
         """
         now = self.clock.now()
         delays = {
-            outcome.run.execution_id: retry_delay(self.settings, outcome) for outcome in outcomes
+            outcome.run.execution_id: retry_delay(self.settings, outcome, now)
+            for outcome in outcomes
         }
         # Locked first: a reaper closing one of them meanwhile waits, then leaves it alone.
         running = await self.executions.lock_running(list(delays))
@@ -324,7 +398,9 @@ class ExecutionLifecycle:
         (same slot, so the same idempotency key). Rows another scheduler holds are skipped."""
         due = await self.executions.lock_due_retries(self.clock.now(), limit)
         rows = []
+        due_at: dict[uuid.UUID, datetime | None] = {}
         for execution, job in due:
+            due_at[execution.id] = execution.next_attempt_at
             execution.next_attempt_at = None
             rows.append(
                 self._row(
@@ -339,8 +415,8 @@ class ExecutionLifecycle:
         await self.session.flush()
         inserted = set(await self.executions.insert_ignoring_duplicates(rows))
         runs = [
-            _run_of(job, row, self.box)
-            for (_, job), row in zip(due, rows, strict=True)
+            _run_of(job, row, self.box, due_at=due_at[execution.id])
+            for (execution, job), row in zip(due, rows, strict=True)
             if row["id"] in inserted
         ]
 
@@ -385,7 +461,7 @@ class ExecutionLifecycle:
         error_message: str | None = None,
     ) -> dict[str, Any]:
         """The one place an execution row is made: running rows hold a lease from now, missed
-        ones are complete at once."""
+        and skipped ones are complete at once."""
         now = self.clock.now()
         running = status == ExecutionStatus.RUNNING
         return {
@@ -411,7 +487,12 @@ class ExecutionLifecycle:
 
 
 def _run_of(
-    job: Job, row: dict[str, Any], box: SecretBox, *, github_token: str | None = None
+    job: Job,
+    row: dict[str, Any],
+    box: SecretBox,
+    *,
+    github_token: str | None = None,
+    due_at: datetime | None = None,
 ) -> RunSpec:
     job_secrets.ensure_signing_secret(job, box)
     return run_spec(
@@ -422,6 +503,7 @@ def _run_of(
         trigger_type=row["trigger_type"],
         metadata=row["metadata_override"],
         github_token=github_token,
+        due_at=due_at,
     )
 
 
@@ -433,6 +515,7 @@ def _closing_row(outcome: Outcome, now: datetime, retry_in: float | None) -> dic
         "id": outcome.run.execution_id,
         "status": ExecutionStatus.SUCCESS if result.ok else ExecutionStatus.FAILED,
         "completed_at": now,
+        "lateness_ms": outcome.lateness_ms,
         "duration_seconds": round(outcome.duration_seconds, 3),
         "response_status": result.status_code,
         "output": result.output,

@@ -344,6 +344,11 @@ class JobService:
             values["pic_team"] = await self._team_slug(values["pic_team"])
         if values.get("is_active") and not current("is_active"):
             self._check_can_enable(end_date, timezone)
+        if "min_backoff_seconds" in values or "max_backoff_seconds" in values:
+            self._check_backoff_order(
+                values.get("min_backoff_seconds", current("min_backoff_seconds")),
+                values.get("max_backoff_seconds", current("max_backoff_seconds")),
+            )
         if "metadata" in values:
             values["job_metadata"] = values.pop("metadata")
         if "headers" in values:
@@ -387,6 +392,18 @@ class JobService:
                 f"end_date {end_date.isoformat()} is in the past; today in {timezone} "
                 f"is {today.isoformat()}.",
                 field="body.end_date",
+            )
+
+    def _check_backoff_order(self, low: float | None, high: float | None) -> None:
+        """The retry policy's bounds, null ones being the global settings', must be in order."""
+        low = self.settings.retry_backoff_base_seconds if low is None else low
+        high = self.settings.retry_backoff_max_seconds if high is None else high
+        if low > high:
+            raise ValidationFailed(
+                f"min_backoff_seconds ({low:g}) may not exceed max_backoff_seconds ({high:g}); "
+                "a null bound is the global RETRY_BACKOFF_BASE_SECONDS / "
+                "RETRY_BACKOFF_MAX_SECONDS.",
+                field="body.min_backoff_seconds",
             )
 
     def _check_can_enable(self, end_date: date, timezone: str) -> None:

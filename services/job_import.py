@@ -66,7 +66,26 @@ HEADER_ALIASES: dict[str, str] = {
     "branch": "branch",
     "headers": "headers",
     "request headers": "headers",
+    "max retries": "max_retries",
+    "retries": "max_retries",
+    "min backoff seconds": "min_backoff_seconds",
+    "max backoff seconds": "max_backoff_seconds",
+    "max doublings": "max_doublings",
+    "max retry duration seconds": "max_retry_duration_seconds",
+    "concurrency policy": "concurrency_policy",
+    "concurrency": "concurrency_policy",
+    "catchup": "catchup",
+    "catch up": "catchup",
+    "misfire grace seconds": "misfire_grace_seconds",
 }
+# Policy columns (issue 13): text cells read as the numbers POST /jobs takes.
+INTEGER_COLUMNS = (
+    "max_retries",
+    "max_doublings",
+    "max_retry_duration_seconds",
+    "misfire_grace_seconds",
+)
+NUMBER_COLUMNS = ("min_backoff_seconds", "max_backoff_seconds")
 REQUIRED_COLUMNS = {
     "name": "Job Name",
     "cron_expression": "Cron Schedule (JST)",
@@ -336,9 +355,12 @@ def row_payload(
             "github_workflow_name",
             "category",
             "pic_team",
+            "concurrency_policy",
+            "catchup",
         )
         if key in values
     }
+    payload.update(_numbers(values))
     if "timezone" not in payload and cron_timezone is not None:
         payload["timezone"] = cron_timezone
     if "end_date" in values:
@@ -373,6 +395,22 @@ def _headers(cell: str) -> list[dict[str, Any]]:
     ):
         raise RowProblem('Headers must be a JSON object of strings, e.g. {"X-Team": "data"}')
     return [{"name": name, "value": value, "secret": False} for name, value in headers.items()]
+
+
+def _numbers(values: dict[str, str]) -> dict[str, int | float]:
+    """The policy columns' numbers; a cell that is not one is the row's error."""
+    numbers: dict[str, int | float] = {}
+    for key in (*INTEGER_COLUMNS, *NUMBER_COLUMNS):
+        if key not in values:
+            continue
+        text = values[key]
+        try:
+            number = float(text) if key in NUMBER_COLUMNS else int(text)
+        except ValueError:
+            kind = "a number" if key in NUMBER_COLUMNS else "a whole number"
+            raise RowProblem(f'{key} must be {kind}, not "{text}"') from None
+        numbers[key] = number
+    return numbers
 
 
 def _github_repo(repo: str | None, owner: str | None, default_owner: str | None) -> dict[str, str]:

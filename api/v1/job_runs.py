@@ -138,11 +138,11 @@ async def job_execution_stats(
     executions: ExecutionServiceDep,
 ) -> JobExecutionStats:
     job = await jobs.get(job_id)
-    counts, latest = await executions.statistics_for_job(job)
+    counts, percentiles, latest = await executions.statistics_for_job(job)
     return JobExecutionStats(
         job_id=job.id,
         job_name=job.name,
-        statistics=JobStatistics.of(counts),
+        statistics=JobStatistics.of(counts, percentiles),
         latest_execution=None if latest is None else ExecutionRead.model_validate(latest),
     )
 

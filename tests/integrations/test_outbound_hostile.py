@@ -15,11 +15,10 @@ from email.utils import format_datetime
 import pytest
 
 from core.clock import utcnow
-from core.config import Settings
 from integrations import outbound
 from integrations.address_guard import AddressGuard
 from integrations.outbound import OUTPUT_LIMIT_BYTES, OutboundResult
-from services.execution_lifecycle import backoff_seconds, is_retryable
+from services.execution_lifecycle import Backoff, RetryPolicy, backoff_seconds, is_retryable
 from tests.conftest import make_settings
 from tests.support.http_target import HttpTarget, Reply
 
@@ -227,15 +226,17 @@ def test_is_retryable(result: OutboundResult, expected: bool) -> None:
 
 
 @pytest.fixture
-def backoff_settings() -> Settings:
-    return make_settings(
+def backoff_settings() -> Backoff:
+    """A job's retry policy left to the global settings: base 2 s, cap 10 s."""
+    settings = make_settings(
         "sqlite+aiosqlite://", retry_backoff_base_seconds=2, retry_backoff_max_seconds=10
     )
+    return RetryPolicy().backoff(settings)
 
 
 @pytest.mark.parametrize(("retry_after", "expected"), [(0.0, 0.0), (3.0, 3.0), (100.0, 10.0)])
 def test_retry_after_wins_over_backoff_and_is_capped(
-    backoff_settings: Settings, retry_after: float, expected: float
+    backoff_settings: Backoff, retry_after: float, expected: float
 ) -> None:
     for attempt in (1, 2, 5):
         assert backoff_seconds(backoff_settings, attempt, retry_after) == expected
@@ -243,7 +244,7 @@ def test_retry_after_wins_over_backoff_and_is_capped(
 
 @pytest.mark.parametrize(("attempt", "ceiling"), [(1, 2), (2, 4), (3, 8), (4, 10), (9, 10)])
 def test_backoff_ceiling_doubles_per_attempt_up_to_the_cap(
-    backoff_settings: Settings,
+    backoff_settings: Backoff,
     monkeypatch: pytest.MonkeyPatch,
     attempt: int,
     ceiling: float,
@@ -262,7 +263,7 @@ def test_backoff_ceiling_doubles_per_attempt_up_to_the_cap(
 
 @pytest.mark.parametrize(("attempt", "ceiling"), [(1, 2), (3, 8), (6, 10)])
 def test_backoff_is_full_jitter_within_the_ceiling(
-    backoff_settings: Settings, attempt: int, ceiling: float
+    backoff_settings: Backoff, attempt: int, ceiling: float
 ) -> None:
     samples = [backoff_seconds(backoff_settings, attempt, None) for _ in range(400)]
 
@@ -316,3 +317,23 @@ async def test_a_kept_alive_connection_closed_by_the_server_is_replaced_once() -
     assert first.ok, first.error
     assert second.ok, second.error
     assert requests_per_connection == [2, 1]
+
+
+@pytest.mark.parametrize(("attempt", "ceiling"), [(1, 0.5), (2, 1), (3, 2), (4, 4), (5, 4), (8, 4)])
+def test_a_jobs_policy_stops_doubling_after_max_doublings(
+    monkeypatch: pytest.MonkeyPatch, attempt: int, ceiling: float
+) -> None:
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)
+    settings = make_settings("sqlite+aiosqlite://")
+    policy = RetryPolicy(min_backoff_seconds=0.5, max_backoff_seconds=30, max_doublings=3)
+
+    assert backoff_seconds(policy.backoff(settings), attempt, None) == ceiling
+
+
+def test_a_jobs_policy_caps_retry_after_at_its_own_max_backoff() -> None:
+    settings = make_settings("sqlite+aiosqlite://", retry_backoff_max_seconds=60)
+    policy = RetryPolicy(max_backoff_seconds=7)
+
+    assert backoff_seconds(policy.backoff(settings), 1, 120.0) == 7
+    assert backoff_seconds(policy.backoff(settings), 1, 3.0) == 3
+    assert backoff_seconds(RetryPolicy().backoff(settings), 1, 120.0) == 60

@@ -163,6 +163,17 @@ async def executions_of(
         return list(rows)
 
 
+async def failure_notes(committing: async_sessionmaker[AsyncSession], job: Job) -> int:
+    """How many in-app failure alerts the job's owner got."""
+    async with committing() as session:
+        notes = await session.scalars(
+            select(Notification).where(
+                Notification.related_job_id == job.id, Notification.type == "error"
+            )
+        )
+        return len(notes.all())
+
+
 class RecordedSleeps:
     """A `sleep` for the dispatcher that returns at once and remembers what it was asked."""
 

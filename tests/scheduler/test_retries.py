@@ -13,8 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import db
 from core.enums import ExecutionStatus
-from models import Job, JobExecution, Notification
-from tests.scheduler.conftest import JobMaker, SchedulerMaker, executions_of, run_pass
+from models import Job, JobExecution
+from tests.scheduler.conftest import (
+    JobMaker,
+    SchedulerMaker,
+    executions_of,
+    failure_notes,
+    run_pass,
+)
 from tests.support.clock import FrozenClock
 from tests.support.http_target import HttpTarget, Reply, failing_first_attempts
 
@@ -24,16 +30,6 @@ SLOT = T0 + timedelta(minutes=1)
 
 def busy(retry_after: int) -> Reply:
     return Reply(status=503, headers={"Retry-After": str(retry_after)})
-
-
-async def failure_notes(committing: async_sessionmaker[AsyncSession], job: Job) -> int:
-    async with committing() as session:
-        notes = await session.scalars(
-            select(Notification).where(
-                Notification.related_job_id == job.id, Notification.type == "error"
-            )
-        )
-        return len(notes.all())
 
 
 async def streak(committing: async_sessionmaker[AsyncSession], job: Job) -> int:

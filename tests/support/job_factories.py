@@ -19,6 +19,17 @@ from models.user import User
 DEFAULT_NOW = datetime(2026, 6, 1, tzinfo=UTC)
 DEFAULT_END_DATE = date(2026, 12, 31)
 PUBLIC_TARGET = "https://hooks.example.com/cron"
+# A job's policy fields (issue 13) as a job made without them shows them.
+POLICY_DEFAULTS = {
+    "max_retries": 0,
+    "min_backoff_seconds": None,
+    "max_backoff_seconds": None,
+    "max_doublings": 5,
+    "max_retry_duration_seconds": 0,
+    "concurrency_policy": "allow",
+    "catchup": "latest",
+    "misfire_grace_seconds": None,
+}
 
 
 async def create_category(

@@ -93,6 +93,8 @@ async def test_counts_rates_buckets_and_lists(
         "failed": 1,
         "missed": 1,
         "running": 1,
+        "skipped": 0,
+        "cancelled": 0,
         "success_rate": 40.0,
     }
     assert body["last_7d"]["total"] == 6
@@ -104,6 +106,8 @@ async def test_counts_rates_buckets_and_lists(
         "failed": 1,
         "missed": 0,
         "running": 1,
+        "skipped": 0,
+        "cancelled": 0,
     }
     assert hours[-4]["missed"] == 1
     assert sum(h["success"] + h["failed"] + h["missed"] + h["running"] for h in hours) == 5

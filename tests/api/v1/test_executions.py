@@ -95,6 +95,7 @@ async def test_list_is_newest_first_with_job_names(
         "connect_ms",
         "tls_ms",
         "first_byte_ms",
+        "lateness_ms",
     }
 
 
@@ -204,10 +205,62 @@ async def test_statistics_over_a_range(
         "successful_executions": 1,
         "failed_executions": 1,
         "running_executions": 0,
+        "missed_executions": 0,
+        "skipped_executions": 0,
+        "cancelled_executions": 0,
         "success_rate": 50.0,
         "average_duration_seconds": 3.0,
+        "p50_duration_seconds": 2.0,
+        "p95_duration_seconds": 4.0,
+        "p50_lateness_ms": None,
+        "p95_lateness_ms": None,
         "range": {"from": "2026-05-20T00:00:00Z", "to": "2026-05-21T00:00:00Z"},
     }
+
+
+async def test_statistics_percentiles_and_the_statuses_a_rate_leaves_out(
+    client: httpx.AsyncClient, viewer_headers: dict[str, str], session: AsyncSession, job: Job
+) -> None:
+    slot = datetime(2026, 4, 1, tzinfo=UTC)
+    # 20 successes lasting 1..20 s and 0..1900 ms late; one failure; skipped and cancelled.
+    for n in range(1, 21):
+        await create_execution(
+            session,
+            job,
+            scheduled_for=slot + timedelta(minutes=n),
+            duration_seconds=float(n),
+            lateness_ms=(n - 1) * 100,
+        )
+    await create_execution(
+        session, job, scheduled_for=slot, status=ExecutionStatus.FAILED, lateness_ms=5000
+    )
+    others = (ExecutionStatus.SKIPPED, ExecutionStatus.CANCELLED, ExecutionStatus.MISSED)
+    for hour, status in enumerate(others, start=1):
+        await create_execution(
+            session, job, scheduled_for=slot + timedelta(hours=hour), status=status
+        )
+
+    response = await client.get(
+        "/api/v1/executions/statistics",
+        params={"job_id": str(job.id), "from": "2026-04-01", "to": "2026-04-02"},
+        headers=viewer_headers,
+    )
+
+    body = response.json()
+    assert (body["total_executions"], body["successful_executions"]) == (24, 20)
+    counts = [body[f"{s}_executions"] for s in ("failed", "missed", "skipped", "cancelled")]
+    assert counts == [1, 1, 1, 1]
+    # Skipped and cancelled rows are neither: 20 of the 22 others succeeded.
+    assert body["success_rate"] == 90.91
+    # Nearest rank over the 21 durations (1..20 and the failure's 1 s), and the 21 latenesses.
+    assert (body["p50_duration_seconds"], body["p95_duration_seconds"]) == (10.0, 19.0)
+    assert (body["p50_lateness_ms"], body["p95_lateness_ms"]) == (1000, 1900)
+    listed = await client.get(
+        "/api/v1/executions",
+        params={"job_id": str(job.id), "status": "skipped,cancelled"},
+        headers=viewer_headers,
+    )
+    assert sorted(e["status"] for e in listed.json()["executions"]) == ["cancelled", "skipped"]
 
 
 async def test_statistics_of_nothing(

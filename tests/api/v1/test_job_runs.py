@@ -400,8 +400,15 @@ async def test_job_executions_list_stats_and_detail(
         "success_count": 1,
         "failed_count": 1,
         "running_count": 0,
+        "missed_count": 0,
+        "skipped_count": 0,
+        "cancelled_count": 0,
         "success_rate": 50.0,
         "average_duration_seconds": 3.0,
+        "p50_duration_seconds": 2.0,
+        "p95_duration_seconds": 4.0,
+        "p50_lateness_ms": None,
+        "p95_lateness_ms": None,
     }
     assert stats["latest_execution"]["status"] == "failed"
     assert detail.status_code == 200

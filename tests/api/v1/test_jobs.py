@@ -26,6 +26,7 @@ from tests.support.execution_factories import create_execution
 from tests.support.factories import auth_headers, create_user
 from tests.support.job_factories import (
     DEFAULT_NOW,
+    POLICY_DEFAULTS,
     create_category,
     create_job,
     create_team,
@@ -57,6 +58,13 @@ JOB_KEYS = {
     "notify_on_success",
     "timeout_seconds",
     "max_retries",
+    "min_backoff_seconds",
+    "max_backoff_seconds",
+    "max_doublings",
+    "max_retry_duration_seconds",
+    "concurrency_policy",
+    "catchup",
+    "misfire_grace_seconds",
     "created_by",
     "is_active",
     "created_at",
@@ -123,6 +131,61 @@ async def test_create_applies_documented_defaults(
     assert (job["http_method"], job["timeout_seconds"], job["max_retries"]) == ("POST", 30, 0)
     assert (job["metadata"], job["notification_emails"]) == ({}, [])
     assert job["enable_email_notifications"] is job["notify_on_success"] is False
+
+
+async def test_create_takes_the_policies_and_shows_them(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], team: PicTeam
+) -> None:
+    defaults = (await client.post(JOBS, json=job_payload(team.slug), headers=admin_headers)).json()
+    assert {key: defaults["job"][key] for key in POLICY_DEFAULTS} == POLICY_DEFAULTS
+
+    chosen = {
+        "max_retries": 10,
+        "min_backoff_seconds": 0.5,
+        "max_backoff_seconds": 600,
+        "max_doublings": 3,
+        "max_retry_duration_seconds": 900,
+        "concurrency_policy": "forbid",
+        "catchup": "all",
+        "misfire_grace_seconds": 3600,
+    }
+    body = job_payload(team.slug, name="With policies", **chosen)
+    response = await client.post(JOBS, json=body, headers=admin_headers)
+
+    assert response.status_code == 201, response.text
+    job = response.json()["job"]
+    assert {key: job[key] for key in chosen} == chosen
+    got = await client.get(f"{JOBS}/{job['id']}", headers=admin_headers)
+    assert {key: got.json()["job"][key] for key in chosen} == chosen
+
+
+async def test_update_changes_a_policy_and_null_goes_back_to_the_global_setting(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], team: PicTeam
+) -> None:
+    body = job_payload(team.slug, misfire_grace_seconds=600, max_backoff_seconds=30)
+    job = (await client.post(JOBS, json=body, headers=admin_headers)).json()["job"]
+
+    response = await client.put(
+        f"{JOBS}/{job['id']}",
+        json={"misfire_grace_seconds": None, "catchup": "none", "max_backoff_seconds": 20},
+        headers=admin_headers,
+    )
+    assert response.status_code == 200, response.text
+    updated = response.json()["job"]
+    assert (updated["misfire_grace_seconds"], updated["catchup"]) == (None, "none")
+    assert updated["max_backoff_seconds"] == 20
+
+    # The stored bound counts: a new minimum above it is refused.
+    refused = await client.put(
+        f"{JOBS}/{job['id']}", json={"min_backoff_seconds": 25}, headers=admin_headers
+    )
+    assert refused.status_code == 422
+    assert fields_of(refused) == {"body.min_backoff_seconds"}
+    refused = await client.put(
+        f"{JOBS}/{job['id']}", json={"concurrency_policy": None}, headers=admin_headers
+    )
+    assert refused.status_code == 422
+    assert fields_of(refused) == {"body.concurrency_policy"}
 
 
 async def test_create_stores_next_run_in_utc(
@@ -328,7 +391,30 @@ INVALID_BODIES: list[tuple[str, dict[str, Any], str]] = [
     ("timeout zero", {"timeout_seconds": 0}, "body.timeout_seconds"),
     ("timeout too long", {"timeout_seconds": 301}, "body.timeout_seconds"),
     ("retries negative", {"max_retries": -1}, "body.max_retries"),
-    ("retries too many", {"max_retries": 6}, "body.max_retries"),
+    ("retries too many", {"max_retries": 11}, "body.max_retries"),
+    ("retries as text", {"max_retries": "3"}, "body.max_retries"),
+    ("min backoff negative", {"min_backoff_seconds": -1}, "body.min_backoff_seconds"),
+    ("max backoff above an hour", {"max_backoff_seconds": 3601}, "body.max_backoff_seconds"),
+    (
+        "backoff bounds reversed",
+        {"min_backoff_seconds": 30, "max_backoff_seconds": 10},
+        "body.min_backoff_seconds",
+    ),
+    (
+        "min backoff above the global max",
+        {"min_backoff_seconds": 120},
+        "body.min_backoff_seconds",
+    ),
+    ("doublings too many", {"max_doublings": 17}, "body.max_doublings"),
+    (
+        "retry duration negative",
+        {"max_retry_duration_seconds": -5},
+        "body.max_retry_duration_seconds",
+    ),
+    ("concurrency unknown", {"concurrency_policy": "replace"}, "body.concurrency_policy"),
+    ("catchup unknown", {"catchup": "some"}, "body.catchup"),
+    ("grace zero", {"misfire_grace_seconds": 0}, "body.misfire_grace_seconds"),
+    ("grace above a week", {"misfire_grace_seconds": 604801}, "body.misfire_grace_seconds"),
     ("pic_team missing", {"pic_team": None}, "body.pic_team"),
     ("unknown field", {"owner_id": str(uuid.uuid4())}, "body.owner_id"),
     ("created_by not settable", {"created_by": str(uuid.uuid4())}, "body.created_by"),

@@ -18,7 +18,7 @@ from models.job import Job
 from models.pic_team import PicTeam
 from models.user import User
 from services.job import JobService
-from tests.support.job_factories import create_category, create_job
+from tests.support.job_factories import POLICY_DEFAULTS, create_category, create_job
 
 pytestmark = pytest.mark.usefixtures("fake_dns")
 
@@ -107,6 +107,49 @@ async def test_spreadsheet_export_imports_every_column(
     assert github["next_execution_at"] is None
     assert github["end_date"] == "2026-12-01"
     assert [job.name for job in await stored_jobs(session)] == ["GitHub job", "Webhook job"]
+
+
+async def test_policy_columns_are_imported_and_bad_cells_are_row_errors(
+    client: httpx.AsyncClient, member_headers: dict[str, str], team: PicTeam
+) -> None:
+    content = csv_text(
+        "Job Name,Cron Schedule (JST),Target URL,End Date,PIC Team,Max Retries,"
+        "Min Backoff Seconds,Max Backoff Seconds,Max Doublings,Max Retry Duration Seconds,"
+        "Concurrency Policy,Catchup,Misfire Grace Seconds",
+        "Policies,0 2 * * *,https://hooks.example.com/a,2026-12-31,data-platform,"
+        "4,0.5,120,2,600,forbid,all,900",
+        "Defaults,0 3 * * *,https://hooks.example.com/b,2026-12-31,data-platform,,,,,,,,",
+        "Bad retries,0 4 * * *,https://hooks.example.com/c,2026-12-31,data-platform,three,,,,,,,",
+        "Bad catchup,0 5 * * *,https://hooks.example.com/d,2026-12-31,data-platform,"
+        ",,,,,,sometimes,",
+        "Too many,0 6 * * *,https://hooks.example.com/e,2026-12-31,data-platform,11,,,,,,,",
+    )
+
+    response = await upload(client, member_headers, content)
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    policies, defaults = body["jobs"]
+    assert {key: policies[key] for key in POLICY_DEFAULTS} == {
+        "max_retries": 4,
+        "min_backoff_seconds": 0.5,
+        "max_backoff_seconds": 120,
+        "max_doublings": 2,
+        "max_retry_duration_seconds": 600,
+        "concurrency_policy": "forbid",
+        "catchup": "all",
+        "misfire_grace_seconds": 900,
+    }
+    assert (defaults["max_retries"], defaults["catchup"], defaults["misfire_grace_seconds"]) == (
+        0,
+        "latest",
+        None,
+    )
+    errors = {error["name"]: error["error"] for error in body["errors"]}
+    assert errors["Bad retries"] == 'max_retries must be a whole number, not "three"'
+    assert errors["Bad catchup"].startswith("catchup: ")
+    assert errors["Too many"].startswith("max_retries: ")
+    assert body["error_count"] == 3
 
 
 async def test_mixed_rows_create_the_good_ones_and_report_the_rest(

@@ -27,7 +27,13 @@ from models import (
     UserNotificationPreferences,
 )
 from repositories.slack_settings import SLACK_SETTINGS_ID
-from services.execution_lifecycle import INTERRUPTED, ExecutionLifecycle, Outcome, run_spec
+from services.execution_lifecycle import (
+    INTERRUPTED,
+    ExecutionLifecycle,
+    Outcome,
+    RetryPolicy,
+    run_spec,
+)
 from services.job import JobService
 from services.notifications.rules import QUEUED_DELIVERIES, FinishedRun, NotifierService
 from services.scheduling import SchedulingService
@@ -97,7 +103,7 @@ async def record(
             trigger_type=trigger_type,
         )
     run = run_spec(job, execution.id, execution.scheduled_for, trigger_type=trigger_type)
-    run = replace(run, max_retries=0 if final else 1)
+    run = replace(run, retry_policy=RetryPolicy(max_retries=0 if final else 1))
     outcome = Outcome(run, OutboundResult(status, "body", error), 0.25)
     await ExecutionLifecycle(session, settings, clock).record_outcomes([outcome])
     await session.refresh(job)
