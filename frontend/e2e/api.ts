@@ -150,6 +150,10 @@ export async function createJob(
         notify_on_success: false,
         timeout_seconds: 10,
         max_retries: 0,
+        max_doublings: 5,
+        max_retry_duration_seconds: 0,
+        concurrency_policy: "allow",
+        catchup: "latest",
       },
     }),
   )

@@ -1206,6 +1206,18 @@ export interface components {
              */
             removed_empty_row_count: number;
         };
+        /**
+         * CatchupPolicy
+         * @description What a job does with slots that came due while no scheduler fired them.
+         * @enum {string}
+         */
+        CatchupPolicy: "latest" | "all" | "none";
+        /**
+         * ConcurrencyPolicy
+         * @description What a slot does when the job's previous run is still running.
+         * @enum {string}
+         */
+        ConcurrencyPolicy: "allow" | "forbid";
         /** CronPreview */
         CronPreview: {
             /** Count */
@@ -1439,6 +1451,11 @@ export interface components {
             job_id: string;
             /** Job Name */
             job_name: string;
+            /**
+             * Lateness Ms
+             * @description When the call started minus when the attempt was due (its slot; for a retry its due time; for a manual run the trigger), in milliseconds; null until the call starts and for rows never called (missed, skipped).
+             */
+            lateness_ms: number | null;
             /** Output */
             output: string | null;
             /** Response Status */
@@ -1464,14 +1481,34 @@ export interface components {
         ExecutionStatistics: {
             /** Average Duration Seconds */
             average_duration_seconds: number | null;
+            /** Cancelled Executions */
+            cancelled_executions: number;
             /** Failed Executions */
             failed_executions: number;
+            /** Missed Executions */
+            missed_executions: number;
+            /**
+             * P50 Duration Seconds
+             * @description Median duration; null without any.
+             */
+            p50_duration_seconds: number | null;
+            /**
+             * P50 Lateness Ms
+             * @description Median lateness (call start minus due time); null without any.
+             */
+            p50_lateness_ms: number | null;
+            /** P95 Duration Seconds */
+            p95_duration_seconds: number | null;
+            /** P95 Lateness Ms */
+            p95_lateness_ms: number | null;
             range: components["schemas"]["DateRangeRead"];
             /** Running Executions */
             running_executions: number;
+            /** Skipped Executions */
+            skipped_executions: number;
             /**
              * Success Rate
-             * @description Percentage of finished runs that succeeded.
+             * @description Percentage of the executions that succeeded, skipped and cancelled ones left out (they are neither a success nor a failure); 0 without any.
              */
             success_rate: number;
             /** Successful Executions */
@@ -1483,7 +1520,7 @@ export interface components {
          * ExecutionStatus
          * @enum {string}
          */
-        ExecutionStatus: "running" | "success" | "failed" | "missed";
+        ExecutionStatus: "running" | "success" | "failed" | "missed" | "skipped" | "cancelled";
         /**
          * ExecutionType
          * @enum {string}
@@ -1571,6 +1608,8 @@ export interface components {
         };
         /** HourBucket */
         HourBucket: {
+            /** Cancelled */
+            cancelled: number;
             /** Failed */
             failed: number;
             /**
@@ -1583,6 +1622,8 @@ export interface components {
             missed: number;
             /** Running */
             running: number;
+            /** Skipped */
+            skipped: number;
             /** Success */
             success: number;
         };
@@ -1711,10 +1752,20 @@ export interface components {
          */
         JobCreate: {
             /**
+             * @description Slots that came due together (no scheduler fired them in time): `latest` fires the newest within the grace window and records the others as one `missed` row; `all` fires each within the window, oldest first, at most 100 (one `missed` row counts the rest); `none` fires nothing and records them `missed`. Slots later than the grace are always one `missed` row.
+             * @default latest
+             */
+            catchup: components["schemas"]["CatchupPolicy"];
+            /**
              * Category
              * @description Slug or name of an active category; default `general`.
              */
             category?: string | null;
+            /**
+             * @description `allow`: slots fire whatever runs. `forbid`: a slot due while the job's previous run (any attempt, scheduled or manual, or one waiting for its retry) is still going is not called: it is recorded `skipped` with the reason. Manual runs are never skipped.
+             * @default allow
+             */
+            concurrency_policy: components["schemas"]["ConcurrencyPolicy"];
             /**
              * Cron Expression
              * @description 5 fields: minute hour day-of-month month day-of-week.
@@ -1754,10 +1805,28 @@ export interface components {
              */
             is_active: boolean;
             /**
+             * Max Backoff Seconds
+             * @description Longest wait between attempts, 0-3600, at least min_backoff_seconds; a target's Retry-After is honoured up to it. null: RETRY_BACKOFF_MAX_SECONDS.
+             */
+            max_backoff_seconds?: number | null;
+            /**
+             * Max Doublings
+             * @description How many times the backoff ceiling doubles, 0-16.
+             * @default 5
+             */
+            max_doublings: number;
+            /**
              * Max Retries
+             * @description Retries after a failed attempt (5xx, 408, 425, 429, network errors), 0-10.
              * @default 0
              */
             max_retries: number;
+            /**
+             * Max Retry Duration Seconds
+             * @description No retry starts later than this after the slot, 0-604800; 0: no limit.
+             * @default 0
+             */
+            max_retry_duration_seconds: number;
             /**
              * Metadata
              * @description JSON object: the webhook body, or the workflow inputs (`branchDetails` is the git ref, default `main`). At most 65,536 bytes as compact JSON; numbers must be finite (no NaN or Infinity).
@@ -1765,6 +1834,16 @@ export interface components {
             metadata?: {
                 [key: string]: components["schemas"]["JsonValue"];
             };
+            /**
+             * Min Backoff Seconds
+             * @description Ceiling of the first retry's wait, 0-3600; null: RETRY_BACKOFF_BASE_SECONDS. Attempt n waits a random time (full jitter) up to min(max_backoff, min_backoff × 2^min(n-1, max_doublings)).
+             */
+            min_backoff_seconds?: number | null;
+            /**
+             * Misfire Grace Seconds
+             * @description How late a slot may still fire, 1-604800 s; null: MISFIRE_GRACE_SECONDS.
+             */
+            misfire_grace_seconds?: number | null;
             /**
              * Name
              * @description Unique, 1-255 characters.
@@ -1885,8 +1964,12 @@ export interface components {
          *     from a `JobView`).
          */
         JobRead: {
+            /** @description Slots that came due together (no scheduler fired them in time): `latest` fires the newest within the grace window and records the others as one `missed` row; `all` fires each within the window, oldest first, at most 100 (one `missed` row counts the rest); `none` fires nothing and records them `missed`. Slots later than the grace are always one `missed` row. */
+            catchup: components["schemas"]["CatchupPolicy"];
             /** Category */
             category: string;
+            /** @description `allow`: slots fire whatever runs. `forbid`: a slot due while the job's previous run (any attempt, scheduled or manual, or one waiting for its retry) is still going is not called: it is recorded `skipped` with the reason. Manual runs are never skipped. */
+            concurrency_policy: components["schemas"]["ConcurrencyPolicy"];
             /**
              * Created At
              * Format: date-time
@@ -1929,12 +2012,40 @@ export interface components {
              * @description When the service last started a run of the job (scheduled or manual).
              */
             last_execution_at: string | null;
-            /** Max Retries */
+            /**
+             * Max Backoff Seconds
+             * @description Longest wait between attempts, 0-3600, at least min_backoff_seconds; a target's Retry-After is honoured up to it. null: RETRY_BACKOFF_MAX_SECONDS.
+             */
+            max_backoff_seconds: number | null;
+            /**
+             * Max Doublings
+             * @description How many times the backoff ceiling doubles, 0-16.
+             */
+            max_doublings: number;
+            /**
+             * Max Retries
+             * @description Retries after a failed attempt (5xx, 408, 425, 429, network errors), 0-10.
+             */
             max_retries: number;
+            /**
+             * Max Retry Duration Seconds
+             * @description No retry starts later than this after the slot, 0-604800; 0: no limit.
+             */
+            max_retry_duration_seconds: number;
             /** Metadata */
             metadata: {
                 [key: string]: unknown;
             };
+            /**
+             * Min Backoff Seconds
+             * @description Ceiling of the first retry's wait, 0-3600; null: RETRY_BACKOFF_BASE_SECONDS. Attempt n waits a random time (full jitter) up to min(max_backoff, min_backoff × 2^min(n-1, max_doublings)).
+             */
+            min_backoff_seconds: number | null;
+            /**
+             * Misfire Grace Seconds
+             * @description How late a slot may still fire, 1-604800 s; null: MISFIRE_GRACE_SECONDS.
+             */
+            misfire_grace_seconds: number | null;
             /** Name */
             name: string;
             /**
@@ -1983,13 +2094,36 @@ export interface components {
         JobStatistics: {
             /** Average Duration Seconds */
             average_duration_seconds: number | null;
+            /** Cancelled Count */
+            cancelled_count: number;
             /** Failed Count */
             failed_count: number;
+            /** Missed Count */
+            missed_count: number;
+            /**
+             * P50 Duration Seconds
+             * @description Median duration; null without any.
+             */
+            p50_duration_seconds: number | null;
+            /**
+             * P50 Lateness Ms
+             * @description Median lateness (call start minus due time); null without any.
+             */
+            p50_lateness_ms: number | null;
+            /** P95 Duration Seconds */
+            p95_duration_seconds: number | null;
+            /** P95 Lateness Ms */
+            p95_lateness_ms: number | null;
             /** Running Count */
             running_count: number;
+            /** Skipped Count */
+            skipped_count: number;
             /** Success Count */
             success_count: number;
-            /** Success Rate */
+            /**
+             * Success Rate
+             * @description Percentage of the executions that succeeded, skipped and cancelled ones left out (they are neither a success nor a failure); 0 without any.
+             */
             success_rate: number;
             /** Total Executions */
             total_executions: number;
@@ -2004,8 +2138,12 @@ export interface components {
          *     }
          */
         JobUpdate: {
+            /** @description Slots that came due together (no scheduler fired them in time): `latest` fires the newest within the grace window and records the others as one `missed` row; `all` fires each within the window, oldest first, at most 100 (one `missed` row counts the rest); `none` fires nothing and records them `missed`. Slots later than the grace are always one `missed` row. */
+            catchup?: components["schemas"]["CatchupPolicy"] | null;
             /** Category */
             category?: string | null;
+            /** @description `allow`: slots fire whatever runs. `forbid`: a slot due while the job's previous run (any attempt, scheduled or manual, or one waiting for its retry) is still going is not called: it is recorded `skipped` with the reason. Manual runs are never skipped. */
+            concurrency_policy?: components["schemas"]["ConcurrencyPolicy"] | null;
             /** Cron Expression */
             cron_expression?: string | null;
             /** Enable Email Notifications */
@@ -2026,12 +2164,40 @@ export interface components {
             http_method?: components["schemas"]["HttpMethod"] | null;
             /** Is Active */
             is_active?: boolean | null;
-            /** Max Retries */
+            /**
+             * Max Backoff Seconds
+             * @description Longest wait between attempts, 0-3600, at least min_backoff_seconds; a target's Retry-After is honoured up to it. null: RETRY_BACKOFF_MAX_SECONDS.
+             */
+            max_backoff_seconds?: number | null;
+            /**
+             * Max Doublings
+             * @description How many times the backoff ceiling doubles, 0-16.
+             */
+            max_doublings?: number | null;
+            /**
+             * Max Retries
+             * @description Retries after a failed attempt (5xx, 408, 425, 429, network errors), 0-10.
+             */
             max_retries?: number | null;
+            /**
+             * Max Retry Duration Seconds
+             * @description No retry starts later than this after the slot, 0-604800; 0: no limit.
+             */
+            max_retry_duration_seconds?: number | null;
             /** Metadata */
             metadata?: {
                 [key: string]: components["schemas"]["JsonValue"];
             } | null;
+            /**
+             * Min Backoff Seconds
+             * @description Ceiling of the first retry's wait, 0-3600; null: RETRY_BACKOFF_BASE_SECONDS. Attempt n waits a random time (full jitter) up to min(max_backoff, min_backoff × 2^min(n-1, max_doublings)).
+             */
+            min_backoff_seconds?: number | null;
+            /**
+             * Misfire Grace Seconds
+             * @description How late a slot may still fire, 1-604800 s; null: MISFIRE_GRACE_SECONDS.
+             */
+            misfire_grace_seconds?: number | null;
             /** Name */
             name?: string | null;
             /** Notification Emails */
@@ -2427,17 +2593,21 @@ export interface components {
          * @description Executions whose slot (`scheduled_for`) falls in the window.
          */
         RunCounts: {
+            /** Cancelled */
+            cancelled: number;
             /** Failed */
             failed: number;
             /** Missed */
             missed: number;
             /** Running */
             running: number;
+            /** Skipped */
+            skipped: number;
             /** Success */
             success: number;
             /**
              * Success Rate
-             * @description Percent of the window's executions that succeeded; null without any.
+             * @description Percent of the window's executions that succeeded, skipped and cancelled ones left out; null without any.
              */
             success_rate: number | null;
             /** Total */

@@ -7,6 +7,8 @@ export const STATUS_LABELS: Record<Status, string> = {
   failed: "Failed",
   missed: "Missed",
   running: "Running",
+  skipped: "Skipped",
+  cancelled: "Cancelled",
 }
 
 const STYLES: Record<Status, string> = {
@@ -14,6 +16,8 @@ const STYLES: Record<Status, string> = {
   failed: "bg-red-100 text-red-900",
   missed: "bg-amber-100 text-amber-900",
   running: "bg-blue-100 text-blue-900",
+  skipped: "bg-slate-100 text-slate-800",
+  cancelled: "bg-purple-100 text-purple-900",
 }
 
 /** An execution status as text on a tinted pill (the word carries the meaning, not the colour). */
@@ -33,4 +37,6 @@ export const EXECUTION_STATUSES: Status[] = [
   "success",
   "failed",
   "missed",
+  "skipped",
+  "cancelled",
 ]

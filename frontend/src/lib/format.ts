@@ -43,6 +43,11 @@ export function formatDuration(seconds: number | null | undefined): string {
   return `${minutes} min ${String(rest).padStart(2, "0")} s`
 }
 
+/** A lateness in milliseconds, as a duration; "—" when unknown. */
+export function formatLateness(ms: number | null | undefined): string {
+  return formatDuration(ms === null || ms === undefined ? ms : ms / 1000)
+}
+
 /** A percentage the API sends (0–100) with one decimal. */
 export function formatPercent(value: number | null | undefined): string {
   if (value === null || value === undefined) return "—"

@@ -11,6 +11,8 @@ export const STATUS_SERIES = [
   { key: "failed", label: "Failed", color: "#b91c1c" },
   { key: "missed", label: "Missed", color: "#a16207" },
   { key: "running", label: "Running", color: "#1d4ed8" },
+  { key: "skipped", label: "Skipped", color: "#475569" },
+  { key: "cancelled", label: "Cancelled", color: "#7e22ce" },
 ] as const
 
 /**

@@ -22,6 +22,8 @@ import { TimezoneField } from "./TimezoneField"
 
 type Job = Schemas["JobRead"]
 type Method = Schemas["HttpMethod"]
+type Concurrency = Schemas["ConcurrencyPolicy"]
+type Catchup = Schemas["CatchupPolicy"]
 type Kind = "webhook" | "github"
 
 interface FormState {
@@ -40,6 +42,13 @@ interface FormState {
   metadata: string
   timeout_seconds: string
   max_retries: string
+  min_backoff_seconds: string
+  max_backoff_seconds: string
+  max_doublings: string
+  max_retry_duration_seconds: string
+  concurrency_policy: Concurrency
+  catchup: Catchup
+  misfire_grace_seconds: string
   enable_email_notifications: boolean
   notification_emails: string
   notify_on_success: boolean
@@ -71,6 +80,13 @@ function initialState(job: Job | undefined): FormState {
     metadata: JSON.stringify(job?.metadata ?? {}, null, 2),
     timeout_seconds: String(job?.timeout_seconds ?? 30),
     max_retries: String(job?.max_retries ?? 0),
+    min_backoff_seconds: optionalText(job?.min_backoff_seconds),
+    max_backoff_seconds: optionalText(job?.max_backoff_seconds),
+    max_doublings: String(job?.max_doublings ?? 5),
+    max_retry_duration_seconds: String(job?.max_retry_duration_seconds ?? 0),
+    concurrency_policy: job?.concurrency_policy ?? "allow",
+    catchup: job?.catchup ?? "latest",
+    misfire_grace_seconds: optionalText(job?.misfire_grace_seconds),
     enable_email_notifications: job?.enable_email_notifications ?? false,
     notification_emails: (job?.notification_emails ?? []).join(", "),
     notify_on_success: job?.notify_on_success ?? false,
@@ -79,6 +95,26 @@ function initialState(job: Job | undefined): FormState {
 }
 
 type JsonObject = Record<string, Schemas["JsonValue"]>
+
+/** A nullable number as the text of its field (empty: the service's default). */
+function optionalText(value: number | null | undefined): string {
+  return value === null || value === undefined ? "" : String(value)
+}
+
+/** The text of a field whose empty value means the service's default. */
+export function optionalNumber(text: string): number | null {
+  return text.trim() === "" ? null : Number(text)
+}
+
+const CONCURRENCY_OPTIONS: [Concurrency, string][] = [
+  ["allow", "Allow: every slot runs"],
+  ["forbid", "Forbid: skip a slot while the previous run is going"],
+]
+const CATCHUP_OPTIONS: [Catchup, string][] = [
+  ["latest", "Latest: run the newest missed slot"],
+  ["all", "All: run each missed slot (at most 100)"],
+  ["none", "None: run no missed slot"],
+]
 
 /** The metadata text as a JSON object, or the reason it is not one. */
 export function parseMetadata(text: string): {
@@ -218,6 +254,13 @@ function EditorForm({
         headers: form.kind === "webhook" ? headersBody(headerRows) : [],
         timeout_seconds: Number(form.timeout_seconds),
         max_retries: Number(form.max_retries),
+        min_backoff_seconds: optionalNumber(form.min_backoff_seconds),
+        max_backoff_seconds: optionalNumber(form.max_backoff_seconds),
+        max_doublings: Number(form.max_doublings),
+        max_retry_duration_seconds: Number(form.max_retry_duration_seconds),
+        concurrency_policy: form.concurrency_policy,
+        catchup: form.catchup,
+        misfire_grace_seconds: optionalNumber(form.misfire_grace_seconds),
         enable_email_notifications: form.enable_email_notifications,
         notification_emails: form.notification_emails
           .split(/[\s,]+/)
@@ -472,9 +515,83 @@ function EditorForm({
             label="Retries"
             type="number"
             min={0}
+            max={10}
+            hint="0–10 further attempts after a failure (5xx, 429, timeouts…)."
             value={form.max_retries}
             onChange={(event) => set("max_retries", event.target.value)}
             error={fieldErrors.max_retries}
+          />
+        </div>
+        <div className="grid gap-3 sm:grid-cols-2">
+          <TextField
+            label="Minimum backoff (seconds)"
+            type="number"
+            min={0}
+            max={3600}
+            hint="Longest wait before the first retry; each retry doubles it. Empty: the service default."
+            value={form.min_backoff_seconds}
+            onChange={(event) => set("min_backoff_seconds", event.target.value)}
+            error={fieldErrors.min_backoff_seconds}
+          />
+          <TextField
+            label="Maximum backoff (seconds)"
+            type="number"
+            min={0}
+            max={3600}
+            hint="No wait is longer, a target's Retry-After included. Empty: the service default."
+            value={form.max_backoff_seconds}
+            onChange={(event) => set("max_backoff_seconds", event.target.value)}
+            error={fieldErrors.max_backoff_seconds}
+          />
+          <TextField
+            label="Maximum doublings"
+            type="number"
+            min={0}
+            max={16}
+            hint="How many times the wait doubles before it stays the same."
+            value={form.max_doublings}
+            onChange={(event) => set("max_doublings", event.target.value)}
+            error={fieldErrors.max_doublings}
+          />
+          <TextField
+            label="Retry window (seconds)"
+            type="number"
+            min={0}
+            hint="No retry starts later than this after the slot. 0: no limit."
+            value={form.max_retry_duration_seconds}
+            onChange={(event) =>
+              set("max_retry_duration_seconds", event.target.value)
+            }
+            error={fieldErrors.max_retry_duration_seconds}
+          />
+        </div>
+        <div className="grid gap-3 sm:grid-cols-2">
+          <ChoiceField
+            label="Overlapping runs"
+            hint="What a slot does while the previous run (or its retry) is still going."
+            options={CONCURRENCY_OPTIONS}
+            value={form.concurrency_policy}
+            onChange={(value) => set("concurrency_policy", value)}
+            error={fieldErrors.concurrency_policy}
+          />
+          <ChoiceField
+            label="Missed slots"
+            hint="Slots that came due together after the scheduler was away."
+            options={CATCHUP_OPTIONS}
+            value={form.catchup}
+            onChange={(value) => set("catchup", value)}
+            error={fieldErrors.catchup}
+          />
+          <TextField
+            label="Misfire grace (seconds)"
+            type="number"
+            min={1}
+            hint="A slot later than this is recorded as missed, never run. Empty: the service default."
+            value={form.misfire_grace_seconds}
+            onChange={(event) =>
+              set("misfire_grace_seconds", event.target.value)
+            }
+            error={fieldErrors.misfire_grace_seconds}
           />
         </div>
         <label className="flex items-center gap-2">
@@ -513,6 +630,42 @@ function EditorForm({
         </Button>
       </div>
     </form>
+  )
+}
+
+/** A labelled select over fixed `[value, label]` options. */
+function ChoiceField<T extends string>({
+  label,
+  hint,
+  options,
+  value,
+  onChange,
+  error,
+}: {
+  label: string
+  hint: string
+  options: [T, string][]
+  value: T
+  onChange: (value: T) => void
+  error?: string | undefined
+}) {
+  return (
+    <Field label={label} hint={hint} error={error}>
+      {(control) => (
+        <select
+          {...control}
+          className={inputClass}
+          value={value}
+          onChange={(event) => onChange(event.target.value as T)}
+        >
+          {options.map(([option, text]) => (
+            <option key={option} value={option}>
+              {text}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
   )
 }
 

@@ -23,6 +23,8 @@ export const Route = createFileRoute("/_app/import")({
 
 const COLUMNS =
   "Job Name, Cron Schedule (JST), Status, Target URL, Repo, GitHub Owner, Workflow Name, Category, End Date, PIC Team, Request Body, Branch"
+const POLICY_COLUMNS =
+  "Max Retries, Min Backoff Seconds, Max Backoff Seconds, Max Doublings, Max Retry Duration Seconds, Concurrency Policy (allow/forbid), Catchup (latest/all/none), Misfire Grace Seconds"
 
 function upload(file: File, defaultOwner: string, dryRun: boolean) {
   return unwrap(
@@ -83,7 +85,8 @@ function ImportPage() {
         <p className="max-w-3xl text-slate-700">
           First a dry run checks every row and saves nothing; then import the
           rows that passed. Columns (header names are not case-sensitive):{" "}
-          {COLUMNS}. A job needs an existing PIC team.
+          {COLUMNS}. A job needs an existing PIC team. Optional policy columns
+          (empty cells keep the defaults): {POLICY_COLUMNS}.
         </p>
       </div>
       <form

@@ -2,7 +2,11 @@ import { queryOptions, useQuery } from "@tanstack/react-query"
 import { createFileRoute, Link } from "@tanstack/react-router"
 import { lazy, type ReactNode, Suspense } from "react"
 import { api, type Schemas, unwrap } from "@/api/client"
-import { STATUS_LABELS, StatusBadge } from "@/components/StatusBadge"
+import {
+  EXECUTION_STATUSES,
+  STATUS_LABELS,
+  StatusBadge,
+} from "@/components/StatusBadge"
 import { ErrorState, Loading } from "@/components/states"
 import {
   countdown,
@@ -120,23 +124,20 @@ function RunsTable({ buckets }: { buckets: Schemas["HourBucket"][] }) {
         <thead>
           <tr>
             <th scope="col">Hour ({localZone})</th>
-            {(["success", "failed", "missed", "running"] as const).map(
-              (key) => (
-                <th scope="col" key={key}>
-                  {STATUS_LABELS[key]}
-                </th>
-              ),
-            )}
+            {EXECUTION_STATUSES.map((key) => (
+              <th scope="col" key={key}>
+                {STATUS_LABELS[key]}
+              </th>
+            ))}
           </tr>
         </thead>
         <tbody>
           {buckets.map((bucket) => (
             <tr key={bucket.hour}>
               <td>{formatInZone(bucket.hour, localZone)}</td>
-              <td>{bucket.success}</td>
-              <td>{bucket.failed}</td>
-              <td>{bucket.missed}</td>
-              <td>{bucket.running}</td>
+              {EXECUTION_STATUSES.map((key) => (
+                <td key={key}>{bucket[key]}</td>
+              ))}
             </tr>
           ))}
         </tbody>

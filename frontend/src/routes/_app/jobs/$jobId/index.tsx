@@ -9,7 +9,12 @@ import { EXECUTION_STATUSES } from "@/components/StatusBadge"
 import { EmptyState, ErrorState, Loading } from "@/components/states"
 import { Field, inputClass } from "@/components/ui/Field"
 import { RotateSigningSecret } from "@/features/jobs/SigningSecret"
-import { formatDateTime, formatDuration, formatPercent } from "@/lib/format"
+import {
+  formatDateTime,
+  formatDuration,
+  formatLateness,
+  formatPercent,
+} from "@/lib/format"
 import { oneOf, pageParam } from "@/lib/search"
 
 const PER_PAGE = 20
@@ -104,6 +109,19 @@ function JobDetailPage() {
   )
 }
 
+function retrySummary(job: Schemas["JobRead"]): string {
+  if (job.max_retries === 0) return "none"
+  const bound = (value: number | null) =>
+    value === null ? "default" : `${value} s`
+  const duration =
+    job.max_retry_duration_seconds === 0
+      ? ""
+      : `, within ${job.max_retry_duration_seconds} s of the slot`
+  return `${job.max_retries}, backoff ${bound(job.min_backoff_seconds)} to ${bound(
+    job.max_backoff_seconds,
+  )}, ${job.max_doublings} doublings${duration}`
+}
+
 function JobSettings({ job }: { job: Schemas["JobRead"] }) {
   const target = job.target_url
     ? `${job.http_method} ${job.target_url}`
@@ -117,7 +135,21 @@ function JobSettings({ job }: { job: Schemas["JobRead"] }) {
     ["Category", job.category],
     ["PIC team", job.pic_team],
     ["Timeout", `${job.timeout_seconds} s`],
-    ["Retries", String(job.max_retries)],
+    ["Retries", retrySummary(job)],
+    [
+      "Overlap",
+      job.concurrency_policy === "forbid"
+        ? "forbid (a slot due while a run is going is skipped)"
+        : "allow",
+    ],
+    [
+      "Catch-up",
+      `${job.catchup}, grace ${
+        job.misfire_grace_seconds === null
+          ? "service default"
+          : `${job.misfire_grace_seconds} s`
+      }`,
+    ],
     [
       "Request headers",
       job.headers
@@ -188,6 +220,20 @@ function JobStatistics({ jobId }: { jobId: string }) {
                 "Average duration",
                 formatDuration(stats.data.statistics.average_duration_seconds),
               ],
+              [
+                "Duration p50 / p95",
+                `${formatDuration(stats.data.statistics.p50_duration_seconds)} / ${formatDuration(
+                  stats.data.statistics.p95_duration_seconds,
+                )}`,
+              ],
+              [
+                "Lateness p50 / p95",
+                `${formatLateness(stats.data.statistics.p50_lateness_ms)} / ${formatLateness(
+                  stats.data.statistics.p95_lateness_ms,
+                )}`,
+              ],
+              ["Skipped", String(stats.data.statistics.skipped_count)],
+              ["Cancelled", String(stats.data.statistics.cancelled_count)],
             ] as const
           ).map(([term, value]) => (
             <div
