@@ -92,6 +92,7 @@ class Percentiles:
 
 
 PERCENTILES = (0.5, 0.95)
+_ID_CHUNK = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,6 +426,29 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
             .with_for_update()
         )
         return set((await self.session.execute(statement)).scalars())
+
+    async def lock_with_job(self, execution_id: uuid.UUID) -> tuple[JobExecution, Job] | None:
+        """The execution and its job, the execution locked for this transaction (an outcome
+        writer or a retry claim holding it is waited for)."""
+        statement = (
+            select(JobExecution, Job)
+            .join(Job, Job.id == JobExecution.job_id)
+            .where(JobExecution.id == execution_id)
+            .with_for_update(of=JobExecution)
+        )
+        row = (await self.session.execute(statement)).first()
+        return None if row is None else (row[0], row[1])
+
+    async def cancelled_among(self, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of `ids` have been cancelled (in chunks: a process may hold thousands)."""
+        found: set[uuid.UUID] = set()
+        for start in range(0, len(ids), _ID_CHUNK):
+            statement = select(JobExecution.id).where(
+                JobExecution.id.in_(ids[start : start + _ID_CHUNK]),
+                JobExecution.status == ExecutionStatus.CANCELLED,
+            )
+            found.update((await self.session.execute(statement)).scalars())
+        return found
 
     async def lock_due_retries(self, now: datetime, limit: int) -> list[tuple[JobExecution, Job]]:
         """Failed attempts whose next attempt is due by `now`, with their jobs, locked for this

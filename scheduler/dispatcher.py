@@ -7,9 +7,13 @@ few statements per batch of runs rather than several per run. Both side tasks st
 dispatcher (`start`) and run supervised (scheduler/supervision.py).
 
 Whatever happens, an attempt's task ends with its outcome recorded, or with the run left to
-its lease (a live scheduler closes it as interrupted once the lease lapses): nothing escapes
-it. A failed attempt worth repeating is not slept on here: its retry is a due time in the
-database, claimed by whichever scheduler is live when it comes (services/execution_lifecycle.py).
+its lease (a live scheduler closes it as interrupted once the lease lapses), or abandoned
+because a person cancelled it: nothing escapes it. A cancellation made in this process
+abandons the call as soon as it commits (`abandon_on_cancel`); one made in another process is
+found by the lease keeper, which looks at the rows of the runs it holds every
+SCHEDULER_POLL_SECONDS. A failed attempt worth repeating is not slept on here: its retry is a
+due time in the database, claimed by whichever scheduler is live when it comes
+(services/execution_lifecycle.py).
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from core.clock import Clock
 from core.config import Settings
@@ -34,7 +40,7 @@ from integrations import targets, webhook
 from integrations.address_guard import AddressGuard
 from integrations.outbound import HttpClient, OutboundResult
 from services import job_secrets
-from services.execution_lifecycle import ExecutionLifecycle, Outcome, RunSpec
+from services.execution_lifecycle import RUNS_CANCELLED, ExecutionLifecycle, Outcome, RunSpec
 
 logger = logging.getLogger("scheduler.dispatcher")
 
@@ -62,6 +68,7 @@ class Dispatcher:
         self.sleep = sleep
         self._slots = asyncio.Semaphore(settings.scheduler_max_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._task_of: dict[uuid.UUID, asyncio.Task[None]] = {}
         # Runs this process holds, from hand-over until their outcome is written or given up.
         self._held: set[uuid.UUID] = set()
         self._outcomes: asyncio.Queue[tuple[Outcome, asyncio.Future[None]]] = asyncio.Queue()
@@ -92,8 +99,43 @@ class Dispatcher:
         self._held.add(run.execution_id)
         task = asyncio.create_task(self.perform(run), name=f"run-{run.execution_id}")
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._task_of[run.execution_id] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            self._tasks.discard(done)
+            if self._task_of.get(run.execution_id) is done:
+                del self._task_of[run.execution_id]
+
+        task.add_done_callback(forget)
         return task
+
+    def abandon(self, execution_ids: set[uuid.UUID]) -> int:
+        """Stop the calls of these runs (cancelled: their rows are final already); returns how
+        many this process was making."""
+        abandoned = 0
+        for execution_id in execution_ids:
+            task = self._task_of.get(execution_id)
+            if task is None or task.done():
+                continue
+            task.cancel()
+            abandoned += 1
+            logger.info(
+                "abandoned the call of run %s: it was cancelled",
+                execution_id,
+                extra={"action": "run.cancelled", "execution_id": str(execution_id)},
+            )
+        return abandoned
+
+    def abandon_on_cancel(self, sync_session_class: type[Session]) -> None:
+        """Abandon a run's call as soon as a session of `sync_session_class` commits its
+        cancellation (the API process's own runs, with no wait for the lease keeper)."""
+
+        def after_commit(session: Session) -> None:
+            cancelled = session.info.pop(RUNS_CANCELLED, None)
+            if cancelled:
+                self.abandon(cancelled)
+
+        event.listen(sync_session_class, "after_commit", after_commit)
 
     async def drain(self, grace_seconds: float) -> None:
         """Wait for attempts in flight; those still running after `grace_seconds` are cancelled
@@ -268,10 +310,35 @@ class Dispatcher:
                 delay = min(delay * 2, OUTCOME_WRITE_MAX_DELAY_SECONDS)
 
     async def _keep_leases(self) -> None:
-        interval = self.settings.execution_lease_seconds / 3
+        """Renew the leases of held runs every third of a lease, and look for held runs that
+        were cancelled (by any process) every poll interval."""
+        renew_every = self.settings.execution_lease_seconds / 3
+        look_every = min(self.settings.scheduler_poll_seconds, renew_every)
+        renewed = time.monotonic()
         while True:
-            await asyncio.sleep(interval)
-            await self._renew_leases()
+            await asyncio.sleep(look_every)
+            await self._abandon_cancelled()
+            if time.monotonic() - renewed >= renew_every:
+                renewed = time.monotonic()
+                await self._renew_leases()
+
+    async def _abandon_cancelled(self) -> None:
+        held = list(self._held)
+        if not held:
+            return
+        try:
+            async with self.sessionmaker() as session:
+                cancelled = await ExecutionLifecycle(
+                    session, self.settings, self.clock
+                ).cancelled_among(held)
+        except Exception as exc:  # looked for again next interval
+            logger.warning(
+                "could not look for cancelled runs: %s",
+                exc,
+                extra={"action": "runs.cancel_check_failed", "count": str(len(held))},
+            )
+            return
+        self.abandon(cancelled)
 
     async def _renew_leases(self) -> None:
         async with self._renewing:

@@ -53,6 +53,7 @@ async def running_scheduler(
     guard = AddressGuard(allow_private=settings.allow_private_targets)
     dispatcher = Dispatcher(sessionmaker, settings, clock, http_client, guard)
     dispatcher.start()
+    dispatcher.abandon_on_cancel(session_class)
     if settings.allow_private_targets:
         logger.warning(
             "ALLOW_PRIVATE_TARGETS is on: jobs may call private, loopback, link-local and "

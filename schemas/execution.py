@@ -69,6 +69,11 @@ class ExecutionEnvelope(BaseModel):
     execution: ExecutionRead
 
 
+class CancelResponse(BaseModel):
+    message: str
+    execution: ExecutionRead
+
+
 class _ExecutionFilterQuery(RangeQuery):
     status: list[ExecutionStatus] | None = Field(
         default=None, description="Comma-separated statuses, e.g. `failed,missed`."

@@ -37,13 +37,14 @@ from core import metrics
 from core.clock import Clock
 from core.config import Settings
 from core.enums import AuditAction, AuditResource, ExecutionStatus, ExecutionType, TriggerType
+from core.errors import Conflict, NotFound
 from core.secrets import SecretBox, secret_box
 from integrations.outbound import OutboundResult, Phases
-from models import Job, JobExecution
+from models import Job, JobExecution, User
 from models.job_execution import TARGET_MAX_LENGTH
 from repositories.job import JobRepository
-from repositories.job_execution import JobExecutionRepository
-from services import job_secrets
+from repositories.job_execution import JobExecutionRepository, NamedExecution
+from services import authz, job_secrets
 from services.audit import REDACTED, AuditService
 from services.notifications.rules import FinishedRun, NotifierService
 
@@ -53,6 +54,10 @@ INTERRUPTED = "interrupted"
 # Set in `session.info` when the transaction scheduled a retry, so whoever commits it can wake
 # the scheduler loop for it (see Scheduler.wake_on_new_work).
 RETRIES_SCHEDULED = "execution_lifecycle.retries_scheduled"
+# Set in `session.info` to the ids of the runs the transaction cancelled, so whoever commits it
+# can abandon their calls at once in this process (see Dispatcher.abandon_on_cancel); other
+# processes learn it from the database (the lease keeper's poll).
+RUNS_CANCELLED = "execution_lifecycle.runs_cancelled"
 # 4xx other than these mean the request itself is wrong: repeating it cannot help.
 RETRYABLE_CLIENT_ERRORS = frozenset({408, 425, 429})
 
@@ -441,8 +446,49 @@ class ExecutionLifecycle:
         metrics.on_commit(self.session, lambda: metrics.RUN_INTERRUPTED.inc(len(runs)))
         return runs
 
+    async def cancel(self, execution_id: uuid.UUID, actor: User) -> NamedExecution:
+        """Cancel a run for its job's owner or an admin: a running attempt, or a failed one
+        waiting for its retry. The row becomes `cancelled` at once and is final: an outcome
+        arriving later is dropped (only running rows are closed), no further attempt is made,
+        nothing notifies and the failure streak stays as it was. The call in flight is
+        abandoned by whichever process holds it, once it learns of the change."""
+        found = await self.executions.lock_with_job(execution_id)
+        if found is None:
+            raise NotFound("Execution not found")
+        execution, job = found
+        authz.require_job_change(actor, job)
+        now = self.clock.now()
+        by = f"cancelled by {actor.username}"
+        if execution.status == ExecutionStatus.RUNNING:
+            execution.error_message = by
+            if execution.started_at is not None:
+                execution.duration_seconds = round(
+                    (now - execution.started_at) / timedelta(seconds=1), 3
+                )
+        elif execution.status == ExecutionStatus.FAILED and execution.next_attempt_at:
+            execution.error_message = (
+                f"{by} while waiting for attempt {execution.attempt + 1}; attempt "
+                f"{execution.attempt} had failed: {execution.error_message}"
+            )
+        else:
+            raise Conflict(
+                f"Execution {execution.id} is {execution.status.value}: only a running "
+                "execution, or one waiting for its retry, can be cancelled.",
+                title="Execution not running",
+            )
+        execution.status = ExecutionStatus.CANCELLED
+        execution.completed_at = now
+        execution.lease_expires_at = None
+        execution.next_attempt_at = None
+        await self.session.flush()
+        self.session.info.setdefault(RUNS_CANCELLED, set()).add(execution.id)
+        return NamedExecution(execution, job.name)
+
     async def renew_leases(self, execution_ids: Sequence[uuid.UUID]) -> None:
         await self.executions.renew_leases(execution_ids, self._lease_until())
+
+    async def cancelled_among(self, execution_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        return await self.executions.cancelled_among(execution_ids)
 
     async def earliest_retry(self) -> datetime | None:
         return await self.executions.earliest_retry()

@@ -5,10 +5,11 @@ from typing import Annotated
 
 from fastapi import Query
 
-from api.deps import CurrentUser, ExecutionServiceDep
+from api.deps import CurrentUser, ExecutionLifecycleDep, ExecutionServiceDep
 from api.openapi import error_responses
 from api.routing import ApiRouter
 from schemas.execution import (
+    CancelResponse,
     ExecutionEnvelope,
     ExecutionListQuery,
     ExecutionPage,
@@ -64,4 +65,27 @@ async def get_execution(
 ) -> ExecutionEnvelope:
     return ExecutionEnvelope(
         execution=ExecutionRead.model_validate(await service.get(execution_id))
+    )
+
+
+@router.post(
+    "/{execution_id:uuid}/cancel",
+    summary="Cancel a running execution",
+    description=(
+        "For the job's owner or an admin. A `running` execution, or a `failed` one waiting for "
+        "its retry, becomes `cancelled` at once and is final: the call in flight is abandoned "
+        "by whichever process makes it (this one as soon as the cancellation commits, another "
+        "within SCHEDULER_POLL_SECONDS, when its lease keeper looks), an answer arriving later "
+        "is not recorded, no further attempt is made, and no failure alert is sent. Any other "
+        "status is a `409`."
+    ),
+    response_model=CancelResponse,
+    responses=error_responses(401, 403, 404, 409),
+)
+async def cancel_execution(
+    execution_id: uuid.UUID, user: CurrentUser, lifecycle: ExecutionLifecycleDep
+) -> CancelResponse:
+    cancelled = await lifecycle.cancel(execution_id, user)
+    return CancelResponse(
+        message="Execution cancelled", execution=ExecutionRead.model_validate(cancelled)
     )

@@ -131,7 +131,13 @@ export const QUIET_CRON = "30 4 1 1 *"
 export async function createJob(
   owner: Account,
   team: string,
-  options: { name?: string; hook?: string; status?: number } = {},
+  options: {
+    name?: string
+    hook?: string
+    status?: number
+    delaySeconds?: number
+    policies?: Partial<Schemas["JobCreate"]>
+  } = {},
 ): Promise<Job> {
   const name = options.name ?? unique("job")
   const inAYear = new Date(Date.now() + 365 * 86_400_000)
@@ -141,7 +147,11 @@ export async function createJob(
         name,
         cron_expression: QUIET_CRON,
         timezone: "UTC",
-        target_url: targetUrl(options.hook ?? name, options.status),
+        target_url: targetUrl(
+          options.hook ?? name,
+          options.status,
+          options.delaySeconds,
+        ),
         http_method: "POST",
         end_date: inAYear.toISOString().slice(0, 10),
         pic_team: team,
@@ -154,6 +164,7 @@ export async function createJob(
         max_retry_duration_seconds: 0,
         concurrency_policy: "allow",
         catchup: "latest",
+        ...options.policies,
       },
     }),
   )

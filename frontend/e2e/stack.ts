@@ -19,9 +19,16 @@ export function stack(): StackState {
 }
 
 /** A URL on the loopback target; each call to it is counted under `name`. */
-export function targetUrl(name: string, status = 200): string {
+export function targetUrl(
+  name: string,
+  status = 200,
+  delaySeconds = 0,
+): string {
   const base = `${stack().targetURL}/hook/${encodeURIComponent(name)}`
-  return status === 200 ? base : `${base}?status=${status}`
+  const query = new URLSearchParams()
+  if (status !== 200) query.set("status", String(status))
+  if (delaySeconds) query.set("delay", String(delaySeconds))
+  return query.size ? `${base}?${query}` : base
 }
 
 /** How many calls the loopback target received under `name`. */

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import make_url, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,6 +20,7 @@ from models import Job, JobExecution, Notification, User
 from tests.scheduler.conftest import JobMaker, executions_of
 from tests.support.http_target import HttpTarget, Reply, failing_first_attempts
 from tests.support.scheduler_process import SchedulerProcess
+from tests.support.server_process import server_process
 from tests.support.smtp_server import SmtpServer
 from tests.support.tcp_proxy import TcpProxy
 
@@ -246,3 +248,50 @@ async def test_a_database_cut_while_an_outcome_is_written_still_records_it(
     assert "could not record 1 outcomes" in process.log()
     assert await process.stop() == 0
     assert "Task exception was never retrieved" not in process.log()
+
+
+async def test_a_cancel_through_the_api_process_stops_the_call_in_the_scheduler_process(
+    make_job: JobMaker,
+    committing: async_sessionmaker[AsyncSession],
+    http_target: HttpTarget,
+    scheduler_env: dict[str, str],
+    launch: Launch,
+    database_url: str,
+) -> None:
+    """Two real processes: the scheduler makes the call, the API (no scheduler of its own)
+    takes the cancel; the scheduler learns of it from the database and hangs up."""
+    http_target.default = Reply(hang=True)
+    api_process = server_process(database_url, scheduler_enabled=False)
+    api = await asyncio.to_thread(api_process.__enter__)
+    try:
+        headers = await asyncio.to_thread(api.admin_headers)
+        job = await due_now(
+            make_job,
+            committing,
+            target_url=http_target.url,
+            max_retries=3,
+            timeout_seconds=300,  # the call only ends by the cancel
+        )
+        scheduler = await launch(scheduler_env)
+        [running] = await wait_for(
+            committing, job, lambda rows: len(rows) == 1 and len(http_target.received) == 1
+        )
+        async with httpx.AsyncClient(base_url=api.url, headers=headers, timeout=30) as client:
+            answer = await client.post(f"/api/v1/executions/{running.id}/cancel")
+        assert answer.status_code == 200, answer.text
+        await http_target.wait_for_hang_ups(1, within_seconds=10)
+    finally:
+        await asyncio.to_thread(api_process.__exit__, None, None, None)
+
+    # Longer than a lease and a backoff: nothing is retried, reaped or alerted.
+    await asyncio.sleep(int(scheduler_env["EXECUTION_LEASE_SECONDS"]) + 1)
+    [cancelled] = await executions_of(committing, job.id)
+    assert (cancelled.status, cancelled.error_message) == (
+        ExecutionStatus.CANCELLED,
+        "cancelled by admin",
+    )
+    assert len(http_target.received) == 1
+    assert await failure_alerts(committing, job) == []
+    await scheduler.stop()
+    assert f"abandoned the call of run {running.id}: it was cancelled" in scheduler.log()
+    assert_clean_logs(scheduler)

@@ -57,6 +57,8 @@ def target_app(calls: Counter[str]) -> Starlette:
         calls[name] += 1
         last_headers[name] = dict(request.headers)
         status = int(request.query_params.get("status", "200"))
+        # `?delay=` seconds before the answer: a run that stays running (to be cancelled).
+        await asyncio.sleep(float(request.query_params.get("delay", "0")))
         return JSONResponse({"target": name, "call": calls[name]}, status_code=status)
 
     async def count(request: Request) -> JSONResponse:

@@ -55,6 +55,9 @@ class HttpTarget:
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
         self._arrived = asyncio.Event()
+        # Requests answered with `hang` whose client gave up (closed the connection).
+        self.hung_up = 0
+        self._hung_up = asyncio.Event()
 
     @property
     def url(self) -> str:
@@ -92,6 +95,12 @@ class HttpTarget:
     ) -> None:
         self.server_names.append(server_name)
 
+    async def wait_for_hang_ups(self, count: int, within_seconds: float = 10) -> None:
+        async with asyncio.timeout(within_seconds):
+            while self.hung_up < count:
+                self._hung_up.clear()
+                await self._hung_up.wait()
+
     def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.create_task(self._serve(reader, writer))
         self._handlers.add(task)
@@ -106,6 +115,11 @@ class HttpTarget:
                 self.received.append(request)
                 self._arrived.set()
                 reply = self._next_reply(request)
+                if reply.hang:
+                    await reader.read()  # nothing is answered: until the client hangs up
+                    self.hung_up += 1
+                    self._hung_up.set()
+                    return
                 await self._answer(reply, writer)
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             return
@@ -121,8 +135,6 @@ class HttpTarget:
         return self.default
 
     async def _answer(self, reply: Reply, writer: asyncio.StreamWriter) -> None:
-        if reply.hang:
-            await asyncio.Event().wait()
         if reply.delay_seconds:
             await asyncio.sleep(reply.delay_seconds)
         length = reply.stream_bytes or len(reply.body)

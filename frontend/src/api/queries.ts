@@ -22,3 +22,15 @@ export const usersQuery = queryOptions({
   queryFn: async () => (await unwrap(api.GET("/api/v1/auth/users"))).users,
   staleTime: 60_000,
 })
+
+/** One job, as its detail page and the execution page (who may cancel) read it. */
+export const jobQuery = (jobId: string) =>
+  queryOptions({
+    queryKey: ["jobs", jobId],
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/v1/jobs/{job_id}", {
+          params: { path: { job_id: jobId } },
+        }),
+      ),
+  })

@@ -1,10 +1,11 @@
 import { useQuery } from "@tanstack/react-query"
 import { createFileRoute } from "@tanstack/react-router"
 import { api, unwrap } from "@/api/client"
+import { CancelRunButton } from "@/components/executions/CancelRunButton"
 import { JobLink } from "@/components/links"
 import { StatusBadge } from "@/components/StatusBadge"
 import { ErrorState, Loading } from "@/components/states"
-import { formatDateTime, formatDuration } from "@/lib/format"
+import { formatDateTime, formatDuration, formatLateness } from "@/lib/format"
 
 export const Route = createFileRoute("/_app/executions/$executionId")({
   component: ExecutionDetailPage,
@@ -35,6 +36,7 @@ function ExecutionDetailPage() {
     ["Started", formatDateTime(execution.started_at)],
     ["Ended", formatDateTime(execution.completed_at)],
     ["Duration", formatDuration(execution.duration_seconds)],
+    ["Lateness", formatLateness(execution.lateness_ms)],
     ["Attempt", String(execution.attempt)],
     ["Trigger", execution.trigger_type],
     [
@@ -52,6 +54,7 @@ function ExecutionDetailPage() {
         <h1 className="font-semibold text-2xl">Execution</h1>
         <StatusBadge status={execution.status} />
       </div>
+      <CancelRunButton execution={execution} />
       <p className="text-slate-700">
         Of job <JobLink jobId={execution.job_id}>{execution.job_name}</JobLink>
       </p>

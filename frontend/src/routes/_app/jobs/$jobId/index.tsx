@@ -1,6 +1,7 @@
 import { queryOptions, useQuery } from "@tanstack/react-query"
 import { createFileRoute, Link } from "@tanstack/react-router"
 import { api, type Schemas, unwrap } from "@/api/client"
+import { jobQuery } from "@/api/queries"
 import { can } from "@/auth/roles"
 import { useCurrentUser } from "@/auth/useCurrentUser"
 import { ExecutionsTable } from "@/components/executions/ExecutionsTable"
@@ -28,17 +29,6 @@ export const Route = createFileRoute("/_app/jobs/$jobId/")({
   }),
   component: JobDetailPage,
 })
-
-const jobQuery = (jobId: string) =>
-  queryOptions({
-    queryKey: ["jobs", jobId],
-    queryFn: () =>
-      unwrap(
-        api.GET("/api/v1/jobs/{job_id}", {
-          params: { path: { job_id: jobId } },
-        }),
-      ),
-  })
 
 const statsQuery = (jobId: string) =>
   queryOptions({
