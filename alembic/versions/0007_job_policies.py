@@ -2,8 +2,8 @@
 `misfire_grace_seconds`), retry (Cloud Scheduler's shape); executions record `lateness_ms` and
 may be `skipped` (overlap forbidden) or `cancelled` (by a person).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 03:20:00.000000
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -56,8 +56,8 @@ def _set_statuses(old: Sequence[str], new: Sequence[str]) -> None:
 
 def upgrade() -> None:
     with op.batch_alter_table("job") as batch:
-        batch.add_column(sa.Column("min_backoff_seconds", sa.Float(), nullable=True))
-        batch.add_column(sa.Column("max_backoff_seconds", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("min_backoff_seconds", sa.Double(), nullable=True))
+        batch.add_column(sa.Column("max_backoff_seconds", sa.Double(), nullable=True))
         batch.add_column(
             sa.Column("max_doublings", sa.Integer(), server_default=sa.text("5"), nullable=False)
         )
