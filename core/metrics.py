@@ -79,7 +79,7 @@ RUN_RETRIES = Counter(
 RUN_OUTCOMES = Counter(
     f"{PREFIX}_scheduler_outcomes",
     "Attempts closed with what their target answered (success, failed: final, retrying: "
-    "another attempt is scheduled) and slots recorded as missed.",
+    "another attempt is scheduled), slots recorded as missed or skipped, and runs cancelled.",
     ["status"],
 )
 RUN_INTERRUPTED = Counter(

@@ -306,13 +306,14 @@ class ExecutionLifecycle:
             for (job, _), row in zip(fired, running, strict=True)
             if row["id"] in inserted
         ]
-        missed_count = sum(1 for row in rows[len(running) :] if row["id"] in inserted)
         now = self.clock.now()
+        unfired_statuses = [row["status"] for row in rows[len(running) :] if row["id"] in inserted]
         lateness = [(now - run.scheduled_for).total_seconds() for run in runs]
 
         def count() -> None:
             metrics.RUN_FIRES.labels(TriggerType.SCHEDULED).inc(len(runs))
-            metrics.RUN_OUTCOMES.labels(ExecutionStatus.MISSED).inc(missed_count)
+            for status in unfired_statuses:
+                metrics.RUN_OUTCOMES.labels(status).inc()
             for seconds in lateness:
                 metrics.RUN_LATENESS.observe(seconds)
 
@@ -482,6 +483,9 @@ class ExecutionLifecycle:
         execution.next_attempt_at = None
         await self.session.flush()
         self.session.info.setdefault(RUNS_CANCELLED, set()).add(execution.id)
+        metrics.on_commit(
+            self.session, lambda: metrics.RUN_OUTCOMES.labels(ExecutionStatus.CANCELLED).inc()
+        )
         return NamedExecution(execution, job.name)
 
     async def renew_leases(self, execution_ids: Sequence[uuid.UUID]) -> None:

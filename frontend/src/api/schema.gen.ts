@@ -1091,8 +1091,12 @@ export interface components {
         };
         /** BulkUploadJob */
         BulkUploadJob: {
+            /** @description Slots that came due together (no scheduler fired them in time): `latest` fires the newest within the grace window and records the others as one `missed` row; `all` fires each within the window, oldest first, at most 100 (one `missed` row counts the rest); `none` fires nothing and records them `missed`. Slots later than the grace are always one `missed` row. */
+            catchup: components["schemas"]["CatchupPolicy"];
             /** Category */
             category: string;
+            /** @description `allow`: slots fire whatever runs. `forbid`: a slot due while the job's previous run (any attempt, scheduled or manual, or one waiting for its retry) is still going is not called: it is recorded `skipped` with the reason. Manual runs are never skipped. */
+            concurrency_policy: components["schemas"]["ConcurrencyPolicy"];
             /**
              * Created At
              * Format: date-time
@@ -1135,12 +1139,40 @@ export interface components {
              * @description When the service last started a run of the job (scheduled or manual).
              */
             last_execution_at: string | null;
-            /** Max Retries */
+            /**
+             * Max Backoff Seconds
+             * @description Longest wait between attempts, 0-3600, at least min_backoff_seconds; a target's Retry-After is honoured up to it. null: RETRY_BACKOFF_MAX_SECONDS.
+             */
+            max_backoff_seconds: number | null;
+            /**
+             * Max Doublings
+             * @description How many times the backoff ceiling doubles, 0-16.
+             */
+            max_doublings: number;
+            /**
+             * Max Retries
+             * @description Retries after a failed attempt (5xx, 408, 425, 429, network errors), 0-10.
+             */
             max_retries: number;
+            /**
+             * Max Retry Duration Seconds
+             * @description No retry starts later than this after the slot, 0-604800; 0: no limit.
+             */
+            max_retry_duration_seconds: number;
             /** Metadata */
             metadata: {
                 [key: string]: unknown;
             };
+            /**
+             * Min Backoff Seconds
+             * @description Ceiling of the first retry's wait, 0-3600; null: RETRY_BACKOFF_BASE_SECONDS. Attempt n waits a random time (full jitter) up to min(max_backoff, min_backoff × 2^min(n-1, max_doublings)).
+             */
+            min_backoff_seconds: number | null;
+            /**
+             * Misfire Grace Seconds
+             * @description How late a slot may still fire, 1-604800 s; null: MISFIRE_GRACE_SECONDS.
+             */
+            misfire_grace_seconds: number | null;
             /** Name */
             name: string;
             /**
