@@ -48,8 +48,6 @@ from services.notifications import emails
 from services.notifications.rules import QUEUED_DELIVERIES
 from services.scheduling import next_slot
 
-# Issue 13 may add a `skipped` status; it is counted once it exists.
-SKIPPED: ExecutionStatus | None = ExecutionStatus.__members__.get("SKIPPED")
 LISTED_NEXT_RUNS = 10
 
 DigestKey = tuple[uuid.UUID, AlertKind, str]
@@ -127,9 +125,7 @@ class Totals:
 
     @classmethod
     def of(cls, outcomes: Sequence[JobOutcomes]) -> Totals:
-        def count(status: ExecutionStatus | None) -> int:
-            if status is None:
-                return 0
+        def count(status: ExecutionStatus) -> int:
             return sum(outcome.by_status.get(status, 0) for outcome in outcomes)
 
         return cls(
@@ -137,7 +133,7 @@ class Totals:
             succeeded=count(ExecutionStatus.SUCCESS),
             failed=count(ExecutionStatus.FAILED),
             missed=count(ExecutionStatus.MISSED),
-            skipped=count(SKIPPED),
+            skipped=count(ExecutionStatus.SKIPPED),
         )
 
     @property
@@ -318,9 +314,8 @@ def render(report: Report) -> tuple[str, str, str]:
         ("Succeeded", str(totals.succeeded)),
         ("Failed", str(totals.failed)),
         ("Missed slots", str(totals.missed)),
+        ("Skipped slots", str(totals.skipped)),
     ]
-    if SKIPPED is not None:
-        details.append(("Skipped slots", str(totals.skipped)))
     details.append(("Success rate", _percent(totals.success_rate)))
     sections = []
     if report.failures:
