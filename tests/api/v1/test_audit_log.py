@@ -189,6 +189,35 @@ async def test_a_change_that_changes_nothing_leaves_no_entry(
     assert await entries(session) == []
 
 
+async def test_policy_changes_are_recorded_as_json_values(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    member: User,
+    member_headers: dict[str, str],
+    team: PicTeam,
+) -> None:
+    job = await create_job(session, owner=member, pic_team=team.slug, is_active=False)
+    changed = await client.put(
+        f"/api/v1/jobs/{job.id}",
+        json={
+            "concurrency_policy": "forbid",
+            "catchup": "all",
+            "misfire_grace_seconds": 90,
+            "min_backoff_seconds": 2.5,
+            "max_doublings": 3,
+        },
+        headers=member_headers,
+    )
+    assert changed.status_code == 200, changed.text
+    entry = await only_entry(session, AuditAction.JOB_UPDATED)
+    assert entry.changes is not None
+    assert entry.changes["concurrency_policy"] == {"before": "allow", "after": "forbid"}
+    assert entry.changes["catchup"] == {"before": "latest", "after": "all"}
+    assert entry.changes["misfire_grace_seconds"] == {"before": None, "after": 90}
+    assert entry.changes["min_backoff_seconds"]["after"] == 2.5
+    assert entry.changes["max_doublings"]["after"] == 3
+
+
 async def test_a_manual_run_is_recorded_with_the_token_redacted(
     client: httpx.AsyncClient,
     session: AsyncSession,
