@@ -17,6 +17,7 @@ from core.enums import UserRole
 from integrations import outbound
 from integrations.address_guard import AddressGuard
 from models import (
+    AuditEntry,
     Job,
     JobExecution,
     Notification,
@@ -42,6 +43,7 @@ async def committing(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[As
     yield sessionmaker
     async with sessionmaker.begin() as session:
         for model in (
+            AuditEntry,
             JobExecution,
             Notification,
             NotificationDelivery,
