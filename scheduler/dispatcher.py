@@ -73,7 +73,8 @@ class Dispatcher:
         self._held: set[uuid.UUID] = set()
         self._outcomes: asyncio.Queue[tuple[Outcome, asyncio.Future[None]]] = asyncio.Queue()
         self._side_tasks: list[asyncio.Task[None]] = []
-        # Held by the lease keeper while it renews (so `drain` can wait for a renewal to end).
+        # Held by the lease keeper while it renews or looks for cancelled runs (so `drain` can
+        # wait for that to end).
         self._renewing = asyncio.Lock()
 
     @property
@@ -323,21 +324,24 @@ class Dispatcher:
                 await self._renew_leases()
 
     async def _abandon_cancelled(self) -> None:
-        held = list(self._held)
-        if not held:
-            return
-        try:
-            async with self.sessionmaker() as session:
-                cancelled = await ExecutionLifecycle(
-                    session, self.settings, self.clock
-                ).cancelled_among(held)
-        except Exception as exc:  # looked for again next interval
-            logger.warning(
-                "could not look for cancelled runs: %s",
-                exc,
-                extra={"action": "runs.cancel_check_failed", "count": str(len(held))},
-            )
-            return
+        # Under the lease keeper's lock and in a transaction of its own, like a renewal: `drain`
+        # waits for it, and it takes its turn with the outcome writer on a shared connection.
+        async with self._renewing:
+            held = list(self._held)
+            if not held:
+                return
+            try:
+                async with self.sessionmaker.begin() as session:
+                    cancelled = await ExecutionLifecycle(
+                        session, self.settings, self.clock
+                    ).cancelled_among(held)
+            except Exception as exc:  # looked for again next interval
+                logger.warning(
+                    "could not look for cancelled runs: %s",
+                    exc,
+                    extra={"action": "runs.cancel_check_failed", "count": str(len(held))},
+                )
+                return
         self.abandon(cancelled)
 
     async def _renew_leases(self) -> None:
