@@ -272,9 +272,10 @@ function NotificationPreferencesForm() {
         }),
       ),
     // The switch moves at once; a refusal puts it back.
-    onMutate: (body) => {
+    onMutate: async (body) => {
       const key = preferencesQuery(user.id).queryKey
       const before = queryClient.getQueryData(key)
+      await queryClient.cancelQueries({ queryKey: key })
       if (before) {
         const preferences = { ...before.preferences }
         for (const [name, value] of Object.entries(body)) {

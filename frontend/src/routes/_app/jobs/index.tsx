@@ -500,7 +500,17 @@ function ColumnChooser({
           body: { jobs_table_columns: { ...next } },
         }),
       ),
-    onMutate: (next) => queryClient.setQueryData(key, next),
+    // A refetch still in flight (the page looks again when it is shown) would
+    // otherwise land after the optimistic value and put the box back.
+    onMutate: async (next) => {
+      const before = queryClient.getQueryData(key)
+      await queryClient.cancelQueries({ queryKey: key })
+      queryClient.setQueryData(key, next)
+      return { before }
+    },
+    onError: (_error, _next, context) => {
+      if (context?.before) queryClient.setQueryData(key, context.before)
+    },
     onSettled: () => queryClient.invalidateQueries({ queryKey: key }),
   })
   const [open, setOpen] = useState(false)
