@@ -718,11 +718,15 @@ def _profile(
     again = Point(point.stack, point.scenario, point.users, point.seconds)
     _run_locust(again, scenario, base, env, raw, pid)
     spy.wait(timeout=60)
-    output.write_text(summarize_profile(collapsed, again))
+    header = (
+        f"py-spy, {again.stack} stack, {again.scenario}, {again.users} users, {again.seconds} s: "
+        f"{again.rps} rps, p50 {again.p50_ms} ms, p99 {again.p99_ms} ms"
+    )
+    output.write_text(summarize_profile(collapsed, header))
     print(f"profile written to {output.relative_to(ROOT)}", flush=True)
 
 
-def summarize_profile(collapsed: Path, point: Point, top: int = 40) -> str:
+def summarize_profile(collapsed: Path, header: str, top: int = 40) -> str:
     """Inclusive and self shares of the sampled frames of a py-spy raw (collapsed) profile."""
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
@@ -738,8 +742,7 @@ def summarize_profile(collapsed: Path, point: Point, top: int = 40) -> str:
             inclusive[frame] += count
         own[frames[-1]] += count
     lines = [
-        f"py-spy, {point.stack} stack, {point.scenario}, {point.users} users, {point.seconds} s: "
-        f"{point.rps} rps, p50 {point.p50_ms} ms, p99 {point.p99_ms} ms; {total} samples "
+        f"{header}; {total} samples "
         "(idle time included: waits on the event loop's selector show as such)",
         "",
         "inclusive  self  frame",

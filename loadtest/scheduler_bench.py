@@ -13,6 +13,9 @@ Then, in the same run, the client ceiling: the same N requests fired at a fresh 
 guarded HTTP client alone (`loadtest/bare_client.py`, as many processes, no database), and
 the ratio of the scheduler's fires/s to it. On a shared machine the ratio is the figure that
 counts; the load average before and after each run is printed beside it.
+
+`--profile` samples every scheduler process with py-spy (the `loadtest` extra) while it fires
+and writes loadtest/results/profile-scheduler-<jobs>-<process>.txt.
 """
 
 from __future__ import annotations
@@ -22,11 +25,15 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
+import signal
 import socket
+import subprocess
 import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -35,6 +42,7 @@ from sqlalchemy import Interval, bindparam, func, insert, select, update
 from core import db
 from core.config import Settings
 from core.enums import ExecutionStatus
+from loadtest.run import RESULTS, summarize_profile
 from models import Job, JobExecution
 from tests.support import databases
 
@@ -177,7 +185,19 @@ async def _client_ceiling(job_count: int, process_count: int) -> float:
     return float(stats["received"] / span)
 
 
-async def _bench(job_count: int, process_count: int, spread_seconds: float) -> dict[str, float]:
+def _start_profiler(pid: int, collapsed: Path) -> subprocess.Popen[bytes]:
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return subprocess.Popen(
+        [py_spy, "record", "--pid", str(pid), "--rate", "200", "--format", "raw"]
+        + ["--nonblocking", "--output", str(collapsed)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def _bench(
+    job_count: int, process_count: int, spread_seconds: float, profile: bool
+) -> dict[str, float]:
     load_before = os.getloadavg()[0]
     server = databases.server_url()
     database_url = await databases.create_migrated_database(server)
@@ -186,6 +206,7 @@ async def _bench(job_count: int, process_count: int, spread_seconds: float) -> d
     target_url = f"http://127.0.0.1:{port}"
     target = await _start("loadtest.target_server", str(port))
     schedulers: list[asyncio.subprocess.Process] = []
+    profilers: list[subprocess.Popen[bytes]] = []
     try:
         async with httpx.AsyncClient() as client:
             await _wait_until_up(client, target_url)
@@ -201,6 +222,15 @@ async def _bench(job_count: int, process_count: int, spread_seconds: float) -> d
             }
             schedulers = [await _start("scheduler", env=env) for _ in range(process_count)]
             await asyncio.sleep(3)  # started and listening
+            collapsed = [
+                RESULTS / f"profile-scheduler-{job_count}-{n}.collapsed"
+                for n in range(len(schedulers))
+            ]
+            if profile:
+                profilers = [
+                    _start_profiler(scheduler.pid, path)
+                    for scheduler, path in zip(schedulers, collapsed, strict=True)
+                ]
             due = await _make_due(settings)
             deadline = time.monotonic() + SECONDS_UNTIL_DUE + spread_seconds + FINISH_WITHIN_SECONDS
             counts = await _database_counts(settings)
@@ -208,11 +238,22 @@ async def _bench(job_count: int, process_count: int, spread_seconds: float) -> d
                 await asyncio.sleep(0.5)
                 counts = await _database_counts(settings)
             stats = (await client.get(f"{target_url}/stats")).json()
+            for profiler in profilers:
+                profiler.send_signal(signal.SIGINT)  # py-spy writes its samples on SIGINT
+                await asyncio.to_thread(profiler.wait, 60)
     finally:
         for process in [*schedulers, target]:
             await _stop(process)
         await databases.drop_database(server, database_url)
     load_between = os.getloadavg()[0]
+    for n, path in enumerate(collapsed if profile else []):
+        header = (
+            f"py-spy, scheduler process {n + 1} of {process_count}, {job_count} jobs due at once"
+        )
+        output = path.with_suffix(".txt")
+        output.write_text(summarize_profile(path, header))
+        path.unlink()
+        print(f"profile written to {output}", flush=True)
     ceiling = await _client_ceiling(job_count, process_count)
     lateness = stats["lateness"] or [float("nan")]
     span = max((stats["last_arrival"] or 0) - due.timestamp(), 1e-9)
@@ -249,9 +290,12 @@ def main() -> None:
         default=0,
         help="spread the jobs' slots evenly over this many seconds (0: all in the same second)",
     )
+    parser.add_argument(
+        "--profile", action="store_true", help="sample every scheduler process with py-spy"
+    )
     args = parser.parse_args()
     for job_count in args.jobs:
-        result = asyncio.run(_bench(job_count, args.processes, args.spread_seconds))
+        result = asyncio.run(_bench(job_count, args.processes, args.spread_seconds, args.profile))
         print(json.dumps(result))
         print(
             f"{job_count:>6} jobs, {args.processes} scheduler process(es): lateness "
