@@ -107,6 +107,9 @@ def next_fire_times(expression: str, timezone: str, after: datetime, count: int)
     return [next(iterator) for _ in range(count)]
 
 
+# Jobs share expressions and slots (every job on `*/5 * * * *` in one zone has the same next
+# slot after the same instant): the scheduler asks this once per job and claim.
+@lru_cache(maxsize=16384)
 def next_fire_time(expression: str, timezone: str, after: datetime) -> datetime:
     """The next slot strictly after `after`, in UTC (as the scheduler stores it)."""
     return next(iter_fire_times(expression, timezone, after)).astimezone(UTC)

@@ -67,6 +67,10 @@ class Dispatcher:
         self.guard = guard
         self.sleep = sleep
         self._slots = asyncio.Semaphore(settings.scheduler_max_concurrency)
+        # Every call slot busy and one claim's batch waiting for one: the most runs it holds.
+        self._capacity = settings.scheduler_max_concurrency + settings.scheduler_batch_size
+        self._has_room = asyncio.Event()
+        self._has_room.set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._task_of: dict[uuid.UUID, asyncio.Task[None]] = {}
         # Runs this process holds, from hand-over until their outcome is written or given up.
@@ -84,6 +88,22 @@ class Dispatcher:
     @property
     def is_running(self) -> bool:
         return bool(self._side_tasks) and not any(task.done() for task in self._side_tasks)
+
+    @property
+    def room(self) -> int:
+        """How many more runs it takes now. The scheduler claims no more than this: work this
+        process could not start soon stays in the database, for another process to claim, and
+        not in this one's memory, where it would wait behind the calls and hold a lease."""
+        return max(0, self._capacity - len(self._tasks))
+
+    async def wait_for_room(self, timeout_seconds: float) -> bool:
+        """Wait until `room` is not 0 (True), or at most `timeout_seconds` (False)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_seconds):
+                while not self.room:
+                    self._has_room.clear()
+                    await self._has_room.wait()
+        return self.room > 0
 
     def start(self) -> None:
         """Start the outcome writer and the lease keeper; attempts can be submitted after."""
@@ -106,6 +126,8 @@ class Dispatcher:
             self._tasks.discard(done)
             if self._task_of.get(run.execution_id) is done:
                 del self._task_of[run.execution_id]
+            if len(self._tasks) < self._capacity:
+                self._has_room.set()
 
         task.add_done_callback(forget)
         return task

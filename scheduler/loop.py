@@ -2,7 +2,8 @@
 (FOR UPDATE SKIP LOCKED shares the jobs, the unique slot index forbids a second fire).
 
 Each pass: reap interrupted runs, pause finished jobs, then claim due slots and due retries in
-batches, each batch committed before its runs are handed to the dispatcher; then, at most once a
+batches no larger than the dispatcher has room for (a busy process leaves due work to the
+others), each batch committed before its runs are handed to the dispatcher; then, at most once a
 minute, queue the daily digests and weekly reports that have come due
 (services/notifications/digest.py). Between passes it
 sleeps until the earliest next slot or retry (at most SCHEDULER_POLL_SECONDS), or until a job
@@ -113,8 +114,8 @@ class Scheduler:
                 "paused %d jobs past their end date", paused, extra={"action": "jobs.ended"}
             )
         slots = await self._dispatch_claimed(
-            lambda session: SchedulingService(session, self.settings, self.clock).claim_due(
-                batch_size
+            lambda session, limit: SchedulingService(session, self.settings, self.clock).claim_due(
+                limit
             )
         )
         retries = await self._dispatch_claimed(self._claim_retries)
@@ -138,22 +139,27 @@ class Scheduler:
             logger.info("queued %d digests", result.queued, extra={"action": "digests.queued"})
         return result.queued
 
-    async def _claim_retries(self, session: AsyncSession) -> Claim:
-        runs = await ExecutionLifecycle(session, self.settings, self.clock).claim_due_retries(
-            self.settings.scheduler_batch_size
-        )
+    async def _claim_retries(self, session: AsyncSession, limit: int) -> Claim:
+        runs = await ExecutionLifecycle(session, self.settings, self.clock).claim_due_retries(limit)
         return Claim(runs, len(runs))
 
-    async def _dispatch_claimed(self, claim: Callable[[AsyncSession], Awaitable[Claim]]) -> int:
-        """Claim in batches, each committed before its runs go to the dispatcher."""
+    async def _dispatch_claimed(
+        self, claim: Callable[[AsyncSession, int], Awaitable[Claim]]
+    ) -> int:
+        """Claim in batches, each committed before its runs go to the dispatcher, and each no
+        larger than the dispatcher has room for. When it is full for a whole poll interval the
+        pass goes on (the rest is claimed by the next pass, or by another process)."""
         dispatched = 0
         while True:
+            if not await self.dispatcher.wait_for_room(self.settings.scheduler_poll_seconds):
+                return dispatched
+            limit = min(self.settings.scheduler_batch_size, self.dispatcher.room)
             async with self.sessionmaker.begin() as session:
-                claimed = await claim(session)
+                claimed = await claim(session, limit)
             for run in claimed.runs:
                 self.dispatcher.submit(run)
             dispatched += len(claimed.runs)
-            if claimed.claimed < self.settings.scheduler_batch_size:
+            if claimed.claimed < limit:
                 return dispatched
 
     async def seconds_until_due(self) -> float:

@@ -15,7 +15,7 @@ from core.clock import Clock
 from core.config import Settings
 from core.enums import CatchupPolicy, ConcurrencyPolicy, ExecutionStatus
 from models import Job
-from repositories.job import JobRepository
+from repositories.job import JobAdvance, JobRepository
 from repositories.job_execution import JobExecutionRepository
 from services.execution_lifecycle import ExecutionLifecycle, RunSpec, UnfiredSlot
 from services.notifications.rules import NotifierService
@@ -152,6 +152,7 @@ class SchedulingService:
         fired: list[tuple[Job, datetime]] = []
         unfired: list[UnfiredSlot] = []
         ended: list[Job] = []
+        moves: list[JobAdvance] = []
         jobs = await self.jobs.lock_due(now, limit)
         busy = await self.executions.running_of(
             [job.id for job in jobs if job.concurrency_policy == ConcurrencyPolicy.FORBID]
@@ -176,12 +177,11 @@ class SchedulingService:
                     UnfiredSlot(job, slot, ExecutionStatus.SKIPPED, f"{reason} was still running")
                     for slot in behind
                 )
-            for slot in to_fire:
-                fired.append((job, slot))
-                job.last_execution_at = now
-            job.next_run_at = plan.next_run_at
+            fired.extend((job, slot) for slot in to_fire)
+            moves.append(JobAdvance(job.id, plan.next_run_at, now if to_fire else None))
             if plan.next_run_at is None:
                 ended.append(job)
+        await self.jobs.advance(moves)
         await self._pause_finished(ended)
         runs = await self.lifecycle.start_scheduled(fired, unfired)
         await self.session.flush()

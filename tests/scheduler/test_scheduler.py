@@ -281,3 +281,42 @@ async def test_two_schedulers_fire_every_slot_exactly_once(
 def _croniter_slots(expression: str, start: datetime, count: int) -> list[datetime]:
     iterator = croniter(expression, start)
     return [iterator.get_next(datetime) for _ in range(count)]
+
+
+async def test_a_busy_scheduler_claims_only_what_it_has_room_for_and_leaves_the_rest(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    clock: FrozenClock,
+    http_target: HttpTarget,
+    committing: async_sessionmaker[AsyncSession],
+) -> None:
+    clock.set(T0)
+    http_target.default = Reply(delay_seconds=1)
+    jobs = [
+        await make_job(cron_expression="* * * * *", target_url=http_target.url) for _ in range(12)
+    ]
+    # Room for 5: two calls at once and one batch of three waiting for them.
+    limits = {
+        "scheduler_max_concurrency": 2,
+        "scheduler_batch_size": 3,
+        "scheduler_poll_seconds": 0.2,
+    }
+    busy, idle = make_scheduler(**limits), make_scheduler(**limits)
+    clock.advance(timedelta(minutes=1))
+
+    async def claimed() -> int:
+        async with committing() as session:
+            return await session.scalar(select(func.count()).select_from(JobExecution)) or 0
+
+    assert await busy.tick() == 5
+    assert busy.dispatcher.room == 0
+    assert await claimed() == 5  # the other 7 are still due, in the database
+    assert await idle.tick() == 5  # another process takes them while the first is full
+    assert await claimed() == 10
+    for scheduler in (busy, idle):
+        await scheduler.dispatcher.drain(grace_seconds=30)
+    assert await run_pass(busy) == 2
+    rows = [e for job in jobs for e in await executions_of(committing, job.id)]
+    assert len(rows) == 12
+    assert {e.status for e in rows} == {ExecutionStatus.SUCCESS}
+    assert len(http_target.received) == 12
