@@ -45,6 +45,12 @@ class JobAdvance:
     fired_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class JobStreak:
+    consecutive_failures: int
+    notify_on_success: bool
+
+
 class JobRepository(BaseRepository[Job]):
     model = Job
 
@@ -203,6 +209,20 @@ class JobRepository(BaseRepository[Job]):
                 for move in moves
             ],
         )
+
+    async def lock_streaks(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, JobStreak]:
+        """The failure streaks of the jobs `ids` that exist, locked for this transaction in id
+        order, as `lock_many` locks them."""
+        if not ids:
+            return {}
+        statement = (
+            select(Job.id, Job.consecutive_failures, Job.notify_on_success)
+            .where(Job.id.in_(ids))
+            .order_by(Job.id)
+            .with_for_update()
+        )
+        rows = (await self.session.execute(statement)).all()
+        return {row.id: JobStreak(row.consecutive_failures, row.notify_on_success) for row in rows}
 
     async def lock_many(self, ids: Collection[uuid.UUID]) -> Sequence[Job]:
         """The jobs `ids` that exist, locked for this transaction in id order (writers locking

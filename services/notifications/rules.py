@@ -159,22 +159,33 @@ class NotifierService:
         """
         if not runs:
             return
-        jobs = {job.id: job for job in await self.jobs.lock_many({run.job_id for run in runs})}
-        streaks = {job_id: job.consecutive_failures for job_id, job in jobs.items()}
-        alerts: list[_Alert] = []
+        # Locked with the few columns the rules read; only the jobs an alert is about (a
+        # failure, a recovery, a success someone asked to hear of) are then loaded whole.
+        states = await self.jobs.lock_streaks({run.job_id for run in runs})
+        streaks = {job_id: state.consecutive_failures for job_id, state in states.items()}
+        decided: list[tuple[FinishedRun, int]] = []  # with the job's streak before the run
         for run in runs:
-            job = jobs.get(run.job_id)
-            if job is None:
+            state = states.get(run.job_id)
+            if state is None:
                 continue  # deleted with its executions
-            failures_before = streaks[job.id]
+            failures_before = streaks[run.job_id]
+            streaks[run.job_id] = 0 if run.succeeded else failures_before + 1
+            if not run.succeeded or failures_before or state.notify_on_success:
+                decided.append((run, failures_before))
+        if not decided:
+            return
+        jobs = {
+            job.id: job for job in await self.jobs.lock_many({run.job_id for run, _ in decided})
+        }
+        alerts: list[_Alert] = []
+        for run, failures_before in decided:
+            job = jobs[run.job_id]
             if run.succeeded:
-                streaks[job.id] = 0
-                if failures_before:
-                    alerts.append(_recovery(job, run, failures_before))
-                elif job.notify_on_success:
-                    alerts.append(_success(job, run))
+                alerts.append(
+                    _recovery(job, run, failures_before) if failures_before else _success(job, run)
+                )
                 continue
-            failures = streaks[job.id] = failures_before + 1
+            failures = failures_before + 1
             pause = job.is_active and 0 < self.settings.auto_pause_after_failures <= failures
             if pause:
                 job.is_active = False
