@@ -119,6 +119,7 @@ class AuditAction(StrEnum):
     JOB_RESUMED = "job.resumed"
     JOB_DELETED = "job.deleted"
     JOB_RUN = "job.run"
+    JOB_RUN_CANCELLED = "job.run_cancelled"
     JOB_SIGNING_SECRET_ROTATED = "job.signing_secret_rotated"
     USER_REGISTERED = "user.registered"
     USER_UPDATED = "user.updated"

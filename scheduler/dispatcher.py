@@ -10,8 +10,9 @@ Whatever happens, an attempt's task ends with its outcome recorded, or with the 
 its lease (a live scheduler closes it as interrupted once the lease lapses), or abandoned
 because a person cancelled it: nothing escapes it. A cancellation made in this process
 abandons the call as soon as it commits (`abandon_on_cancel`); one made in another process is
-found by the lease keeper, which looks at the rows of the runs it holds every
-SCHEDULER_POLL_SECONDS. A failed attempt worth repeating is not slept on here: its retry is a
+announced by PostgreSQL (scheduler/wakeup.py calls `abandon`), and the lease keeper, which
+looks at the rows of the runs it holds every SCHEDULER_POLL_SECONDS, finds any announcement
+that was lost. A failed attempt worth repeating is not slept on here: its retry is a
 due time in the database, claimed by whichever scheduler is live when it comes
 (services/execution_lifecycle.py).
 """

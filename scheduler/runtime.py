@@ -71,10 +71,14 @@ async def running_scheduler(
     if start_loop:
         scheduler = Scheduler(sessionmaker, settings, clock, dispatcher)
         scheduler.wake_on_new_work(session_class)
-        if not settings.is_sqlite:
-            # Changes made by other processes (scheduler/wakeup.py); SQLite has one process.
-            wakeups = WakeupListener(settings, scheduler.wake)
-            wakeups.start()
+    if not settings.is_sqlite:
+        # Changes and cancellations made by other processes (scheduler/wakeup.py); SQLite has
+        # one process. A process without the loop listens for cancellations of its own runs.
+        wakeups = WakeupListener(
+            settings, scheduler.wake if scheduler else _nothing_to_wake, dispatcher.abandon
+        )
+        wakeups.start()
+    if scheduler is not None:
         scheduler.start()
         # Processes that run jobs also send the alerts they (or any process) queued.
         deliveries = DeliveryWorker(sessionmaker, settings, clock, http_client)
@@ -108,6 +112,10 @@ async def running_scheduler(
         metrics.forget_this_process()
         if lock is not None:
             lock.release()
+
+
+def _nothing_to_wake() -> None:
+    """A process without the scheduler loop hears wake-ups too; it has no loop to wake."""
 
 
 async def _upgrade_stored_jobs(

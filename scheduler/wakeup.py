@@ -8,6 +8,11 @@ its own (outside the pool). When that connection is lost, the scheduler keeps it
 (`SCHEDULER_POLL_SECONDS`) meanwhile and the listener connects again, waking the scheduler once
 it is back (what was notified in between is not replayed). SQLite has one scheduler, woken in
 its own process (Scheduler.wake_on_new_work).
+
+The same connection listens for `cronjob_cancel` (migration 0012): a run cancelled anywhere is
+announced with its id, and the process making its call abandons it at once. Every process
+with a dispatcher listens (an API process makes manual runs); a notification lost while the
+connection is away is covered by the lease keeper's look at the rows it holds.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +33,7 @@ from core.supervision import SupervisedTask
 logger = logging.getLogger("scheduler.wakeup")
 
 CHANNEL = "cronjob_wakeup"
+CANCEL_CHANNEL = "cronjob_cancel"
 APPLICATION_NAME = "cronjob-wakeup-listener"
 # A cut that never closes the socket (a frozen server, a dropped route) is found by a ping.
 PING_INTERVAL_SECONDS = 5.0
@@ -40,11 +47,18 @@ def listener_dsn(database_url: str) -> str:
 
 
 class WakeupListener:
-    """Calls `wake` for every notification, and once after each (re)connection."""
+    """Calls `wake` for every wake-up notification, and once after each (re)connection;
+    `on_cancel` with the ids of cancelled runs."""
 
-    def __init__(self, settings: Settings, wake: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        wake: Callable[[], None],
+        on_cancel: Callable[[set[uuid.UUID]], object] | None = None,
+    ) -> None:
         self.settings = settings
         self.wake = wake
+        self.on_cancel = on_cancel
         self.connected = asyncio.Event()
         self._supervised = SupervisedTask("wake-up listener", self._listen_forever)
 
@@ -87,6 +101,8 @@ class WakeupListener:
         try:
             connection.add_termination_listener(lambda _connection: lost.set())
             await connection.add_listener(CHANNEL, self._on_notification)
+            if self.on_cancel is not None:
+                await connection.add_listener(CANCEL_CHANNEL, self._on_cancel_notification)
             self.connected.set()
             logger.info("listening for wake-ups", extra={"action": "wakeup.listening"})
             self.wake()  # whatever changed while there was no connection
@@ -104,3 +120,13 @@ class WakeupListener:
 
     def _on_notification(self, *_args: object) -> None:
         self.wake()
+
+    def _on_cancel_notification(
+        self, _connection: object, _pid: int, _channel: str, payload: str
+    ) -> None:
+        try:
+            execution_id = uuid.UUID(payload)
+        except ValueError:  # not ours (anyone may NOTIFY): nothing to abandon
+            return
+        if self.on_cancel is not None:
+            self.on_cancel({execution_id})

@@ -452,7 +452,8 @@ class ExecutionLifecycle:
         waiting for its retry. The row becomes `cancelled` at once and is final: an outcome
         arriving later is dropped (only running rows are closed), no further attempt is made,
         nothing notifies and the failure streak stays as it was. The call in flight is
-        abandoned by whichever process holds it, once it learns of the change."""
+        abandoned by whichever process holds it, once it learns of the change (at once on
+        PostgreSQL: a trigger notifies every process, scheduler/wakeup.py). Audited on the job."""
         found = await self.executions.lock_with_job(execution_id)
         if found is None:
             raise NotFound("Execution not found")
@@ -477,11 +478,22 @@ class ExecutionLifecycle:
                 "execution, or one waiting for its retry, can be cancelled.",
                 title="Execution not running",
             )
+        was = execution.status
         execution.status = ExecutionStatus.CANCELLED
         execution.completed_at = now
         execution.lease_expires_at = None
         execution.next_attempt_at = None
         await self.session.flush()
+        await self.audit.record(
+            AuditAction.JOB_RUN_CANCELLED,
+            AuditResource.JOB,
+            job.id,
+            details={
+                "execution_id": execution.id,
+                "attempt": execution.attempt,
+                "status_before": was.value,
+            },
+        )
         self.session.info.setdefault(RUNS_CANCELLED, set()).add(execution.id)
         metrics.on_commit(
             self.session, lambda: metrics.RUN_OUTCOMES.labels(ExecutionStatus.CANCELLED).inc()

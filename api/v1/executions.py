@@ -74,8 +74,9 @@ async def get_execution(
     description=(
         "For the job's owner or an admin. A `running` execution, or a `failed` one waiting for "
         "its retry, becomes `cancelled` at once and is final: the call in flight is abandoned "
-        "by whichever process makes it (this one as soon as the cancellation commits, another "
-        "within SCHEDULER_POLL_SECONDS, when its lease keeper looks), an answer arriving later "
+        "by whichever process makes it as soon as the cancellation commits (on PostgreSQL "
+        "other processes hear of it by NOTIFY; should that be lost, their lease keeper finds it "
+        "within SCHEDULER_POLL_SECONDS), an answer arriving later "
         "is not recorded, no further attempt is made, and no failure alert is sent. Any other "
         "status is a `409`."
     ),

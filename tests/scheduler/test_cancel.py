@@ -4,9 +4,11 @@ final: no later outcome, no further attempt, no alert. (Real processes: test_pro
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -14,6 +16,7 @@ from core import db
 from core.config import Settings
 from core.enums import ExecutionStatus
 from models import Job, User
+from scheduler.wakeup import WakeupListener
 from services.execution_lifecycle import ExecutionLifecycle
 from tests.scheduler.conftest import (
     JobMaker,
@@ -117,6 +120,49 @@ async def test_a_cancel_committed_in_the_holding_process_abandons_the_call_at_on
 
     await http_target.wait_for_hang_ups(1, within_seconds=2)
     assert holder.dispatcher.in_flight == 0
+
+
+async def test_a_cancel_committed_anywhere_is_announced_and_the_holder_abandons_at_once(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    clock: FrozenClock,
+    settings: Settings,
+    http_target: HttpTarget,
+    committing: async_sessionmaker[AsyncSession],
+    owner: User,
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("SQLite has one process: no notification to listen for")
+    clock.set(T0)
+    http_target.default = Reply(hang=True)
+    job = await make_job(cron_expression="* * * * *", target_url=http_target.url)
+    engine = db.create_engine(settings)
+    holder = make_scheduler(
+        sessionmaker=db.create_sessionmaker(engine),
+        # Its lease keeper would look only after a minute, and no hook sees another
+        # connection's commit: what abandons the call is the notification.
+        scheduler_poll_seconds=60,
+        execution_lease_seconds=LONG_LEASE,
+    )
+    listener = WakeupListener(settings, holder.wake, holder.dispatcher.abandon)
+    listener.start()
+    try:
+        await asyncio.wait_for(listener.connected.wait(), 10)
+        clock.set(SLOT)
+        assert await holder.tick() == 1
+        await http_target.wait_for_requests(1)
+        [running] = await executions_of(committing, job.id)
+
+        await cancel(committing, settings, clock, running.id, owner)
+
+        await http_target.wait_for_hang_ups(1, within_seconds=5)
+        await holder.dispatcher.drain(grace_seconds=5)
+        assert holder.dispatcher.in_flight == 0
+    finally:
+        await listener.stop()
+        await engine.dispose()
+    [cancelled] = await executions_of(committing, job.id)
+    assert cancelled.status == ExecutionStatus.CANCELLED
 
 
 async def test_an_outcome_arriving_after_the_cancel_is_not_recorded(

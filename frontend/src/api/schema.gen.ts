@@ -362,7 +362,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel a running execution
-         * @description For the job's owner or an admin. A `running` execution, or a `failed` one waiting for its retry, becomes `cancelled` at once and is final: the call in flight is abandoned by whichever process makes it (this one as soon as the cancellation commits, another within SCHEDULER_POLL_SECONDS, when its lease keeper looks), an answer arriving later is not recorded, no further attempt is made, and no failure alert is sent. Any other status is a `409`.
+         * @description For the job's owner or an admin. A `running` execution, or a `failed` one waiting for its retry, becomes `cancelled` at once and is final: the call in flight is abandoned by whichever process makes it as soon as the cancellation commits (on PostgreSQL other processes hear of it by NOTIFY; should that be lost, their lease keeper finds it within SCHEDULER_POLL_SECONDS), an answer arriving later is not recorded, no further attempt is made, and no failure alert is sent. Any other status is a `409`.
          */
         post: operations["cancel_execution_api_v1_executions__execution_id__cancel_post"];
         delete?: never;
@@ -1013,7 +1013,7 @@ export interface components {
          *     needs no migration.
          * @enum {string}
          */
-        AuditAction: "job.created" | "job.updated" | "job.paused" | "job.resumed" | "job.deleted" | "job.run" | "job.signing_secret_rotated" | "user.registered" | "user.updated" | "user.deleted" | "job_category.created" | "job_category.updated" | "job_category.disabled" | "pic_team.created" | "pic_team.updated" | "pic_team.disabled" | "slack_settings.updated" | "api_key.created" | "api_key.revoked" | "auth.login" | "auth.login_throttled";
+        AuditAction: "job.created" | "job.updated" | "job.paused" | "job.resumed" | "job.deleted" | "job.run" | "job.run_cancelled" | "job.signing_secret_rotated" | "user.registered" | "user.updated" | "user.deleted" | "job_category.created" | "job_category.updated" | "job_category.disabled" | "pic_team.created" | "pic_team.updated" | "pic_team.disabled" | "slack_settings.updated" | "api_key.created" | "api_key.revoked" | "auth.login" | "auth.login_throttled";
         /** AuditEntryRead */
         AuditEntryRead: {
             /** Action */

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.config import Settings
-from core.enums import ExecutionStatus, UserRole
-from models import Job, JobExecution, Notification, PicTeam, User
+from core.enums import AuditAction, ExecutionStatus, UserRole
+from models import AuditEntry, Job, JobExecution, Notification, PicTeam, User
 from tests.support.clock import FrozenClock
 from tests.support.execution_factories import create_execution
 from tests.support.factories import auth_headers, create_user
@@ -68,6 +68,22 @@ async def test_the_owner_cancels_a_running_execution(
     # No alert: a cancelled run is not a failure.
     notes = await session.scalars(select(Notification))
     assert notes.all() == []
+    # Audited on the job: who cancelled which run.
+    [entry] = (
+        await session.scalars(
+            select(AuditEntry).where(AuditEntry.action == AuditAction.JOB_RUN_CANCELLED.value)
+        )
+    ).all()
+    assert (entry.actor_user_id, entry.resource_type, entry.resource_id) == (
+        member.id,
+        "job",
+        running.job_id,
+    )
+    assert entry.details == {
+        "execution_id": str(running.id),
+        "attempt": 1,
+        "status_before": "running",
+    }
 
 
 async def test_a_run_waiting_for_its_retry_is_cancelled_and_never_retried(
