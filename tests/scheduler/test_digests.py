@@ -188,6 +188,11 @@ async def test_daily_digest_of_a_seeded_day_says_exactly_what_happened(
     )
     await digests.seed(sync, berlin(2026, 6, 1, 18, 0), ExecutionStatus.FAILED, response_status=503)
     await digests.seed(report, berlin(2026, 6, 1, 9, 30), ExecutionStatus.MISSED)
+    # The overlap policy skipped two slots behind a long run; a person cancelled one run: a
+    # skipped slot is counted as such, a cancelled run is neither a success nor a failure.
+    await digests.seed(backup, berlin(2026, 6, 1, 4, 0), ExecutionStatus.SKIPPED)
+    await digests.seed(backup, berlin(2026, 6, 1, 5, 0), ExecutionStatus.SKIPPED)
+    await digests.seed(report, berlin(2026, 6, 1, 10, 30), ExecutionStatus.CANCELLED)
     # A job the service paused during the day (its end date passed), by the real path.
     old = await digests.job(name="old", end_date=date(2026, 5, 31), next_run_at=None)
     digests.clock.set(berlin(2026, 6, 1, 10, 0))
@@ -228,7 +233,7 @@ async def test_daily_digest_of_a_seeded_day_says_exactly_what_happened(
         "Succeeded: 3\n"
         "Failed: 2\n"
         "Missed slots: 1\n"
-        "Skipped slots: 0\n"
+        "Skipped slots: 2\n"
         "Success rate: 60.0%\n"
         "\n"
         "Failing jobs:\n"
