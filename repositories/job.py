@@ -4,9 +4,9 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVarTuple, cast
 
-from sqlalchemy import Table, bindparam, case, func, select, update
+from sqlalchemy import Row, Select, Table, bindparam, case, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
@@ -23,6 +23,7 @@ SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
     "end_date": Job.end_date,
 }
 _NAME_CHUNK = 500
+_Columns = TypeVarTuple("_Columns")
 
 Reference = Literal["category", "pic_team"]
 
@@ -170,67 +171,61 @@ class JobRepository(BaseRepository[Job]):
 
     async def record_streaks(self, outcomes: Sequence[tuple[uuid.UUID, bool]]) -> None:
         """Reset (success) or extend (failure) each job's run of consecutive failures."""
-        if not outcomes:
-            return
-        # Core statement: executemany with one parameter set per row.
-        table = cast(Table, Job.__table__)
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("job_id"))
-            .values(
-                consecutive_failures=case(
-                    (bindparam("succeeded"), 0), else_=table.c.consecutive_failures + 1
-                )
-            )
-        )
-        await self._write(
-            statement, [{"job_id": job_id, "succeeded": ok} for job_id, ok in outcomes]
+        table = _job_table()
+        await self._update_each(
+            consecutive_failures=case(
+                (bindparam("succeeded"), 0), else_=table.c.consecutive_failures + 1
+            ),
+            rows=[{"job_id": job_id, "succeeded": ok} for job_id, ok in outcomes],
         )
 
     async def advance(self, moves: Sequence[JobAdvance]) -> None:
         """Move claimed jobs to their next slot, one executemany: the unit of work would
         diff every loaded job and build an UPDATE per shape of change, the larger part of a
         claim's CPU. The loaded objects keep their old values until the transaction ends."""
-        if not moves:
-            return
-        table = cast(Table, Job.__table__)
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("job_id"))
-            .values(
-                next_run_at=bindparam("next_slot"),
-                last_execution_at=func.coalesce(bindparam("fired_at"), table.c.last_execution_at),
-            )
-        )
-        await self._write(
-            statement,
-            [
+        await self._update_each(
+            next_run_at=bindparam("next_slot"),
+            last_execution_at=func.coalesce(
+                bindparam("fired_at"), _job_table().c.last_execution_at
+            ),
+            rows=[
                 {"job_id": move.job_id, "next_slot": move.next_run_at, "fired_at": move.fired_at}
                 for move in moves
             ],
         )
 
+    async def _update_each(self, *, rows: Sequence[dict[str, Any]], **values: Any) -> None:
+        """One Core UPDATE of the job `job_id` of each row, as an executemany (one parameter
+        set per row)."""
+        if not rows:
+            return
+        table = _job_table()
+        statement = update(table).where(table.c.id == bindparam("job_id")).values(**values)
+        await self._write(statement, rows)
+
     async def lock_streaks(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, JobStreak]:
-        """The failure streaks of the jobs `ids` that exist, locked for this transaction in id
-        order, as `lock_many` locks them."""
-        if not ids:
-            return {}
-        statement = (
-            select(Job.id, Job.consecutive_failures, Job.notify_on_success)
-            .where(Job.id.in_(ids))
-            .order_by(Job.id)
-            .with_for_update()
+        """The failure streaks of the jobs `ids` that exist, locked as `lock_many` locks."""
+        rows = await self._lock_by_id(
+            select(Job.id, Job.consecutive_failures, Job.notify_on_success), ids
         )
-        rows = (await self.session.execute(statement)).all()
         return {row.id: JobStreak(row.consecutive_failures, row.notify_on_success) for row in rows}
 
     async def lock_many(self, ids: Collection[uuid.UUID]) -> Sequence[Job]:
         """The jobs `ids` that exist, locked for this transaction in id order (writers locking
         overlapping sets wait for each other instead of deadlocking)."""
+        return [row.Job for row in await self._lock_by_id(select(Job), ids)]
+
+    async def _lock_by_id(
+        self, statement: Select[*_Columns], ids: Collection[uuid.UUID]
+    ) -> Sequence[Row[*_Columns]]:
         if not ids:
             return []
-        statement = select(Job).where(Job.id.in_(ids)).order_by(Job.id).with_for_update()
-        return (await self.session.execute(statement)).scalars().all()
+        locking = statement.where(Job.id.in_(ids)).order_by(Job.id).with_for_update()
+        return (await self.session.execute(locking)).all()
+
+
+def _job_table() -> Table:
+    return cast(Table, Job.__table__)
 
 
 def _escape_like(text: str) -> str:
