@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     scheduler_batch_size: int = Field(default=100, ge=1)
     misfire_grace_seconds: int = Field(default=60, ge=1)
     execution_lease_seconds: int = Field(default=30, ge=3)
+    # Execution listings count their matches exactly up to this many; past it (PostgreSQL),
+    # `total` is the planner's estimate and `total_is_estimate` is true.
+    execution_exact_count_limit: int = Field(default=10_000, ge=0)
     retry_backoff_base_seconds: float = Field(default=1, ge=0)
     retry_backoff_max_seconds: float = Field(default=60, ge=0)
     github_api_url: str = "https://api.github.com"

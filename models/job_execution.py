@@ -28,10 +28,11 @@ class JobExecution(UUIDPrimaryKey, Timestamps, Base):
             postgresql_where=text("trigger_type = 'scheduled'"),
             sqlite_where=text("trigger_type = 'scheduled'"),
         ),
-        # Listings are newest slot first, filtered by job or by status.
-        Index("ix_job_execution_job_slot", "job_id", "scheduled_for"),
-        Index("ix_job_execution_status_slot", "status", "scheduled_for"),
-        Index("ix_job_execution_slot", "scheduled_for"),
+        # Listings are newest slot first (the whole sort key, so a page, its cursor and a
+        # capped count are read from the index alone), filtered by job or by status.
+        Index("ix_job_execution_job_order", "job_id", "scheduled_for", "attempt", "id"),
+        Index("ix_job_execution_status_order", "status", "scheduled_for", "attempt", "id"),
+        Index("ix_job_execution_order", "scheduled_for", "attempt", "id"),
         Index(
             "ix_job_execution_running_lease",
             "lease_expires_at",

@@ -7,6 +7,7 @@ errors (below) say nothing of HTTP; services turn them into domain errors.
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -29,7 +30,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import ClauseElement, ColumnElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from models.base import Base
 
@@ -70,6 +73,8 @@ class Page(Generic[ItemT]):
     total: int
     page: int
     per_page: int
+    # True when `total` is the planner's estimate rather than a count (count_or_estimate).
+    total_is_estimate: bool = False
 
     @property
     def total_pages(self) -> int:
@@ -134,6 +139,26 @@ class BaseRepository(Generic[ModelT]):
         matching = select(literal(1)).select_from(self.model).where(*where).limit(cap).subquery()
         statement = select(func.count()).select_from(matching)
         return (await self.session.execute(statement)).scalar_one()
+
+    async def count_or_estimate(self, cap: int, *where: ColumnElement[bool]) -> tuple[int, bool]:
+        """How many rows match, and whether that is an estimate: counted exactly up to `cap`
+        (at most `cap + 1` rows read, so the cost is bounded); past it, PostgreSQL's planner
+        estimate (never below `cap + 1`). Other databases always count."""
+        if self._dialect() != "postgresql":
+            return await self.count(*where), False
+        counted = await self.count_at_most(cap + 1, *where)
+        if counted <= cap:
+            return counted, False
+        return max(counted, await self._planner_rows(*where)), True
+
+    async def _planner_rows(self, *where: ColumnElement[bool]) -> int:
+        """The rows PostgreSQL's planner expects `SELECT 1 ... WHERE where` to return (from
+        the table's statistics; nothing is read)."""
+        statement = select(literal(1)).select_from(self.model).where(*where)
+        plan = (await self.session.execute(Explain(statement))).scalar_one()
+        if isinstance(plan, str | bytes):
+            plan = json.loads(plan)
+        return int(plan[0]["Plan"]["Plan Rows"])
 
     async def exists(self, *where: ColumnElement[bool]) -> bool:
         statement = select(select(self.model).where(*where).exists())
@@ -234,6 +259,21 @@ class BaseRepository(Generic[ModelT]):
             if translated is None:
                 raise
             raise translated from exc
+
+
+class Explain(Executable, ClauseElement):
+    """`EXPLAIN (FORMAT JSON) <statement>` (PostgreSQL), with the statement's bound
+    parameters; one row holding the plan."""
+
+    inherit_cache = False
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+
+
+@compiles(Explain, "postgresql")
+def _compile_explain(element: Explain, compiler: SQLCompiler, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.statement, **kw)
 
 
 # SQLSTATE codes (PostgreSQL) and extended result codes (SQLite) of the violations translated.

@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, case, exists, func, select, union_all, update
+from sqlalchemy import (
+    Table,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import AliasedClass
 from sqlalchemy.sql import ColumnElement
@@ -108,8 +119,31 @@ class NamedExecution:
 
 
 def _newest_first(execution: type[JobExecution] | AliasedClass[JobExecution]) -> list[Any]:
-    """Newest slot first; within a slot, the last attempt first (ix_job_execution_job_slot)."""
-    return [execution.scheduled_for.desc(), execution.attempt.desc(), execution.id]
+    """Newest slot first; within a slot, the last attempt first, then by id: the order of the
+    listing indexes (ix_job_execution_slot and its job and status forms) read backwards."""
+    return [execution.scheduled_for.desc(), execution.attempt.desc(), execution.id.desc()]
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A row's place in the newest-first order: what a listing's cursor carries. The rows
+    after it are those whose (scheduled_for, attempt, id) is smaller."""
+
+    scheduled_for: datetime
+    attempt: int
+    id: uuid.UUID
+
+    @classmethod
+    def of(cls, execution: JobExecution | NamedExecution) -> Position:
+        return cls(execution.scheduled_for, execution.attempt, execution.id)
+
+    def rows_after(self) -> ColumnElement[bool]:
+        key = tuple_(JobExecution.scheduled_for, JobExecution.attempt, JobExecution.id)
+        return key < tuple_(
+            literal(self.scheduled_for, JobExecution.scheduled_for.type),
+            literal(self.attempt, JobExecution.attempt.type),
+            literal(self.id, JobExecution.id.type),
+        )
 
 
 @dataclass(slots=True)
@@ -228,16 +262,31 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
         return [LastFailure(*row) for row in await self.session.execute(statement)]
 
     async def search(
-        self, filters: ExecutionFilters, *, offset: int, limit: int
+        self,
+        filters: ExecutionFilters,
+        *,
+        offset: int,
+        limit: int,
+        after: Position | None = None,
     ) -> list[NamedExecution]:
-        """Executions with their job's name, newest slot first, in one query."""
-        statement = (
-            select(JobExecution, Job.name)
-            .join(Job, Job.id == JobExecution.job_id)
-            .where(*filters.where())
+        """Executions with their job's name, newest slot first (those after `after` when
+        given), in one query. The page's ids are picked first from a listing index alone
+        (an index-only scan, however deep the offset), then only those rows are read."""
+        where = filters.where()
+        if after is not None:
+            where.append(after.rows_after())
+        page_ids = (
+            select(JobExecution.id)
+            .where(*where)
             .order_by(*_newest_first(JobExecution))
             .offset(offset)
             .limit(limit)
+        )
+        statement = (
+            select(JobExecution, Job.name)
+            .join(Job, Job.id == JobExecution.job_id)
+            .where(JobExecution.id.in_(page_ids))
+            .order_by(*_newest_first(JobExecution))
         )
         return [NamedExecution(row[0], row[1]) for row in await self.session.execute(statement)]
 

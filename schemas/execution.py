@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.date_range import DateRange
 from core.enums import ExecutionStatus, ExecutionType, HttpMethod, TriggerType
-from repositories.job_execution import ExecutionCounts, Percentiles
+from repositories.job_execution import ExecutionCounts, Percentiles, Position
 from schemas.common import Page, RequestModel, example
 from schemas.date_range import DateRangeRead, RangeQuery
 from schemas.headers import HeaderList
@@ -89,21 +91,96 @@ class _ExecutionFilterQuery(RangeQuery):
         return [part for part in parts if part] or None
 
 
-class ExecutionListQuery(_ExecutionFilterQuery):
+CURSOR_DESCRIPTION = (
+    "The `next_cursor` of the previous page: the page after it, found by its place in the "
+    "order (keyset), so rows arriving meanwhile neither repeat nor skip rows, and deep pages "
+    "cost what the first does. Not with `page`."
+)
+_CURSOR_MAX_LENGTH = 200
+
+
+def encode_cursor(position: Position) -> str:
+    """An opaque token for the rows after `position` (base64url of its sort key)."""
+    key = [position.scheduled_for.isoformat(), position.attempt, position.id.hex]
+    raw = json.dumps(key, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> Position:
+    """The position an `encode_cursor` token carries; ValueError for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        slot, attempt, id_hex = json.loads(raw)
+        scheduled_for = datetime.fromisoformat(slot)
+        if scheduled_for.tzinfo is None or type(attempt) is not int or attempt < 1:
+            raise ValueError
+        return Position(scheduled_for, attempt, uuid.UUID(hex=id_hex))
+    except (ValueError, TypeError, AttributeError, UnicodeDecodeError):
+        raise ValueError("not a cursor this listing gave (use its `next_cursor`)") from None
+
+
+class _PagedExecutionQuery(_ExecutionFilterQuery):
     page: Page = 1
+    cursor: str | None = Field(
+        default=None, max_length=_CURSOR_MAX_LENGTH, description=CURSOR_DESCRIPTION
+    )
+
+    @field_validator("cursor")
+    @classmethod
+    def _known_cursor(cls, value: str | None) -> str | None:
+        if value is not None:
+            decode_cursor(value)
+        return value
+
+    @model_validator(mode="after")
+    def _page_or_cursor(self) -> Self:
+        if self.cursor is not None and self.page != 1:
+            raise ValueError("give `page` or `cursor`, not both")
+        return self
+
+    @property
+    def after(self) -> Position | None:
+        """Where the page starts when asked for by cursor."""
+        return None if self.cursor is None else decode_cursor(self.cursor)
+
+
+class ExecutionListQuery(_PagedExecutionQuery):
     limit: int = Field(default=20, ge=1, le=200)
     job_id: uuid.UUID | None = None
     execution_type: ExecutionType | None = None
 
 
-class JobExecutionListQuery(_ExecutionFilterQuery):
-    page: int = Field(default=1, ge=1)
+class JobExecutionListQuery(_PagedExecutionQuery):
     limit: int = Field(default=50, ge=1, le=200)
 
 
-class ExecutionPage(PageResponse[ExecutionRead]):
+class _ExecutionListing(PageResponse[ExecutionRead]):
+    """A page of executions: by number (`page`) or after a cursor."""
+
     items: list[ExecutionRead] = Field(serialization_alias="executions")
     per_page: int = Field(serialization_alias="limit")
+    # Narrower than PageResponse's `int`: a page asked by cursor has no number.
+    page: int | None = Field(  # type: ignore[assignment]
+        description="The page's number; null for a page asked by cursor."
+    )
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the next page; null on the last page.",
+    )
+
+
+class ExecutionPage(_ExecutionListing):
+    pass
+
+
+def cursor_fields(
+    query: ExecutionListQuery | JobExecutionListQuery, following: Position | None
+) -> dict[str, Any]:
+    """A listing's `page` (null when asked by cursor) and `next_cursor`."""
+    return {
+        "page": None if query.cursor is not None else query.page,
+        "next_cursor": None if following is None else encode_cursor(following),
+    }
 
 
 class StatisticsQuery(RangeQuery):
@@ -167,14 +244,14 @@ class ExecutionStatistics(_Percentiles):
         )
 
 
-class JobExecutionList(BaseModel):
+class JobExecutionList(_ExecutionListing):
     job_id: uuid.UUID
     job_name: str
-    total_executions: int = Field(description="Executions matching the filters, on every page.")
-    page: int
-    limit: int
-    total_pages: int
-    executions: list[ExecutionRead]
+    total: int = Field(
+        serialization_alias="total_executions",
+        description="Executions matching the filters, on every page (an estimate when "
+        "`total_is_estimate`).",
+    )
 
 
 class JobExecutionDetail(BaseModel):

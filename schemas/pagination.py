@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from repositories.base import Page
 
@@ -22,9 +22,14 @@ class PageResponse(BaseModel, Generic[ItemT]):
     page: int
     per_page: int
     total_pages: int
+    total_is_estimate: bool = Field(
+        default=False,
+        description="True when `total` (and so `total_pages`) is an estimate: listings that "
+        "can hold millions of rows count exactly up to a limit and estimate past it.",
+    )
 
     @classmethod
-    def of(cls, page: Page[Any], **more: Any) -> Self:
+    def of(cls, page: Page[Any], /, **more: Any) -> Self:
         """The response for a repository page; `more` fills the listing's other fields."""
         return cls.model_validate(
             {
@@ -33,6 +38,7 @@ class PageResponse(BaseModel, Generic[ItemT]):
                 "page": page.page,
                 "per_page": page.per_page,
                 "total_pages": page.total_pages,
+                "total_is_estimate": page.total_is_estimate,
                 **more,
             }
         )

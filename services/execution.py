@@ -20,6 +20,7 @@ from repositories.job_execution import (
     JobExecutionRepository,
     NamedExecution,
     Percentiles,
+    Position,
 )
 from schemas.execution import ExecutionListQuery, JobExecutionListQuery, StatisticsQuery
 
@@ -33,13 +34,11 @@ class ExecutionService:
 
     # --- reading ---------------------------------------------------------------------------
 
-    async def list(self, query: ExecutionListQuery) -> Page[NamedExecution]:
+    async def list(self, query: ExecutionListQuery) -> tuple[Page[NamedExecution], Position | None]:
+        """One page of every job's executions, newest slot first, and where the next page
+        starts (None on the last)."""
         filters = _filters(query, job_id=query.job_id, execution_type=query.execution_type)
-        rows = await self.executions.search(
-            filters, offset=(query.page - 1) * query.limit, limit=query.limit
-        )
-        total = await self.executions.count(*filters.where())
-        return Page(items=rows, total=total, page=query.page, per_page=query.limit)
+        return await self._page(filters, query)
 
     async def get(self, execution_id: uuid.UUID, job: Job | None = None) -> NamedExecution:
         found = await self.executions.get_with_job_name(execution_id)
@@ -55,14 +54,35 @@ class ExecutionService:
         counts = await self.executions.counts(filters)
         return counts, await self.executions.percentiles(filters), window
 
-    async def list_for_job(self, job: Job, query: JobExecutionListQuery) -> Page[NamedExecution]:
-        """One page of the job's executions, newest slot first."""
-        filters = _filters(query, job_id=job.id)
+    async def list_for_job(
+        self, job: Job, query: JobExecutionListQuery
+    ) -> tuple[Page[NamedExecution], Position | None]:
+        """One page of the job's executions, newest slot first, and where the next starts."""
+        return await self._page(_filters(query, job_id=job.id), query)
+
+    async def _page(
+        self, filters: ExecutionFilters, query: ExecutionListQuery | JobExecutionListQuery
+    ) -> tuple[Page[NamedExecution], Position | None]:
+        # One row more than the page says whether another page follows.
+        after = query.after
         rows = await self.executions.search(
-            filters, offset=(query.page - 1) * query.limit, limit=query.limit
+            filters,
+            offset=0 if after else (query.page - 1) * query.limit,
+            limit=query.limit + 1,
+            after=after,
         )
-        total = await self.executions.count(*filters.where())
-        return Page(items=rows, total=total, page=query.page, per_page=query.limit)
+        following = Position.of(rows[query.limit - 1]) if len(rows) > query.limit else None
+        total, estimated = await self.executions.count_or_estimate(
+            self.settings.execution_exact_count_limit, *filters.where()
+        )
+        page = Page(
+            items=rows[: query.limit],
+            total=total,
+            page=query.page,
+            per_page=query.limit,
+            total_is_estimate=estimated,
+        )
+        return page, following
 
     async def statistics_for_job(
         self, job: Job

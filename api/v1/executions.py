@@ -16,6 +16,7 @@ from schemas.execution import (
     ExecutionRead,
     ExecutionStatistics,
     StatisticsQuery,
+    cursor_fields,
 )
 
 router = ApiRouter(prefix="/executions", tags=["executions"])
@@ -26,7 +27,10 @@ router = ApiRouter(prefix="/executions", tags=["executions"])
     summary="List executions",
     description=(
         "Newest slot first. `from`/`to` filter on the slot time (`scheduled_for`): `from` "
-        "inclusive, `to` exclusive, a date-only `to` covers that day."
+        "inclusive, `to` exclusive, a date-only `to` covers that day. Pages by number "
+        "(`page`) or, for deep or live paging, by `cursor` (each answer's `next_cursor`). "
+        "`total` is exact up to EXECUTION_EXACT_COUNT_LIMIT matches (10,000) and PostgreSQL's "
+        "estimate past it, flagged by `total_is_estimate`."
     ),
     response_model=ExecutionPage,
     responses=error_responses(400, 401),
@@ -36,7 +40,8 @@ async def list_executions(
     _user: CurrentUser,
     service: ExecutionServiceDep,
 ) -> ExecutionPage:
-    return ExecutionPage.of(await service.list(query))
+    page, following = await service.list(query)
+    return ExecutionPage.of(page, **cursor_fields(query, following))
 
 
 @router.get(

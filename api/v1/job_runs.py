@@ -30,6 +30,7 @@ from schemas.execution import (
     JobStatistics,
     TrialRunRequest,
     TrialRunResult,
+    cursor_fields,
 )
 
 router = ApiRouter(prefix="/jobs", tags=["job runs"])
@@ -99,8 +100,10 @@ async def try_target(
     "/{job_id:uuid}/executions",
     summary="List a job's executions",
     description=(
-        "Newest slot first, `limit` per page (`page` from 1); `total_executions` and "
-        "`total_pages` count every execution matching the filters."
+        "Newest slot first, `limit` per page: by number (`page` from 1) or by `cursor` (each "
+        "answer's `next_cursor`), as `GET /executions`. `total_executions` and `total_pages` "
+        "count every execution matching the filters, exactly up to "
+        "EXECUTION_EXACT_COUNT_LIMIT and estimated past it (`total_is_estimate`)."
     ),
     response_model=JobExecutionList,
     responses=error_responses(400, 401, 404),
@@ -113,15 +116,9 @@ async def list_job_executions(
     executions: ExecutionServiceDep,
 ) -> JobExecutionList:
     job = await jobs.get(job_id)
-    page = await executions.list_for_job(job, query)
-    return JobExecutionList(
-        job_id=job.id,
-        job_name=job.name,
-        total_executions=page.total,
-        page=page.page,
-        limit=page.per_page,
-        total_pages=page.total_pages,
-        executions=[ExecutionRead.model_validate(row) for row in page.items],
+    page, following = await executions.list_for_job(job, query)
+    return JobExecutionList.of(
+        page, job_id=job.id, job_name=job.name, **cursor_fields(query, following)
     )
 
 

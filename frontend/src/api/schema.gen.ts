@@ -306,7 +306,7 @@ export interface paths {
         };
         /**
          * List executions
-         * @description Newest slot first. `from`/`to` filter on the slot time (`scheduled_for`): `from` inclusive, `to` exclusive, a date-only `to` covers that day.
+         * @description Newest slot first. `from`/`to` filter on the slot time (`scheduled_for`): `from` inclusive, `to` exclusive, a date-only `to` covers that day. Pages by number (`page`) or, for deep or live paging, by `cursor` (each answer's `next_cursor`). `total` is exact up to EXECUTION_EXACT_COUNT_LIMIT matches (10,000) and PostgreSQL's estimate past it, flagged by `total_is_estimate`.
          */
         get: operations["list_executions_api_v1_executions_get"];
         put?: never;
@@ -607,7 +607,7 @@ export interface paths {
         };
         /**
          * List a job's executions
-         * @description Newest slot first, `limit` per page (`page` from 1); `total_executions` and `total_pages` count every execution matching the filters.
+         * @description Newest slot first, `limit` per page: by number (`page` from 1) or by `cursor` (each answer's `next_cursor`), as `GET /executions`. `total_executions` and `total_pages` count every execution matching the filters, exactly up to EXECUTION_EXACT_COUNT_LIMIT and estimated past it (`total_is_estimate`).
          */
         get: operations["list_job_executions_api_v1_jobs__job_id__executions_get"];
         put?: never;
@@ -1069,6 +1069,12 @@ export interface components {
             range: components["schemas"]["DateRangeRead"];
             /** Total */
             total: number;
+            /**
+             * Total Is Estimate
+             * @description True when `total` (and so `total_pages`) is an estimate: listings that can hold millions of rows count exactly up to a limit and estimate past it.
+             * @default false
+             */
+            total_is_estimate: boolean;
             /** Total Pages */
             total_pages: number;
         };
@@ -1464,10 +1470,24 @@ export interface components {
             executions: components["schemas"]["ExecutionRead"][];
             /** Limit */
             limit: number;
-            /** Page */
-            page: number;
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last page.
+             */
+            next_cursor?: string | null;
+            /**
+             * Page
+             * @description The page's number; null for a page asked by cursor.
+             */
+            page: number | null;
             /** Total */
             total: number;
+            /**
+             * Total Is Estimate
+             * @description True when `total` (and so `total_pages`) is an estimate: listings that can hold millions of rows count exactly up to a limit and estimate past it.
+             * @default false
+             */
+            total_is_estimate: boolean;
             /** Total Pages */
             total_pages: number;
         };
@@ -1970,13 +1990,27 @@ export interface components {
             job_name: string;
             /** Limit */
             limit: number;
-            /** Page */
-            page: number;
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last page.
+             */
+            next_cursor?: string | null;
+            /**
+             * Page
+             * @description The page's number; null for a page asked by cursor.
+             */
+            page: number | null;
             /**
              * Total Executions
-             * @description Executions matching the filters, on every page.
+             * @description Executions matching the filters, on every page (an estimate when `total_is_estimate`).
              */
             total_executions: number;
+            /**
+             * Total Is Estimate
+             * @description True when `total` (and so `total_pages`) is an estimate: listings that can hold millions of rows count exactly up to a limit and estimate past it.
+             * @default false
+             */
+            total_is_estimate: boolean;
             /** Total Pages */
             total_pages: number;
         };
@@ -2007,6 +2041,12 @@ export interface components {
             per_page: number;
             /** Total */
             total: number;
+            /**
+             * Total Is Estimate
+             * @description True when `total` (and so `total_pages`) is an estimate: listings that can hold millions of rows count exactly up to a limit and estimate past it.
+             * @default false
+             */
+            total_is_estimate: boolean;
             /** Total Pages */
             total_pages: number;
         };
@@ -2437,6 +2477,12 @@ export interface components {
             range: components["schemas"]["DateRangeRead"];
             /** Total */
             total: number;
+            /**
+             * Total Is Estimate
+             * @description True when `total` (and so `total_pages`) is an estimate: listings that can hold millions of rows count exactly up to a limit and estimate past it.
+             * @default false
+             */
+            total_is_estimate: boolean;
             /** Total Pages */
             total_pages: number;
         };
@@ -4502,6 +4548,8 @@ export interface operations {
                 trigger_type?: components["schemas"]["TriggerType"] | null;
                 /** @description 1-based, at most 1,000,000. */
                 page?: number;
+                /** @description The `next_cursor` of the previous page: the page after it, found by its place in the order (keyset), so rows arriving meanwhile neither repeat nor skip rows, and deep pages cost what the first does. Not with `page`. */
+                cursor?: string | null;
                 limit?: number;
                 job_id?: string | null;
                 execution_type?: components["schemas"]["ExecutionType"] | null;
@@ -6237,7 +6285,10 @@ export interface operations {
                 /** @description Comma-separated statuses, e.g. `failed,missed`. */
                 status?: components["schemas"]["ExecutionStatus"][] | null;
                 trigger_type?: components["schemas"]["TriggerType"] | null;
+                /** @description 1-based, at most 1,000,000. */
                 page?: number;
+                /** @description The `next_cursor` of the previous page: the page after it, found by its place in the order (keyset), so rows arriving meanwhile neither repeat nor skip rows, and deep pages cost what the first does. Not with `page`. */
+                cursor?: string | null;
                 limit?: number;
             };
             header?: never;

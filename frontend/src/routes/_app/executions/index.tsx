@@ -153,9 +153,11 @@ function ExecutionsPage() {
             caption="Executions, newest slot first"
           />
           <Pagination
-            page={list.data.page}
+            page={list.data.page ?? 1}
             totalPages={list.data.total_pages}
             total={list.data.total}
+            estimated={list.data.total_is_estimate}
+            hasNext={list.data.next_cursor != null}
             onPage={(page) => setFilter({ page })}
             label="Execution pages"
           />

@@ -301,9 +301,11 @@ function JobHistory({ jobId }: { jobId: string }) {
             showJob={false}
           />
           <Pagination
-            page={history.data.page}
+            page={history.data.page ?? 1}
             totalPages={history.data.total_pages}
             total={history.data.total_executions}
+            estimated={history.data.total_is_estimate}
+            hasNext={history.data.next_cursor != null}
             onPage={(next) => navigate({ search: { status, page: next } })}
             label="Execution history pages"
           />
