@@ -115,74 +115,45 @@ async def _seed_jobs(connection: asyncpg.Connection, now: datetime) -> uuid.UUID
         + ["created_at", "updated_at"],
     )
     next_runs: dict[tuple[str, str], datetime] = {}
-    jobs: list[tuple[Any, ...]] = []
+    jobs: list[dict[str, Any]] = []
     for n in range(JOB_COUNT):
         expression = "* * * * *" if n < HOT_JOBS else CRONS[n % len(CRONS)]
         zone = ZONES[n % len(ZONES)]
-        key = (expression, zone)
-        if key not in next_runs:
-            next_runs[key] = cron.next_fire_time(expression, zone, after=now)
+        if (expression, zone) not in next_runs:
+            next_runs[expression, zone] = cron.next_fire_time(expression, zone, after=now)
         github = n % 10 == 9
         created = now - timedelta(days=DAYS + 1, minutes=n)
         jobs.append(
-            (
-                uuid.uuid4(),
-                f"history-job-{n:05d}",
-                expression,
-                zone,
-                None if github else f"https://hooks.example.com/job/{n}",
-                "POST",
-                json.dumps({"n": n}),
-                "general",
-                "platform",
-                date(2099, 1, 1),
-                False,
-                "[]",
-                False,
-                30,
-                2,
-                admin_id,
-                n % 50 != 49,  # 2% paused
-                next_runs[key],
-                now - timedelta(seconds=n % 60),
-                rng.choice((1, 2, 3, 7)) if n % 20 == 3 else 0,
-                "acme" if github else None,
-                "deploy" if github else None,
-                "nightly.yml" if github else None,
-                created,
-                created,
-            )
+            {
+                "id": uuid.uuid4(),
+                "name": f"history-job-{n:05d}",
+                "cron_expression": expression,
+                "timezone": zone,
+                "target_url": None if github else f"https://hooks.example.com/job/{n}",
+                "github_owner": "acme" if github else None,
+                "github_repo": "deploy" if github else None,
+                "github_workflow_name": "nightly.yml" if github else None,
+                "http_method": "POST",
+                "metadata": json.dumps({"n": n}),
+                "category": "general",
+                "pic_team": "platform",
+                "end_date": date(2099, 1, 1),
+                "enable_email_notifications": False,
+                "notification_emails": "[]",
+                "notify_on_success": False,
+                "timeout_seconds": 30,
+                "max_retries": 2,
+                "created_by": admin_id,
+                "is_active": n % 50 != 49,  # 2% paused
+                "next_run_at": next_runs[expression, zone],
+                "last_execution_at": now - timedelta(seconds=n % 60),
+                "consecutive_failures": rng.choice((1, 2, 3, 7)) if n % 20 == 3 else 0,
+                "created_at": created,
+                "updated_at": created,
+            }
         )
     await connection.copy_records_to_table(
-        "job",
-        records=jobs,
-        columns=[
-            "id",
-            "name",
-            "cron_expression",
-            "timezone",
-            "target_url",
-            "http_method",
-            "metadata",
-            "category",
-            "pic_team",
-            "end_date",
-            "enable_email_notifications",
-            "notification_emails",
-            "notify_on_success",
-            "timeout_seconds",
-            "max_retries",
-            "created_by",
-            "is_active",
-            "next_run_at",
-            "last_execution_at",
-            "consecutive_failures",
-            "github_owner",
-            "github_repo",
-            "github_workflow_name",
-            "created_at",
-            "updated_at",
-        ],
+        "job", records=[tuple(job.values()) for job in jobs], columns=list(jobs[0])
     )
     await connection.execute(
         "CREATE TABLE bench_job (n integer PRIMARY KEY, id uuid NOT NULL, "
@@ -193,9 +164,9 @@ async def _seed_jobs(connection: asyncpg.Connection, now: datetime) -> uuid.UUID
         records=[
             (
                 n,
-                job[0],
-                "webhook" if job[4] else "github_actions",
-                job[4] or "acme/deploy:nightly.yml",
+                job["id"],
+                "webhook" if job["target_url"] else "github_actions",
+                job["target_url"] or "acme/deploy:nightly.yml",
             )
             for n, job in enumerate(jobs)
         ],
@@ -409,9 +380,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             busiest = await connection.fetchval("SELECT id FROM bench_job WHERE n = 0")
         finally:
             await connection.close()
-        port = _free_port(8765)
         env = server_environment(database_url) | {"ACCESS_TOKEN_EXPIRE_MINUTES": "600"}
-        base_url = f"http://127.0.0.1:{port}"
         done = 0
         for slots in slots_needed:
             connection = await asyncpg.connect(_dsn(database_url))
@@ -433,6 +402,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                 flush=True,
             )
             load_before = os.getloadavg()[0]
+            port = _free_port(0)  # any free port: never another run's server
+            base_url = f"http://127.0.0.1:{port}"
             probe: tuple[str, dict[str, str]] = (f"{base_url}/api/v1/health", {})
             log = RESULTS / "raw" / "history_bench_server.log"
             log.parent.mkdir(parents=True, exist_ok=True)
