@@ -6,7 +6,7 @@ environment, written by run.py after seeding:
 
     LOADTEST_TOKEN        an access token of the seeded admin
     LOADTEST_DATA         a JSON file: {"job_ids": [...], "login_names": [...], "password": ...,
-                          "pic_team": ..., "target_url": ...}
+                          "pic_team": ..., "target_url": ..., "slow_target_url": ...}
 
     locust -f loadtest/locustfile.py --headless -u 64 -r 64 -t 15s \
         --host http://127.0.0.1:8100 JobGet
@@ -27,7 +27,14 @@ from locust import FastHttpUser, constant, task
 def _load() -> dict[str, Any]:
     path = os.environ.get("LOADTEST_DATA")
     if not path:
-        return {"job_ids": [], "login_names": [], "password": "", "pic_team": "", "target_url": ""}
+        return {
+            "job_ids": [],
+            "login_names": [],
+            "password": "",
+            "pic_team": "",
+            "target_url": "",
+            "slow_target_url": "",
+        }
     with open(path, encoding="utf-8") as handle:
         data: dict[str, Any] = json.load(handle)
     return data
@@ -117,3 +124,26 @@ class Execute(_ApiUser):
             headers=AUTH,
             name="POST /jobs/{id}/execute",
         )
+
+
+class TestRun(_ApiUser):
+    """POST /jobs/test-run: one call to a target that answers after 300 ms, nothing stored."""
+
+    @task
+    def test_run(self) -> None:
+        body = {
+            "target_url": DATA["slow_target_url"],
+            "http_method": "POST",
+            "metadata": {"source": "loadtest"},
+            "timeout_seconds": 30,
+        }
+        with self.client.post(
+            "/api/v1/jobs/test-run",
+            json=body,
+            headers=AUTH,
+            name="POST /jobs/test-run",
+            catch_response=True,
+        ) as response:
+            # A 200 whose call failed is a failure too: the point is calls that completed.
+            if response.status_code == 200 and not (response.json() or {}).get("ok"):
+                response.failure(f"test run not ok: {response.json().get('message')}")

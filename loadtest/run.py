@@ -66,6 +66,7 @@ PASSWORD = "loadtest-password"
 PIC_TEAM = "platform"
 JWT_SECRET = "loadtest-only-secret-" + "x" * 32
 TARGET_DELAY_SECONDS = 0.05
+SLOW_TARGET_DELAY_SECONDS = 0.3  # the test-run scenario's target: requests that really wait
 POOL_SIZE, MAX_OVERFLOW = 10, 20
 SYNC_THREADS = 40
 
@@ -80,7 +81,9 @@ class Scenario:
     key: str
     user_class: str
     title: str
-    kind: str  # "read", "write", "cpu" or "io"
+    # "read", "write", "cpu", "io" (answers before the call; runs counted in the database) or
+    # "wait" (answers after a slow call; nothing stored)
+    kind: str
 
 
 SCENARIOS = (
@@ -89,6 +92,7 @@ SCENARIOS = (
     Scenario("failed_executions", "FailedExecutions", "GET /executions?status=failed", "read"),
     Scenario("job_create", "JobCreate", "POST /jobs", "write"),
     Scenario("execute", "Execute", "POST /jobs/{id}/execute (50 ms target)", "io"),
+    Scenario("test_run", "TestRun", "POST /jobs/test-run (300 ms target)", "wait"),
     # Last: hundreds of queued argon2 verifications outlive the point that sent them.
     Scenario("login", "Login", "POST /auth/login (argon2)", "cpu"),
 )
@@ -171,7 +175,7 @@ async def seed(database_url: str, target_url: str) -> dict[str, Any]:
         ]
         await connection.copy_records_to_table(
             "user",
-            records=[(*user, True, now, now) for user in users],
+            records=[(*user, True, "UTC", now, now) for user in users],
             columns=[
                 "id",
                 "username",
@@ -179,6 +183,7 @@ async def seed(database_url: str, target_url: str) -> dict[str, Any]:
                 "password_hash",
                 "role",
                 "is_active",
+                "timezone",
                 "created_at",
                 "updated_at",
             ],
@@ -362,10 +367,54 @@ async def _manual_runs(database_url: str, since: datetime, until: datetime) -> d
     return dict(row) if row is not None else {}
 
 
+@dataclass(frozen=True)
+class Seeded:
+    """A migrated, seeded database and an access token of its admin."""
+
+    database_url: str
+    data: dict[str, Any]
+    token: str
+    seed_seconds: float
+
+    def probe(self, base: str) -> tuple[str, dict[str, str]]:
+        """A request that answers 200 once a stack serves (for `serving`)."""
+        url = f"{base}/api/v1/jobs/{self.data['job_ids'][0]}"
+        return url, {"Authorization": f"Bearer {self.token}"}
+
+
+@contextlib.contextmanager
+def seeded_database(target_url: str, *, keep: bool = False) -> Iterator[Seeded]:
+    """A fresh database on the test server, migrated and seeded (`seed`); dropped afterwards
+    unless `keep`."""
+    base_url = databases.server_url()
+    if databases.is_sqlite(base_url):
+        raise SystemExit("the load test needs PostgreSQL (TEST_DATABASE_URL or 127.0.0.1:5432)")
+    database_url = asyncio.run(databases.create_migrated_database(base_url))
+    print(f"database {database_url.rsplit('/', 1)[1]} created and migrated", flush=True)
+    try:
+        started = time.monotonic()
+        data = asyncio.run(seed(database_url, target_url))
+        seed_seconds = time.monotonic() - started
+        print(f"seeded {data['counts']} in {seed_seconds:.1f} s", flush=True)
+        settings = Settings(
+            _env_file=None,
+            database_url=database_url,
+            jwt_secret_key=JWT_SECRET,
+            access_token_expire_minutes=24 * 60,
+        )
+        token = create_access_token(uuid.UUID(data["admin_id"]), settings, datetime.now(UTC)).token
+        yield Seeded(database_url, data, token, seed_seconds)
+    finally:
+        if keep:
+            print(f"kept the database: {database_url}")
+        else:
+            asyncio.run(databases.drop_database(base_url, database_url))
+
+
 # --- processes ---------------------------------------------------------------------------------
 
 
-def _free_port(preferred: int) -> int:
+def free_port(preferred: int) -> int:
     for candidate in (preferred, 0):
         with socket.socket() as probe:
             try:
@@ -377,7 +426,7 @@ def _free_port(preferred: int) -> int:
     raise RuntimeError("no free port on 127.0.0.1")
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process (all its threads), from /proc."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -397,10 +446,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def _target_server(port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def _target_server(port: int, log: Path, delay: float) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "loadtest.target_server", str(port), str(TARGET_DELAY_SECONDS)],
+            [sys.executable, "-m", "loadtest.target_server", str(port), str(delay)],
             cwd=ROOT,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -438,9 +487,16 @@ def server_environment(database_url: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _serving(
-    stack: Stack, port: int, env: dict[str, str], log: Path, probe: tuple[str, dict[str, str]]
+def serving(
+    stack: Stack,
+    port: int,
+    env: dict[str, str],
+    log: Path,
+    probe: tuple[str, dict[str, str]],
+    cwd: Path = ROOT,
 ) -> Iterator[subprocess.Popen[bytes]]:
+    """The stack served by uvicorn until the block ends; its code is imported from `cwd` (a
+    copy of another commit's tree serves that commit)."""
     command = [sys.executable, "-m", "uvicorn", stack.app]
     if stack.factory:
         command.append("--factory")
@@ -461,7 +517,7 @@ def _serving(
     ]
     with log.open("wb") as output:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+            command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT
         )
         try:
             _wait_for(probe[0], probe[1], process)
@@ -531,7 +587,7 @@ def _run_locust(
         "WARNING",
         scenario.user_class,
     ]
-    cpu_before = _cpu_seconds(server_pid)
+    cpu_before = cpu_seconds(server_pid)
     with (raw / f"{prefix.name}.log").open("wb") as output:
         subprocess.run(
             command,
@@ -542,7 +598,7 @@ def _run_locust(
             timeout=point.seconds + 120,
             check=True,
         )
-    cpu = _cpu_seconds(server_pid) - cpu_before
+    cpu = cpu_seconds(server_pid) - cpu_before
     _read_stats(point, Path(f"{prefix}_stats.csv"), Path(f"{prefix}_failures.csv"))
     if point.requests:
         point.server_cpu_ms_per_request = round(1000 * cpu / point.requests, 2)
@@ -567,9 +623,6 @@ def _read_stats(point: Point, stats: Path, failures: Path) -> None:
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
-    base_url = databases.server_url()
-    if databases.is_sqlite(base_url):
-        raise SystemExit("the load test needs PostgreSQL (TEST_DATABASE_URL or 127.0.0.1:5432)")
     raw = RESULTS / "raw"
     shutil.rmtree(raw, ignore_errors=True)
     raw.mkdir(parents=True)
@@ -579,46 +632,42 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     seconds: int = args.seconds or (QUICK_SECONDS if args.quick else FULL_SECONDS)
     stacks = [STACK_BY_KEY[key] for key in args.stacks]
     scenarios = [SCENARIO_BY_KEY[key] for key in args.scenarios]
-    port = _free_port(args.port)
-    target_port = _free_port(args.target_port)
+    port = free_port(args.port)
+    target_port = free_port(args.target_port)
+    slow_target_port = free_port(args.target_port + 1)
     started = time.monotonic()
     load_before = os.getloadavg()
 
-    database_url = asyncio.run(databases.create_migrated_database(base_url))
-    print(f"database {database_url.rsplit('/', 1)[1]} created and migrated", flush=True)
     points: list[Point] = []
-    try:
-        seed_started = time.monotonic()
-        data = asyncio.run(seed(database_url, f"http://127.0.0.1:{target_port}/hook"))
-        seed_seconds = time.monotonic() - seed_started
-        print(f"seeded {data['counts']} in {seed_seconds:.1f} s", flush=True)
+    target_url = f"http://127.0.0.1:{target_port}/hook"
+    with seeded_database(target_url, keep=args.keep_db) as seeded:
+        database_url, data, token = seeded.database_url, seeded.data, seeded.token
+        data["slow_target_url"] = f"http://127.0.0.1:{slow_target_port}/hook"
         data_file = raw / "data.json"
         data_file.write_text(json.dumps(data))
-        settings = Settings(
-            _env_file=None,
-            database_url=database_url,
-            jwt_secret_key=JWT_SECRET,
-            access_token_expire_minutes=24 * 60,
-        )
-        token = create_access_token(uuid.UUID(data["admin_id"]), settings, datetime.now(UTC)).token
         env = server_environment(database_url)
+        if args.max_outbound is not None:
+            env["SCHEDULER_MAX_CONCURRENCY"] = str(args.max_outbound)
         locust_env = {**os.environ, "LOADTEST_TOKEN": token, "LOADTEST_DATA": str(data_file)}
         base = f"http://127.0.0.1:{port}"
-        probe = (f"{base}/api/v1/jobs/{data['job_ids'][0]}", {"Authorization": f"Bearer {token}"})
 
-        with _target_server(target_port, raw / "target.log"):
+        with (
+            _target_server(target_port, raw / "target.log", TARGET_DELAY_SECONDS),
+            _target_server(slow_target_port, raw / "slow-target.log", SLOW_TARGET_DELAY_SECONDS),
+        ):
             for stack in stacks:
                 keys = [scenario.key for scenario in scenarios if scenario.key in stack.scenarios]
                 if not keys:
                     continue
-                with _serving(stack, port, env, raw / f"server-{stack.key}.log", probe) as server:
+                log = raw / f"server-{stack.key}.log"
+                with serving(stack, port, env, log, seeded.probe(base)) as server:
                     _warm_up(base, data, token, keys)
                     for scenario in scenarios:
                         if scenario.key not in keys:
                             continue
                         for count in users:
                             point = Point(stack.key, scenario.key, count, seconds)
-                            _wait_until_idle(server.pid)
+                            wait_until_idle(server.pid)
                             _measure(point, scenario, base, locust_env, raw, server, database_url)
                             points.append(point)
                             print(_describe(point), flush=True)
@@ -629,11 +678,6 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
                                 profiled,
                             ):
                                 _profile(server.pid, point, scenario, base, locust_env, raw)
-    finally:
-        if args.keep_db:
-            print(f"kept the database: {database_url}")
-        else:
-            asyncio.run(databases.drop_database(base_url, database_url))
     return {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(["python -m loadtest.run", *sys.argv[1:]]),
@@ -641,7 +685,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         "seconds_per_point": seconds,
         "users": list(users),
         "wall_seconds": round(time.monotonic() - started),
-        "seed_seconds": round(seed_seconds, 1),
+        "seed_seconds": round(seeded.seed_seconds, 1),
         "load_average_before": [round(value, 2) for value in load_before],
         "load_average_after": [round(value, 2) for value in os.getloadavg()],
         "data": data["counts"],
@@ -674,38 +718,54 @@ def _measure(
         window = (until - first).total_seconds() if first else 0
         point.delivered_rps = round(int(runs.get("delivered") or 0) / window, 1) if window else 0
         point.failed_runs = int(runs.get("failed") or 0)
-    if scenario.kind != "read":
+    if scenario.kind not in ("read", "wait"):
         asyncio.run(_reset(database_url))
 
 
-def _wait_until_idle(pid: int, limit_seconds: float = 180) -> None:
+def wait_until_idle(pid: int, limit_seconds: float = 180) -> None:
     """Wait until the server has finished the requests locust gave up on (it goes on serving
     requests whose client has gone), so that they do not weigh on the next point."""
     deadline = time.monotonic() + limit_seconds
     quiet = 0
     while time.monotonic() < deadline and quiet < 2:
-        before = _cpu_seconds(pid)
+        before = cpu_seconds(pid)
         time.sleep(0.5)
-        quiet = quiet + 1 if _cpu_seconds(pid) - before < 0.05 else 0
+        quiet = quiet + 1 if cpu_seconds(pid) - before < 0.05 else 0
 
 
 def _profile(
     pid: int, point: Point, scenario: Scenario, base: str, env: dict[str, str], raw: Path
 ) -> None:
     """py-spy samples the async server during one more run of the same point."""
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     output = RESULTS / f"profile-{point.stack}-{point.scenario}-{point.users}.txt"
     collapsed = raw / f"{output.stem}.collapsed"
-    spy = subprocess.Popen(
+    spy = start_py_spy(pid, collapsed, point.seconds)
+    again = Point(point.stack, point.scenario, point.users, point.seconds)
+    _run_locust(again, scenario, base, env, raw, pid)
+    spy.wait(timeout=60)
+    heading = (
+        f"py-spy, {again.stack} stack, {again.scenario}, {again.users} users, {again.seconds} s: "
+        f"{again.rps} rps, p50 {again.p50_ms} ms, p99 {again.p99_ms} ms"
+    )
+    output.write_text(summarize_profile(collapsed, heading))
+    print(f"profile written to {output.relative_to(ROOT)}", flush=True)
+
+
+def start_py_spy(
+    pid: int, collapsed: Path, seconds: float, rate: int = 200
+) -> subprocess.Popen[bytes]:
+    """py-spy recording `pid` for `seconds` into `collapsed` (its raw, collapsed format)."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return subprocess.Popen(
         [
             py_spy,
             "record",
             "--pid",
             str(pid),
             "--rate",
-            "200",
+            str(rate),
             "--duration",
-            str(point.seconds),
+            str(max(1, round(seconds))),
             "--format",
             "raw",
             "--nonblocking",
@@ -715,15 +775,15 @@ def _profile(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    again = Point(point.stack, point.scenario, point.users, point.seconds)
-    _run_locust(again, scenario, base, env, raw, pid)
-    spy.wait(timeout=60)
-    header = (
-        f"py-spy, {again.stack} stack, {again.scenario}, {again.users} users, {again.seconds} s: "
-        f"{again.rps} rps, p50 {again.p50_ms} ms, p99 {again.p99_ms} ms"
-    )
-    output.write_text(summarize_profile(collapsed, header))
-    print(f"profile written to {output.relative_to(ROOT)}", flush=True)
+
+
+def read_profile(collapsed: Path) -> Iterator[tuple[list[str], int]]:
+    """The stacks of a py-spy raw profile, root first ("function (path:line)" each), with
+    their sample counts."""
+    for line in collapsed.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if stack and count_text.isdigit():
+            yield stack.split(";"), int(count_text)
 
 
 def summarize_profile(collapsed: Path, header: str, top: int = 40) -> str:
@@ -731,12 +791,8 @@ def summarize_profile(collapsed: Path, header: str, top: int = 40) -> str:
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     total = 0
-    for line in collapsed.read_text(encoding="utf-8", errors="replace").splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
-        frames = [frame.split(" (", 1)[0] + _where(frame) for frame in stack.split(";")]
+    for stack, count in read_profile(collapsed):
+        frames = [frame.split(" (", 1)[0] + _where(frame) for frame in stack]
         total += count
         for frame in set(frames):
             inclusive[frame] += count
@@ -860,6 +916,22 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     else:
         verdicts.append(("I/O-bound execute at 256 users", "not measured", ""))
 
+    waiting_async = index.get(("async", "test_run", 256))
+    waiting_sync = index.get(("sync", "test_run", 256))
+    if waiting_async and waiting_sync:
+        ratio = waiting_async["rps"] / waiting_sync["rps"] if waiting_sync["rps"] else 0
+        errors = waiting_async["failures"] + waiting_sync["failures"]
+        verdicts.append(
+            (
+                "I/O-bound test-run (300 ms target) at 256 users: async ≥ 3× sync rps, zero errors",
+                "met" if ratio >= 3 and errors == 0 else "missed",
+                f"{waiting_async['rps']:.0f} vs {waiting_sync['rps']:.0f} rps = {ratio:.2f}×; "
+                f"errors: async {waiting_async['failures']}, sync {waiting_sync['failures']}",
+            )
+        )
+    else:
+        verdicts.append(("I/O-bound test-run at 256 users", "not measured", ""))
+
     reads = [s.key for s in SCENARIOS if s.kind == "read"]
     figures, met_all, measured = [], True, True
     for key in reads:
@@ -982,6 +1054,10 @@ def render_report(results: dict[str, Any], baseline: dict[str, Any] | None) -> s
         "the dispatcher (up to 100 calls at once, outcomes written in batches) | job query, "
         "INSERT, COMMIT, **the webhook call inside the request** (httpx, sync), UPDATE outcome, "
         "COMMIT, then answer (as the Flask service did) | – |",
+        "| POST /jobs/test-run | user query, COMMIT, the call to the 300 ms target on the "
+        "shared aiohttp client (up to SCHEDULER_MAX_CONCURRENCY connections), answer; nothing "
+        "stored | user query, COMMIT, the call (httpx, sync) on the request's pool thread, "
+        "answer | – |",
         "",
         "For execute, the response rate alone would flatter the async service, which answers "
         "before calling the target; `delivered/s` counts runs whose webhook call completed "
@@ -1199,6 +1275,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument(
         "--profile", choices=SCENARIO_BY_KEY, help="sample the async server with py-spy"
+    )
+    parser.add_argument(
+        "--max-outbound",
+        type=int,
+        help="SCHEDULER_MAX_CONCURRENCY of the async service: its outbound connections, shared "
+        "by runs and test runs (default: the service's, 100)",
     )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     parser.add_argument("--report-only", action="store_true", help="rewrite report.md and rps.png")

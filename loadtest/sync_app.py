@@ -5,7 +5,7 @@ otherwise), one sync SQLAlchemy `Session` on psycopg 3 per request, the same mod
 request/response schemas, the same SQL statements, the same middleware and error envelope, so
 the only difference from the async service is how waiting is done. `POST /jobs/{id}/execute`
 calls the target inside the request, as the Flask service did, and answers once the outcome is
-recorded.
+recorded; `POST /jobs/test-run` holds its thread for the whole call to the target.
 
     uvicorn --factory loadtest.sync_app:create_app --host 127.0.0.1 --port 8100
 
@@ -70,6 +70,8 @@ from schemas.execution import (
     ExecutionListQuery,
     ExecutionPage,
     ExecutionRead,
+    TrialRunRequest,
+    TrialRunResult,
 )
 from schemas.job import (
     JobCreate,
@@ -81,6 +83,7 @@ from schemas.job import (
 )
 from schemas.user import UserOut
 from services.execution_lifecycle import RunSpec, execution_type_of, run_spec, target_of
+from services.trial_run import TRIAL_HEADERS
 
 DEFAULT_THREADS = 40  # Starlette's (anyio's) default threadpool size
 
@@ -333,13 +336,41 @@ class SyncService:
             return None, None, "the sync baseline calls webhooks only"
         body = None if run.http_method == "GET" else run.metadata
         headers = webhook.run_headers(run.job_id, run.scheduled_for, run.attempt)
+        return self._send(run.http_method, run.target, headers, body, run.timeout_seconds)
+
+    def try_target(self, request: TrialRunRequest) -> TrialRunResult:
+        """services/trial_run.py for webhooks: one call, nothing stored, on this thread."""
+        if request.target_url is None:
+            return TrialRunResult(
+                ok=False,
+                type=ExecutionType.GITHUB_ACTIONS,
+                status_code=None,
+                message="the sync baseline calls webhooks only",
+            )
+        headers = {**TRIAL_HEADERS, **{h.name: h.value or "" for h in request.headers}}
+        body = None if request.http_method == "GET" else request.metadata
+        status_code, _, error = self._send(
+            request.http_method, request.target_url, headers, body, request.timeout_seconds
+        )
+        ok = error is None and status_code is not None
+        return TrialRunResult(
+            ok=ok,
+            type=ExecutionType.WEBHOOK,
+            status_code=status_code,
+            message=f"The target answered {status_code}." if ok else error or "failed",
+        )
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: Any,
+        timeout: float,
+    ) -> tuple[int | None, str | None, str | None]:
         try:
             with self.http.stream(
-                run.http_method,
-                run.target,
-                headers=headers,
-                json=body,
-                timeout=run.timeout_seconds,
+                method, url, headers=headers, json=body, timeout=timeout
             ) as response:
                 collected = bytearray()
                 for chunk in response.iter_raw():
@@ -504,6 +535,15 @@ def _routes(service: SyncService) -> APIRouter:
             job_id=job.id,
             execution=ExecutionRead.model_validate(NamedExecution(execution, job.name)),
         )
+
+    @router.post("/jobs/test-run", response_model=TrialRunResult)
+    def try_target(body: TrialRunRequest, request: Request) -> TrialRunResult:
+        """As the Flask service did: the pool thread waits for the target's answer (the
+        database connection goes back to the pool first, as in execute)."""
+        with service.unit_of_work() as session:
+            actor = service.current_user(session, request)
+        _require_editor(actor)
+        return service.try_target(body)
 
     @router.get("/executions", response_model=ExecutionPage)
     def list_executions(
