@@ -12,7 +12,9 @@ the database and idempotency keys seen by the target. Both must be 0.
 Then, in the same run, the client ceiling: the same N requests fired at a fresh target by the
 guarded HTTP client alone (`loadtest/bare_client.py`, as many processes, no database), and
 the ratio of the scheduler's fires/s to it. On a shared machine the ratio is the figure that
-counts; the load average before and after each run is printed beside it.
+counts; the load average before and after each run is printed beside it, and so is the CPU
+time per run of the scheduler processes and per call of the bare client (what the scheduler
+spends beyond the call itself: claims, rows, outcomes).
 
 `--profile` samples every scheduler process with py-spy (the `loadtest` extra) while it fires
 and writes loadtest/results/profile-scheduler-<jobs>-<process>.txt.
@@ -65,8 +67,10 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def _start(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(sys.executable, "-m", *args, env=env)
+async def _start(
+    *args: str, env: dict[str, str] | None = None, stdout: int | None = None
+) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(sys.executable, "-m", *args, env=env, stdout=stdout)
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:
@@ -161,8 +165,9 @@ async def _wait_until_up(client: httpx.AsyncClient, target_url: str) -> None:
         await asyncio.sleep(0.1)
 
 
-async def _client_ceiling(job_count: int, process_count: int) -> float:
-    """Fires/s of the bare client: the same requests at a fresh target, no database."""
+async def _client_ceiling(job_count: int, process_count: int) -> tuple[float, float]:
+    """Fires/s of the bare client (the same requests at a fresh target, no database), and its
+    CPU seconds in all."""
     port = _free_port()
     target_url = f"http://127.0.0.1:{port}"
     target = await _start("loadtest.target_server", str(port))
@@ -179,20 +184,21 @@ async def _client_ceiling(job_count: int, process_count: int) -> float:
                     CONCURRENCY,
                     str(start),
                     str(n * share),
+                    stdout=asyncio.subprocess.PIPE,
                 )
                 for n in range(process_count)
             ]
-            await asyncio.gather(*(process.wait() for process in firing))
+            printed = await asyncio.gather(*(process.communicate() for process in firing))
             stats = (await client.get(f"{target_url}/stats")).json()
     finally:
         await _stop(target)
     span = max((stats["last_arrival"] or 0) - start, 1e-9)
-    return float(stats["received"] / span)
+    return float(stats["received"] / span), sum(float(out) for out, _ in printed)
 
 
 def _cpu_seconds(pid: int) -> float:
-    """CPU time a process has used (user + system): unlike the wall clock, what other work on
-    the machine does not inflate."""
+    """CPU time a process has used (user + system): less sensitive than the wall clock to
+    other work on the machine (though contention inflates it too)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -268,7 +274,7 @@ async def _bench(
         output.write_text(summarize_profile(path, header))
         path.unlink()
         print(f"profile written to {output}", flush=True)
-    ceiling = await _client_ceiling(job_count, process_count)
+    ceiling, client_cpu = await _client_ceiling(job_count, process_count)
     lateness = stats["lateness"] or [float("nan")]
     span = max((stats["last_arrival"] or 0) - due.timestamp(), 1e-9)
     fires_per_second = stats["received"] / span
@@ -284,6 +290,7 @@ async def _bench(
         "client_ceiling_fires_per_second": ceiling,
         "ratio_to_client": fires_per_second / ceiling,
         "scheduler_cpu_ms_per_run": 1000 * cpu / max(stats["received"], 1),
+        "client_cpu_ms_per_call": 1000 * client_cpu / job_count,
         "executions": counts["rows"],
         "finished": counts["finished"],
         "missed": counts["missed"],
@@ -317,8 +324,9 @@ def main() -> None:
             f"p50 {result['lateness_p50_ms']:.0f} ms, p99 {result['lateness_p99_ms']:.0f} ms, "
             f"max {result['lateness_max_ms']:.0f} ms; {result['fires_per_second']:.0f} fires/s "
             f"against {result['client_ceiling_fires_per_second']:.0f} for the bare client "
-            f"(ratio {result['ratio_to_client']:.2f}); scheduler CPU "
-            f"{result['scheduler_cpu_ms_per_run']:.2f} ms per run; "
+            f"(ratio {result['ratio_to_client']:.2f}); CPU per run "
+            f"{result['scheduler_cpu_ms_per_run']:.2f} ms for the scheduler, "
+            f"{result['client_cpu_ms_per_call']:.2f} ms for the bare client; "
             f"{result['succeeded']} succeeded, {result['missed']} missed (later than the "
             f"misfire grace); duplicates {result['duplicate_rows']} rows, "
             f"{result['duplicate_deliveries']} deliveries; load average "

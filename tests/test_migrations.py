@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -49,3 +52,10 @@ async def test_upgrade_matches_the_models_and_downgrade_removes_everything(
             assert set(Base.metadata.tables) <= set(tables)
     finally:
         await engine.dispose()
+
+
+def test_the_migrations_have_one_head() -> None:
+    # Two branches numbering a migration after the same parent would leave two heads, and
+    # `alembic upgrade head` refuses to run.
+    scripts = ScriptDirectory.from_config(Config(str(Path(__file__).parents[1] / "alembic.ini")))
+    assert len(scripts.get_heads()) == 1, scripts.get_heads()

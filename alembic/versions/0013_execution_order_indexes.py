@@ -4,8 +4,8 @@ a page, its keyset cursor and a capped count are read from the index alone.
 Built CONCURRENTLY on PostgreSQL (outside the migration's transaction), so a large table keeps
 taking writes while they build; the indexes they replace are dropped afterwards.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-02 07:00:00.000000
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
