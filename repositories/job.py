@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVarTuple, cast
 
-from sqlalchemy import Row, Select, Table, bindparam, case, func, select, update
+from sqlalchemy import Boolean, Row, Select, Table, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
@@ -172,10 +172,11 @@ class JobRepository(BaseRepository[Job]):
     async def record_streaks(self, outcomes: Sequence[tuple[uuid.UUID, bool]]) -> None:
         """Reset (success) or extend (failure) each job's run of consecutive failures."""
         table = _job_table()
+        succeeded = bindparam("succeeded", type_=Boolean)
         await self._update_each(
-            consecutive_failures=case(
-                (bindparam("succeeded"), 0), else_=table.c.consecutive_failures + 1
-            ),
+            consecutive_failures=case((succeeded, 0), else_=table.c.consecutive_failures + 1),
+            # A success that leaves a streak of 0 as it was writes nothing (most outcomes).
+            only_if=or_(~succeeded, table.c.consecutive_failures != 0),
             rows=[{"job_id": job_id, "succeeded": ok} for job_id, ok in outcomes],
         )
 
@@ -194,14 +195,22 @@ class JobRepository(BaseRepository[Job]):
             ],
         )
 
-    async def _update_each(self, *, rows: Sequence[dict[str, Any]], **values: Any) -> None:
-        """One Core UPDATE of the job `job_id` of each row, as an executemany (one parameter
-        set per row)."""
+    async def _update_each(
+        self,
+        *,
+        rows: Sequence[dict[str, Any]],
+        only_if: ColumnElement[bool] | None = None,
+        **values: Any,
+    ) -> None:
+        """One Core UPDATE of the job `job_id` of each row (when `only_if` holds), as an
+        executemany (one parameter set per row)."""
         if not rows:
             return
         table = _job_table()
-        statement = update(table).where(table.c.id == bindparam("job_id")).values(**values)
-        await self._write(statement, rows)
+        statement = update(table).where(table.c.id == bindparam("job_id"))
+        if only_if is not None:
+            statement = statement.where(only_if)
+        await self._write(statement.values(**values), rows)
 
     async def lock_streaks(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, JobStreak]:
         """The failure streaks of the jobs `ids` that exist, locked as `lock_many` locks."""
