@@ -43,7 +43,7 @@ import httpx
 
 from core import cron
 from core.security import hash_password
-from loadtest.run import RESULTS, STACK_BY_KEY, _dsn, _free_port, _serving, server_environment
+from loadtest.run import RESULTS, STACK_BY_KEY, _dsn, free_port, server_environment, serving
 from tests.support import databases
 
 JOB_COUNT = 10_000
@@ -402,13 +402,13 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                 flush=True,
             )
             load_before = os.getloadavg()[0]
-            port = _free_port(0)  # any free port: never another run's server
+            port = free_port(0)  # any free port: never another run's server
             base_url = f"http://127.0.0.1:{port}"
             probe: tuple[str, dict[str, str]] = (f"{base_url}/api/v1/health", {})
             log = RESULTS / "raw" / "history_bench_server.log"
             log.parent.mkdir(parents=True, exist_ok=True)
             # A fresh server per stage: nothing cached from the smaller table.
-            with _serving(STACK_BY_KEY["async"], port, env, log, probe):
+            with serving(STACK_BY_KEY["async"], port, env, log, probe):
                 context = {
                     "job_id": busiest,
                     "day": (now - timedelta(days=1)).date().isoformat(),
