@@ -39,6 +39,8 @@ from core.clock import Clock
 from core.config import APP_NAME, Settings
 from core.enums import (
     AlertKind,
+    AuditAction,
+    AuditResource,
     DeliveryChannel,
     DeliveryStatus,
     ExecutionStatus,
@@ -55,6 +57,7 @@ from repositories.pic_team import PicTeamRepository
 from repositories.slack_settings import SlackSettingsRepository
 from repositories.user import UserRepository
 from repositories.user_preferences import NotificationPreferencesRepository
+from services.audit import AuditService
 from services.notifications import emails
 
 # Set in `session.info` when the transaction queued emails or Slack messages, so whoever
@@ -149,6 +152,7 @@ class NotifierService:
         self.preferences = NotificationPreferencesRepository(session)
         self.teams = PicTeamRepository(session)
         self.slack_settings = SlackSettingsRepository(session)
+        self.audit = AuditService(session, clock)
 
     async def on_finished(self, runs: Sequence[FinishedRun]) -> None:
         """Notify about each run's final outcome, and pause jobs failing too often.
@@ -190,7 +194,7 @@ class NotifierService:
             if pause:
                 job.is_active = False
                 job.next_run_at = None
-                _mark_paused_by_service(job, PauseReason.AUTO_PAUSE, self.clock.now())
+                await self._mark_paused_by_service(job, PauseReason.AUTO_PAUSE)
             alerts.append(_failure(job, run, paused_after=failures if pause else None))
             if pause:
                 alerts.append(_auto_pause(job, run, failures))
@@ -198,10 +202,18 @@ class NotifierService:
 
     async def on_jobs_ended(self, jobs: Sequence[Job]) -> None:
         """`jobs` have just been paused because their end date has passed."""
-        now = self.clock.now()
         for job in jobs:
-            _mark_paused_by_service(job, PauseReason.END_DATE, now)
+            await self._mark_paused_by_service(job, PauseReason.END_DATE)
         await self._notify([_end_date(job) for job in jobs])
+
+    async def _mark_paused_by_service(self, job: Job, reason: PauseReason) -> None:
+        """Remembered for the digests' "paused by the service" list, and audited as the
+        service's doing (an entry without an actor)."""
+        job.paused_by_service_at = self.clock.now()
+        job.pause_reason = reason
+        await self.audit.record(
+            AuditAction.JOB_PAUSED, AuditResource.JOB, job.id, details={"by_service": reason.value}
+        )
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -264,12 +276,6 @@ class NotifierService:
     async def _team_handles(self, slugs: Collection[str]) -> dict[str, str]:
         teams = await self.teams.get_multi(PicTeam.slug.in_(slugs))
         return {team.slug: team.slack_handle for team in teams}
-
-
-def _mark_paused_by_service(job: Job, reason: PauseReason, now: datetime) -> None:
-    """Remembered for the digests' "paused by the service" list."""
-    job.paused_by_service_at = now
-    job.pause_reason = reason
 
 
 def preference_default(name: str) -> bool:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core import db
 from core.config import Settings
-from core.enums import UserRole
+from core.enums import AuditAction, UserRole
 from integrations import outbound
 from integrations.address_guard import AddressGuard
 from models import (
@@ -189,3 +189,17 @@ class RecordedSleeps:
 @pytest.fixture
 def sleeps() -> RecordedSleeps:
     return RecordedSleeps()
+
+
+async def service_pauses(
+    sessionmaker: async_sessionmaker[AsyncSession], job_id: uuid.UUID
+) -> list[tuple[uuid.UUID | None, dict[str, Any] | None]]:
+    """The actor and details of each `job.paused` audit entry of the job."""
+    async with sessionmaker() as session:
+        entries = await session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.resource_id == job_id,
+                AuditEntry.action == AuditAction.JOB_PAUSED.value,
+            )
+        )
+        return [(entry.actor_user_id, entry.details) for entry in entries]

@@ -33,6 +33,7 @@ from tests.scheduler.conftest import (
     WorkerMaker,
     executions_of,
     run_pass,
+    service_pauses,
 )
 from tests.support.clock import FrozenClock
 from tests.support.http_target import HttpTarget, Reply
@@ -355,6 +356,8 @@ async def test_a_job_failing_too_often_is_paused_and_its_owner_warned(
     assert [n.type for n in notes] == ["error", "error", "warning"]
     assert notes[-1].user_id == owner.id
     assert notes[-1].title == f"Job paused: {job.name}"
+    # Audited as the service's doing: no actor.
+    assert await service_pauses(committing, job.id) == [(None, {"by_service": "auto_pause"})]
 
 
 @pytest.mark.postgres_only

@@ -19,6 +19,7 @@ from tests.scheduler.conftest import (
     SchedulerMaker,
     executions_of,
     run_pass,
+    service_pauses,
 )
 from tests.support.clock import FrozenClock
 from tests.support.http_target import HttpTarget, Reply
@@ -153,6 +154,7 @@ async def test_a_job_past_its_end_date_is_paused_and_its_owner_told(
         ).all()
         assert [n.type for n in notes] == ["warning"]
         assert notes[0].user_id == job.created_by
+    assert await service_pauses(committing, job.id) == [(None, {"by_service": "end_date"})]
 
 
 async def test_a_404_is_not_retried(
