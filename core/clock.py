@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -19,3 +19,8 @@ class SystemClock:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def days_ago(clock: Clock, days: int) -> datetime:
+    """The instant `days` days before the clock's now: a retention window's start."""
+    return clock.now() - timedelta(days=days)

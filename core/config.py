@@ -138,9 +138,19 @@ class Settings(BaseSettings):
     digest_admin_scope: Literal["own", "all"] = "own"
     # Pause a job after this many failed runs in a row (0: never).
     auto_pause_after_failures: int = Field(default=0, ge=0)
-    # Audit entries older than this are purged (in small batches, by processes running the
-    # scheduler).
+    # Retention, in days: older rows are purged in small batches by processes running the
+    # scheduler (scheduler/retention.py). At least 1: nothing is ever purged before a day has
+    # passed, and there is no "keep forever" (0 is refused rather than read as "off").
+    # Audit entries, by when they occurred.
     audit_retention_days: int = Field(default=365, ge=1)
+    # Finished executions, by their slot (never a running one or one waiting for its retry, and
+    # never the newest slot of a job: its last run stays on the jobs page).
+    execution_retention_days: int = Field(default=90, ge=1)
+    # In-app notifications, read or not, by when they were created.
+    notification_retention_days: int = Field(default=90, ge=1)
+    # Outbox rows (emails, Slack messages, digests) sent or given up this long ago; pending
+    # ones are never purged.
+    outbox_retention_days: int = Field(default=7, ge=1)
 
     # The built dashboard (`frontend/dist`), served at `/`; looked up on each request, so a build
     # made while the service runs is picked up.

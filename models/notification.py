@@ -14,6 +14,15 @@ class Notification(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "notification"
     __table_args__ = (
         Index("ix_notification_user_created", "user_id", "created_at"),
+        # Retention: the oldest first, whoever they belong to.
+        Index("ix_notification_created", "created_at"),
+        # A deleted execution's notifications (ON DELETE SET NULL): found by index, not a scan.
+        Index(
+            "ix_notification_related_execution",
+            "related_execution_id",
+            postgresql_where=text("related_execution_id IS NOT NULL"),
+            sqlite_where=text("related_execution_id IS NOT NULL"),
+        ),
         # An execution notifies a user of one thing once, however many schedulers recorded it.
         Index(
             "uq_notification_user_execution_type",

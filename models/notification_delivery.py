@@ -31,6 +31,13 @@ class NotificationDelivery(UUIDPrimaryKey, Timestamps, Base):
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),
+        # Retention: sent and failed messages by when they settled (`updated_at`).
+        Index(
+            "ix_notification_delivery_settled",
+            "updated_at",
+            postgresql_where=text("status <> 'pending'"),
+            sqlite_where=text("status <> 'pending'"),
+        ),
     )
 
     channel: Mapped[DeliveryChannel] = mapped_column(str_enum(DeliveryChannel, "channel"))

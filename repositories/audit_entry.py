@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import ColumnElement
 
 from core.date_range import DateRange
 from models.audit_entry import AuditEntry
@@ -35,15 +35,8 @@ class AuditEntryRepository(BaseRepository[AuditEntry]):
         )
 
     async def purge_batch(self, before: datetime, limit: int) -> int:
-        """Delete at most `limit` of the oldest entries that occurred before `before`: short
-        statements that never hold many row locks, whatever the backlog."""
-        oldest = (
-            select(AuditEntry.id)
-            .where(AuditEntry.occurred_at < before)
-            .order_by(AuditEntry.occurred_at)
-            .limit(limit)
-        )
-        return await self._write_count(delete(AuditEntry).where(AuditEntry.id.in_(oldest)))
+        """Delete at most `limit` of the oldest entries that occurred before `before`."""
+        return await self.purge_oldest(AuditEntry.occurred_at, before, limit)
 
 
 def _where(filters: AuditFilters) -> list[ColumnElement[bool]]:

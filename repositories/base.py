@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import (
@@ -31,6 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ClauseElement, ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -193,6 +195,20 @@ class BaseRepository(Generic[ModelT]):
     async def delete_where(self, *where: ColumnElement[bool]) -> int:
         """Delete every row matching `where` in one statement; returns how many went."""
         return await self._write_count(delete(self.model).where(*where))
+
+    async def purge_oldest(
+        self,
+        column: InstrumentedAttribute[datetime],
+        before: datetime,
+        limit: int,
+        *where: ColumnElement[bool],
+    ) -> int:
+        """Delete at most `limit` of the rows matching `where` whose `column` is before `before`,
+        oldest first; how many went. Retention's batch: one short statement that never holds
+        many row locks, whatever the backlog (`column` needs an index, or each batch scans)."""
+        primary_key = inspect(self.model).primary_key[0]
+        oldest = select(primary_key).where(column < before, *where).order_by(column).limit(limit)
+        return await self._write_count(delete(self.model).where(primary_key.in_(oldest)))
 
     async def create_unless_duplicate(self, values: Mapping[str, Any]) -> ModelT | None:
         """`create` inside a savepoint: None when a unique constraint says the row exists already,

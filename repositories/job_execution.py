@@ -538,6 +538,25 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
             found.setdefault(job_id, execution_id)
         return found
 
+    async def purge_batch(self, before: datetime, limit: int) -> int:
+        """Delete at most `limit` of the oldest finished executions whose slot is before
+        `before` (along ix_job_execution_order). Never a running one, nor one waiting for its
+        retry, nor any of its job's newest slot: the jobs page's last run (`latest_by_job`)
+        stays, however long ago it was. Notifications naming a deleted execution keep their
+        text and lose the link (ON DELETE SET NULL, by ix_notification_related_execution)."""
+        newer = aliased(JobExecution)
+        return await self.purge_oldest(
+            JobExecution.scheduled_for,
+            before,
+            limit,
+            JobExecution.status != ExecutionStatus.RUNNING,
+            JobExecution.next_attempt_at.is_(None),
+            exists().where(
+                newer.job_id == JobExecution.job_id,
+                newer.scheduled_for > JobExecution.scheduled_for,
+            ),
+        )
+
     async def earliest_retry(self) -> datetime | None:
         statement = select(func.min(JobExecution.next_attempt_at))
         earliest: datetime | None = (await self.session.execute(statement)).scalar_one()

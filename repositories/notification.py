@@ -44,3 +44,8 @@ class NotificationRepository(BaseRepository[Notification]):
             .values(is_read=True, read_at=now, updated_at=now)
         )
         return await self._write_count(statement)
+
+    async def purge_batch(self, before: datetime, limit: int) -> int:
+        """Delete at most `limit` of the oldest notifications created before `before`, read or
+        not (ix_notification_created)."""
+        return await self.purge_oldest(Notification.created_at, before, limit)

@@ -54,6 +54,17 @@ class NotificationDeliveryRepository(BaseRepository[NotificationDelivery]):
         )
         return await self._write_count(statement) == 1
 
+    async def purge_batch(self, before: datetime, limit: int) -> int:
+        """Delete at most `limit` of the oldest deliveries sent or given up before `before`
+        (their `updated_at`, ix_notification_delivery_settled); pending ones stay, whatever
+        their age."""
+        return await self.purge_oldest(
+            NotificationDelivery.updated_at,
+            before,
+            limit,
+            NotificationDelivery.status != DeliveryStatus.PENDING,
+        )
+
     async def digests_decided(
         self, keys: Collection[tuple[uuid.UUID, AlertKind, str]]
     ) -> set[tuple[uuid.UUID, AlertKind, str]]:

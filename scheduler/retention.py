@@ -4,7 +4,12 @@ runs the scheduler loop.
 Each rule deletes at most `batch_size` rows per transaction and is repeated until a batch comes
 back short, so a large backlog never becomes one long transaction holding many row locks (or,
 on SQLite, the write lock). Any number of processes may purge at once: each batch deletes what
-is still there. Other tables' retention (execution history, ...) is one more `RetentionRule`.
+is still there. Each table's retention is one `RetentionRule`, its batch a service's
+`purge_batch`: the audit log, in-app notifications and the outbox, then executions
+(notifications first, so fewer of them are left to unlink from the executions purged).
+
+Batches rather than monthly partitions of `job_execution`: the same code on SQLite, no
+partition key to add to the unique slot index, and nothing to create ahead of each month.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from core.clock import Clock
 from core.config import Settings
 from core.supervision import SupervisedTask
 from services.audit import AuditService
+from services.execution import ExecutionService
+from services.notifications.inbox import NotificationService
+from services.notifications.outbox import DeliveryService
 
 logger = logging.getLogger("scheduler")
 
@@ -43,7 +51,27 @@ def default_rules(settings: Settings, clock: Clock) -> list[RetentionRule]:
             settings.audit_retention_days, batch_size
         )
 
-    return [RetentionRule("audit log", purge_audit)]
+    async def purge_notifications(session: AsyncSession, batch_size: int) -> int:
+        return await NotificationService(session, clock).purge_batch(
+            settings.notification_retention_days, batch_size
+        )
+
+    async def purge_outbox(session: AsyncSession, batch_size: int) -> int:
+        return await DeliveryService(session, settings, clock).purge_batch(
+            settings.outbox_retention_days, batch_size
+        )
+
+    async def purge_executions(session: AsyncSession, batch_size: int) -> int:
+        return await ExecutionService(session, settings, clock).purge_batch(
+            settings.execution_retention_days, batch_size
+        )
+
+    return [
+        RetentionRule("audit log", purge_audit),
+        RetentionRule("notifications", purge_notifications),
+        RetentionRule("outbox", purge_outbox),
+        RetentionRule("executions", purge_executions),
+    ]
 
 
 class RetentionWorker:

@@ -14,13 +14,12 @@ import logging
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.clock import Clock, SystemClock
+from core.clock import Clock, SystemClock, days_ago
 from core.date_range import DateRange, parse_date_range
 from core.enums import AuditAction, AuditResource
 from core.errors import NotFound
@@ -149,5 +148,4 @@ class AuditService:
 
     async def purge_batch(self, retention_days: int, batch_size: int) -> int:
         """Delete up to `batch_size` entries older than `retention_days`; how many went."""
-        cutoff = self.clock.now() - timedelta(days=retention_days)
-        return await self.entries.purge_batch(cutoff, batch_size)
+        return await self.entries.purge_batch(days_ago(self.clock, retention_days), batch_size)

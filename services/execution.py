@@ -1,5 +1,5 @@
-"""Executions as people read them: listings, one execution, statistics. How executions are
-created and closed is services/execution_lifecycle.py's."""
+"""Executions as people read them: listings, one execution, statistics, and how long they are
+kept (retention). How executions are created and closed is services/execution_lifecycle.py's."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.clock import Clock
+from core.clock import Clock, days_ago
 from core.config import Settings
 from core.date_range import DateRange, parse_date_range
 from core.enums import ExecutionType
@@ -93,6 +93,13 @@ class ExecutionService:
         percentiles = await self.executions.percentiles(filters)
         latest = await self.executions.search(filters, offset=0, limit=1)
         return counts, percentiles, latest[0] if latest else None
+
+    # --- retention -------------------------------------------------------------------------
+
+    async def purge_batch(self, retention_days: int, batch_size: int) -> int:
+        """Delete up to `batch_size` finished executions whose slot is older than
+        `retention_days` (each job's newest slot stays); how many went."""
+        return await self.executions.purge_batch(days_ago(self.clock, retention_days), batch_size)
 
 
 def _filters(

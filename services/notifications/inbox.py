@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.clock import Clock
+from core.clock import Clock, days_ago
 from core.date_range import DateRange, parse_date_range
 from core.errors import NotFound
 from models.notification import Notification
@@ -59,6 +59,13 @@ class NotificationService:
         window = parse_date_range(query.from_, query.to)
         return await self.notifications.delete_where(
             *owned_by(user.id, window), Notification.is_read.is_(True)
+        )
+
+    async def purge_batch(self, retention_days: int, batch_size: int) -> int:
+        """Delete up to `batch_size` notifications, read or unread, created more than
+        `retention_days` ago (retention; no user's request); how many went."""
+        return await self.notifications.purge_batch(
+            days_ago(self.clock, retention_days), batch_size
         )
 
     async def _get_own(self, user: User, notification_id: uuid.UUID) -> Notification:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.clock import Clock
+from core.clock import Clock, days_ago
 from core.config import Settings
 from core.enums import DIGEST_KINDS, AlertKind, DeliveryChannel, DeliveryStatus
 from models.notification_delivery import NotificationDelivery
@@ -107,12 +107,14 @@ class DeliveryService:
                 # Its user switched the digest off (or was deactivated) before it went out.
                 row.status = DeliveryStatus.FAILED
                 row.last_error = f"not sent: {row.kind} was switched off before it was sent"
+                row.updated_at = now
                 dropped += 1
                 continue
             if off is not None or row.attempts >= self.settings.notification_max_attempts:
                 # Off, or its worker died during the last attempt: nothing more to try.
                 row.status = DeliveryStatus.FAILED
                 row.last_error = off or row.last_error or "no attempt left"
+                row.updated_at = now  # when it settled: retention counts from here
                 dropped += 1
                 continue
             row.attempts += 1
@@ -151,6 +153,12 @@ class DeliveryService:
             values["status"] = DeliveryStatus.FAILED
         written = await self.deliveries.settle(delivery.id, delivery.attempt, values)
         return settled if written else None
+
+    async def purge_batch(self, retention_days: int, batch_size: int) -> int:
+        """Delete up to `batch_size` deliveries sent or given up more than `retention_days`
+        ago; pending ones are never purged. A digest's row is its "already decided" mark only
+        while its period is due (the day after it), well within the shortest retention."""
+        return await self.deliveries.purge_batch(days_ago(self.clock, retention_days), batch_size)
 
     async def _digests_switched_off(self, rows: Sequence[NotificationDelivery]) -> set[uuid.UUID]:
         """The digests among `rows` whose user no longer wants them."""

@@ -121,3 +121,18 @@ def test_admin_settings_come_together_and_blank_means_unset(
     assert admin_password is not None
     assert admin_password.get_secret_value() == "a-long-password"
     assert "a-long-password" not in repr(Settings(_env_file=None))
+
+
+def test_retention_defaults_and_zero_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(_env_file=None)
+    assert settings.execution_retention_days == 90
+    assert settings.notification_retention_days == 90
+    assert settings.outbox_retention_days == 7
+
+    # No "keep forever": 0 (or less) is an error at start-up, not a silent switch.
+    for name in ("EXECUTION", "NOTIFICATION", "OUTBOX", "AUDIT"):
+        monkeypatch.setenv(f"{name}_RETENTION_DAYS", "0")
+        with pytest.raises(ValidationError, match=f"{name.lower()}_retention_days"):
+            Settings(_env_file=None)
+        monkeypatch.setenv(f"{name}_RETENTION_DAYS", "1")
+    assert Settings(_env_file=None).outbox_retention_days == 1
