@@ -18,6 +18,12 @@ spends beyond the call itself: claims, rows, outcomes).
 
 `--profile` samples every scheduler process with py-spy (the `loadtest` extra) while it fires
 and writes loadtest/results/profile-scheduler-<jobs>-<process>.txt.
+
+`--purge-rows N` seeds N executions past EXECUTION_RETENTION_DAYS (the bench jobs' history,
+`loadtest/retention_load.py`) before the schedulers start, and runs the retention purge (the
+real RetentionWorker and rules, a task of this process) from a second before the slots come due;
+it reports the rows purged while the schedulers fired and how long the whole purge took. Compare
+the lateness with and without it.
 """
 
 from __future__ import annotations
@@ -45,8 +51,10 @@ from core import db
 from core.config import Settings
 from core.enums import ExecutionStatus
 from core.secrets import secret_box
+from loadtest.retention_load import PurgeRun, seed_expired_executions
 from loadtest.run import RESULTS, summarize_profile
 from models import Job, JobExecution
+from scheduler.retention import RETENTION_PAUSE_RATIO
 from services import job_secrets
 from tests.support import databases
 
@@ -131,16 +139,20 @@ async def _make_due(settings: Settings) -> datetime:
     return due
 
 
-async def _database_counts(settings: Settings) -> dict[str, int]:
+async def _database_counts(settings: Settings, since: datetime) -> dict[str, int]:
+    """The executions of slots from `since` on (not the history `--purge-rows` seeded)."""
     engine = db.create_engine(settings)
     try:
         async with db.create_sessionmaker(engine)() as session:
+            recent = JobExecution.scheduled_for >= since
 
             async def count(*where: Any) -> int:
-                statement = select(func.count()).select_from(JobExecution).where(*where)
+                statement = select(func.count()).select_from(JobExecution).where(recent, *where)
                 return int(await session.scalar(statement) or 0)
 
-            distinct_slots = select(JobExecution.job_id, JobExecution.scheduled_for).distinct()
+            distinct_slots = (
+                select(JobExecution.job_id, JobExecution.scheduled_for).where(recent).distinct()
+            )
             return {
                 "rows": await count(),
                 "finished": await count(JobExecution.status != ExecutionStatus.RUNNING),
@@ -214,7 +226,12 @@ def _start_profiler(pid: int, collapsed: Path) -> subprocess.Popen[bytes]:
 
 
 async def _bench(
-    job_count: int, process_count: int, spread_seconds: float, profile: bool
+    job_count: int,
+    process_count: int,
+    spread_seconds: float,
+    profile: bool,
+    purge_rows: int = 0,
+    purge_pause_ratio: float = RETENTION_PAUSE_RATIO,
 ) -> dict[str, float]:
     load_before = os.getloadavg()[0]
     server = databases.server_url()
@@ -229,6 +246,7 @@ async def _bench(
         async with httpx.AsyncClient() as client:
             await _wait_until_up(client, target_url)
             await _seed(settings, job_count, target_url, spread_seconds)
+            seed_seconds = await seed_expired_executions(settings, purge_rows) if purge_rows else 0
             env = {
                 **os.environ,
                 "DATABASE_URL": database_url,
@@ -251,16 +269,24 @@ async def _bench(
                     for scheduler, path in zip(schedulers, collapsed, strict=True)
                 ]
             due = await _make_due(settings)
+            purge = PurgeRun(settings, due.timestamp() - 1, purge_pause_ratio)
+            if purge_rows:
+                purge.start()
             deadline = time.monotonic() + SECONDS_UNTIL_DUE + spread_seconds + FINISH_WITHIN_SECONDS
-            counts = await _database_counts(settings)
+            counts = await _database_counts(settings, due)
             while counts["finished"] < job_count and time.monotonic() < deadline:
                 await asyncio.sleep(0.5)
-                counts = await _database_counts(settings)
+                counts = await _database_counts(settings, due)
             stats = (await client.get(f"{target_url}/stats")).json()
             cpu = sum(_cpu_seconds(scheduler.pid) for scheduler in schedulers) - cpu_before
             for profiler in profilers:
                 profiler.send_signal(signal.SIGINT)  # py-spy writes its samples on SIGINT
                 await asyncio.to_thread(profiler.wait, 60)
+            purged_while_firing = purge.purged
+            if purge_rows:
+                for scheduler in schedulers:  # before their own retention pass joins in
+                    await _stop(scheduler)
+                await purge.finish()
     finally:
         for process in [*schedulers, target]:
             await _stop(process)
@@ -296,6 +322,11 @@ async def _bench(
         "missed": counts["missed"],
         "duplicate_rows": counts["rows"] - counts["slots"],
         "duplicate_deliveries": stats["duplicates"],
+        "purge_rows_seeded": purge_rows,
+        "purge_seed_seconds": seed_seconds,
+        "purged_while_firing": purged_while_firing,
+        "purged": purge.purged,
+        "purge_seconds": purge.seconds or 0.0,
         "load_average_before": load_before,
         "load_average_after_scheduler": load_between,
         "load_average_after_client": os.getloadavg()[0],
@@ -315,9 +346,30 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="sample every scheduler process with py-spy"
     )
+    parser.add_argument(
+        "--purge-rows",
+        type=int,
+        default=0,
+        help="seed this many expired executions and purge them while the schedulers fire",
+    )
+    parser.add_argument(
+        "--purge-pause-ratio",
+        type=float,
+        default=RETENTION_PAUSE_RATIO,
+        help="the purge's pause after each batch, in batch durations (0: full speed)",
+    )
     args = parser.parse_args()
     for job_count in args.jobs:
-        result = asyncio.run(_bench(job_count, args.processes, args.spread_seconds, args.profile))
+        result = asyncio.run(
+            _bench(
+                job_count,
+                args.processes,
+                args.spread_seconds,
+                args.profile,
+                args.purge_rows,
+                args.purge_pause_ratio,
+            )
+        )
         print(json.dumps(result))
         print(
             f"{job_count:>6} jobs, {args.processes} scheduler process(es): lateness "
@@ -334,6 +386,13 @@ def main() -> None:
             f"{result['load_average_after_scheduler']:.1f} after the scheduler, "
             f"{result['load_average_after_client']:.1f} after the client"
         )
+        if args.purge_rows:
+            print(
+                f"purge: {args.purge_rows} expired executions seeded in "
+                f"{result['purge_seed_seconds']:.1f} s; {result['purged_while_firing']} purged "
+                f"while the schedulers fired, {result['purged']} in all in "
+                f"{result['purge_seconds']:.1f} s"
+            )
 
 
 if __name__ == "__main__":

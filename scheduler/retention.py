@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import Clock
 from core.config import Settings
 from core.supervision import SupervisedTask
+from scheduler.dispatcher import Sleep
 from services.audit import AuditService
 from services.execution import ExecutionService
 from services.notifications.inbox import NotificationService
@@ -36,6 +38,11 @@ RETENTION_INTERVAL_SECONDS = 300.0
 # its urgent work first, and one stopped at once leaves no purge half-way.
 RETENTION_FIRST_PASS_DELAY_SECONDS = 60.0
 RETENTION_BATCH_SIZE = 500
+# After each full batch the purge pauses this many times as long as the batch took: it holds
+# the database at most a fifth of the time, and backs off by itself when the database is busy
+# (a slower batch, a longer pause). A million rows then take minutes, not seconds; new rows come
+# far slower than that (1,000 every-minute jobs: 17 a second).
+RETENTION_PAUSE_RATIO = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +89,15 @@ class RetentionWorker:
         *,
         batch_size: int = RETENTION_BATCH_SIZE,
         interval_seconds: float = RETENTION_INTERVAL_SECONDS,
+        pause_ratio: float = RETENTION_PAUSE_RATIO,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.rules = list(rules)
         self.batch_size = batch_size
         self.interval_seconds = interval_seconds
+        self.pause_ratio = pause_ratio
+        self._sleep = sleep
         self._supervised = SupervisedTask("retention", self._run_forever)
 
     @property
@@ -105,11 +116,13 @@ class RetentionWorker:
         for rule in self.rules:
             total = 0
             while True:
+                started = time.monotonic()
                 async with self.sessionmaker.begin() as session:
                     count = await rule.purge_batch(session, self.batch_size)
                 total += count
                 if count < self.batch_size:
                     break
+                await self._sleep(self.pause_ratio * (time.monotonic() - started))
             deleted[rule.name] = total
             if total:
                 logger.info(

@@ -187,6 +187,11 @@ class StatisticsQuery(RangeQuery):
     job_id: uuid.UUID | None = None
 
 
+EXECUTION_RETENTION = (
+    "Finished executions whose slot is older than `EXECUTION_RETENTION_DAYS` are purged, "
+    "except every attempt of a job's newest slot."
+)
+
 SUCCESS_RATE = (
     "Percentage of the executions that succeeded, skipped and cancelled ones left out (they "
     "are neither a success nor a failure); 0 without any."

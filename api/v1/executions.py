@@ -9,6 +9,7 @@ from api.deps import CurrentUser, ExecutionLifecycleDep, ExecutionServiceDep
 from api.openapi import error_responses
 from api.routing import ApiRouter
 from schemas.execution import (
+    EXECUTION_RETENTION,
     CancelResponse,
     ExecutionEnvelope,
     ExecutionListQuery,
@@ -30,7 +31,7 @@ router = ApiRouter(prefix="/executions", tags=["executions"])
         "inclusive, `to` exclusive, a date-only `to` covers that day. Pages by number "
         "(`page`) or, for deep or live paging, by `cursor` (each answer's `next_cursor`). "
         "`total` is exact up to EXECUTION_EXACT_COUNT_LIMIT matches (10,000) and PostgreSQL's "
-        "estimate past it, flagged by `total_is_estimate`."
+        f"estimate past it, flagged by `total_is_estimate`. {EXECUTION_RETENTION}"
     ),
     response_model=ExecutionPage,
     responses=error_responses(400, 401),

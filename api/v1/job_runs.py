@@ -20,6 +20,7 @@ from api.openapi import error_responses
 from api.routing import ApiRouter
 from repositories.job_execution import NamedExecution
 from schemas.execution import (
+    EXECUTION_RETENTION,
     ExecuteRequest,
     ExecuteResponse,
     ExecutionRead,
@@ -103,7 +104,8 @@ async def try_target(
         "Newest slot first, `limit` per page: by number (`page` from 1) or by `cursor` (each "
         "answer's `next_cursor`), as `GET /executions`. `total_executions` and `total_pages` "
         "count every execution matching the filters, exactly up to "
-        "EXECUTION_EXACT_COUNT_LIMIT and estimated past it (`total_is_estimate`)."
+        f"EXECUTION_EXACT_COUNT_LIMIT and estimated past it (`total_is_estimate`). "
+        f"{EXECUTION_RETENTION}"
     ),
     response_model=JobExecutionList,
     responses=error_responses(400, 401, 404),

@@ -35,7 +35,11 @@ _OTHERS_ERRORS = error_responses(401, 403, 404, descriptions={403: "Another user
 @router.get(
     "",
     summary="List my notifications",
-    description=f"Newest first. {_RANGE_DESCRIPTION}",
+    description=(
+        f"Newest first. {_RANGE_DESCRIPTION} Notifications older than "
+        "`NOTIFICATION_RETENTION_DAYS` are purged, read or unread; one whose execution was "
+        "purged keeps its text and `related_job_id`, its `related_execution_id` becomes null."
+    ),
     response_model=NotificationPage,
     responses=error_responses(400, 401),
 )

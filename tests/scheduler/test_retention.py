@@ -29,6 +29,7 @@ from scheduler.retention import RetentionRule, RetentionWorker, default_rules
 from services.audit import AuditService
 from services.notifications.outbox import DeliveryService
 from tests.conftest import make_settings
+from tests.scheduler.conftest import RecordedSleeps
 from tests.support.clock import FrozenClock
 from tests.support.execution_factories import create_execution
 from tests.support.factories import create_user
@@ -50,7 +51,11 @@ def worker(
     batch_size: int = 500,
 ) -> RetentionWorker:
     return RetentionWorker(
-        sessionmaker, default_rules(settings, clock), batch_size=batch_size, interval_seconds=3600
+        sessionmaker,
+        default_rules(settings, clock),
+        batch_size=batch_size,
+        interval_seconds=3600,
+        sleep=RecordedSleeps(),
     )
 
 
@@ -64,7 +69,8 @@ async def team_slug(session: AsyncSession) -> str:
     return (await create_team(session)).slug
 
 
-async def make_job(session: AsyncSession, user: User, team_slug: str) -> Job:
+@pytest.fixture
+async def job(session: AsyncSession, user: User, team_slug: str) -> Job:
     return await create_job(session, owner=user, pic_team=team_slug)
 
 
@@ -118,10 +124,9 @@ async def test_finished_executions_past_the_window_go_running_retrying_and_newes
     session: AsyncSession,
     clock: FrozenClock,
     user: User,
-    team_slug: str,
+    job: Job,
 ) -> None:
     now = clock.now()
-    job = await make_job(session, user, team_slug)
     outside = await create_execution(session, job, scheduled_for=now - 90 * DAY - SECOND)
     failed_long_ago = await create_execution(
         session, job, scheduled_for=now - 200 * DAY, status=ExecutionStatus.FAILED
@@ -148,7 +153,7 @@ async def test_finished_executions_past_the_window_go_running_retrying_and_newes
     newest = await create_execution(session, job, scheduled_for=now - DAY)
     # A job that has not run for a long time keeps its newest slot (both attempts of it): the
     # jobs page still shows how its last run went.
-    dormant = await make_job(session, user, team_slug)
+    dormant = await create_job(session, owner=user, pic_team=job.pic_team)
     dormant_older = await create_execution(session, dormant, scheduled_for=now - 400 * DAY)
     dormant_first = await create_execution(
         session, dormant, scheduled_for=now - 300 * DAY, status=ExecutionStatus.FAILED
@@ -190,11 +195,10 @@ async def test_a_backlog_larger_than_a_batch_goes_in_one_pass_one_transaction_pe
     sessionmaker: async_sessionmaker[AsyncSession],
     session: AsyncSession,
     clock: FrozenClock,
-    user: User,
-    team_slug: str,
+    job: Job,
+    sleeps: RecordedSleeps,
 ) -> None:
     now = clock.now()
-    job = await make_job(session, user, team_slug)
     for minutes in range(7):
         await create_execution(session, job, scheduled_for=now - 100 * DAY - minutes * SECOND)
     newest = await create_execution(session, job, scheduled_for=now - SECOND)
@@ -211,11 +215,19 @@ async def test_a_backlog_larger_than_a_batch_goes_in_one_pass_one_transaction_pe
         return count
 
     purge = RetentionWorker(
-        sessionmaker, [RetentionRule("executions", counted)], batch_size=3, interval_seconds=3600
+        sessionmaker,
+        [RetentionRule("executions", counted)],
+        batch_size=3,
+        interval_seconds=3600,
+        pause_ratio=4,
+        sleep=sleeps,
     )
     assert await purge.purge() == {"executions": 7}
     assert [count for _, count in batches] == [3, 3, 1]
     assert len({session_id for session_id, _ in batches}) == 3
+    # A pause after each full batch, a multiple of how long it took; none after the last.
+    assert len(sleeps.delays) == 2
+    assert all(0 < delay < 4 * 10 for delay in sleeps.delays)
     assert await ids_of(session, JobExecution) == {newest.id}
 
 
@@ -297,13 +309,12 @@ async def test_each_table_follows_its_own_window_and_no_other(
     session: AsyncSession,
     clock: FrozenClock,
     user: User,
-    team_slug: str,
+    job: Job,
 ) -> None:
     """Rows of every table, all 60 days old: only the tables whose window is shorter lose
     them."""
     now = clock.now()
     old = now - 60 * DAY
-    job = await make_job(session, user, team_slug)
     await create_execution(session, job, scheduled_for=old)
     await create_execution(session, job, scheduled_for=now - SECOND)
     session.add_all([notification(user, old), delivery(DeliveryStatus.SENT, old)])

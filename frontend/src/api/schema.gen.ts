@@ -306,7 +306,7 @@ export interface paths {
         };
         /**
          * List executions
-         * @description Newest slot first. `from`/`to` filter on the slot time (`scheduled_for`): `from` inclusive, `to` exclusive, a date-only `to` covers that day. Pages by number (`page`) or, for deep or live paging, by `cursor` (each answer's `next_cursor`). `total` is exact up to EXECUTION_EXACT_COUNT_LIMIT matches (10,000) and PostgreSQL's estimate past it, flagged by `total_is_estimate`.
+         * @description Newest slot first. `from`/`to` filter on the slot time (`scheduled_for`): `from` inclusive, `to` exclusive, a date-only `to` covers that day. Pages by number (`page`) or, for deep or live paging, by `cursor` (each answer's `next_cursor`). `total` is exact up to EXECUTION_EXACT_COUNT_LIMIT matches (10,000) and PostgreSQL's estimate past it, flagged by `total_is_estimate`. Finished executions whose slot is older than `EXECUTION_RETENTION_DAYS` are purged, except every attempt of a job's newest slot.
          */
         get: operations["list_executions_api_v1_executions_get"];
         put?: never;
@@ -607,7 +607,7 @@ export interface paths {
         };
         /**
          * List a job's executions
-         * @description Newest slot first, `limit` per page: by number (`page` from 1) or by `cursor` (each answer's `next_cursor`), as `GET /executions`. `total_executions` and `total_pages` count every execution matching the filters, exactly up to EXECUTION_EXACT_COUNT_LIMIT and estimated past it (`total_is_estimate`).
+         * @description Newest slot first, `limit` per page: by number (`page` from 1) or by `cursor` (each answer's `next_cursor`), as `GET /executions`. `total_executions` and `total_pages` count every execution matching the filters, exactly up to EXECUTION_EXACT_COUNT_LIMIT and estimated past it (`total_is_estimate`). Finished executions whose slot is older than `EXECUTION_RETENTION_DAYS` are purged, except every attempt of a job's newest slot.
          */
         get: operations["list_job_executions_api_v1_jobs__job_id__executions_get"];
         put?: never;
@@ -715,7 +715,7 @@ export interface paths {
         };
         /**
          * List my notifications
-         * @description Newest first. `from`/`to` filter on the creation time: `from` inclusive, `to` exclusive, a date-only `to` covers that day.
+         * @description Newest first. `from`/`to` filter on the creation time: `from` inclusive, `to` exclusive, a date-only `to` covers that day. Notifications older than `NOTIFICATION_RETENTION_DAYS` are purged, read or unread; one whose execution was purged keeps its text and `related_job_id`, its `related_execution_id` becomes null.
          */
         get: operations["list_notifications_api_v1_notifications_get"];
         put?: never;
