@@ -104,7 +104,7 @@ async def try_target(
         "Newest slot first, `limit` per page: by number (`page` from 1) or by `cursor` (each "
         "answer's `next_cursor`), as `GET /executions`. `total_executions` and `total_pages` "
         "count every execution matching the filters, exactly up to "
-        f"EXECUTION_EXACT_COUNT_LIMIT and estimated past it (`total_is_estimate`). "
+        "EXECUTION_EXACT_COUNT_LIMIT and estimated past it (`total_is_estimate`). "
         f"{EXECUTION_RETENTION}"
     ),
     response_model=JobExecutionList,
