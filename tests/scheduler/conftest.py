@@ -3,8 +3,10 @@ over the same rows, as separate processes would. Rows are removed after each tes
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -30,6 +32,7 @@ from scheduler.dispatcher import Dispatcher
 from scheduler.loop import Scheduler
 from services.notifications.sender import DeliveryWorker
 from tests.support.clock import FrozenClock
+from tests.support.http_target import HttpTarget
 from tests.support.job_factories import create_job
 
 JobMaker = Callable[..., Awaitable[Job]]
@@ -95,16 +98,23 @@ async def make_scheduler(
     clock: FrozenClock,
     http_client: outbound.HttpClient,
 ) -> AsyncIterator[SchedulerMaker]:
+    """Schedulers on the test's clock, each with a started dispatcher, closed after the test.
+    `own_engine` gives one an engine (its own connections) of its own, as another process has."""
     made: list[Scheduler] = []
+    engines: list[AsyncEngine] = []
 
     def make(
         sessionmaker: async_sessionmaker[AsyncSession] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        own_engine: bool = False,
         **overrides: Any,
     ) -> Scheduler:
         scheduler_settings = settings.model_copy(
             update={"allow_private_targets": True, **overrides}
         )
+        if own_engine:
+            engines.append(db.create_engine(scheduler_settings))
+            sessionmaker = db.create_sessionmaker(engines[-1])
         sessions = sessionmaker or committing
         extra = {"sleep": sleep} if sleep is not None else {}
         dispatcher = Dispatcher(
@@ -122,6 +132,8 @@ async def make_scheduler(
     yield make
     for scheduler in made:
         await scheduler.dispatcher.close(grace_seconds=5)
+    for engine in engines:
+        await engine.dispose()
 
 
 @pytest.fixture
@@ -151,6 +163,12 @@ async def run_pass(scheduler: Scheduler) -> int:
     dispatched = await scheduler.tick()
     await scheduler.dispatcher.drain(grace_seconds=30)
     return dispatched
+
+
+async def run_passes(schedulers: list[Scheduler]) -> None:
+    """One pass of every scheduler at once, then their runs finished."""
+    await asyncio.gather(*(s.tick() for s in schedulers))
+    await asyncio.gather(*(s.dispatcher.drain(grace_seconds=60) for s in schedulers))
 
 
 async def executions_of(
@@ -203,3 +221,44 @@ async def service_pauses(
             )
         )
         return [(entry.actor_user_id, entry.details) for entry in entries]
+
+
+@dataclass
+class Rig:
+    """What most scheduler tests work with: jobs calling the loopback target, schedulers on the
+    test's clock, and the rows they commit."""
+
+    make_job: JobMaker
+    make_scheduler: SchedulerMaker
+    clock: FrozenClock
+    http_target: HttpTarget
+    committing: async_sessionmaker[AsyncSession]
+
+    async def job(self, cron_expression: str, **fields: Any) -> Job:
+        """A job on `cron_expression` calling the loopback target (unless `target_url` says)."""
+        fields.setdefault("target_url", self.http_target.url)
+        return await self.make_job(cron_expression=cron_expression, **fields)
+
+    async def executions(self, job: Job) -> list[JobExecution]:
+        return await executions_of(self.committing, job.id)
+
+    async def failure_notes(self, job: Job) -> int:
+        return await failure_notes(self.committing, job)
+
+    async def stored(self, job: Job) -> Job:
+        """The job as committed now."""
+        async with self.committing() as session:
+            stored = await session.get(Job, job.id)
+            assert stored is not None
+            return stored
+
+
+@pytest.fixture
+def rig(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    clock: FrozenClock,
+    http_target: HttpTarget,
+    committing: async_sessionmaker[AsyncSession],
+) -> Rig:
+    return Rig(make_job, make_scheduler, clock, http_target, committing)

@@ -19,14 +19,13 @@ from models import Job
 from scheduler.dispatcher import Dispatcher
 from services.execution_lifecycle import Outcome, RunSpec, run_spec
 from tests.scheduler.conftest import (
-    JobMaker,
     RecordedSleeps,
+    Rig,
     SchedulerMaker,
-    executions_of,
     run_pass,
 )
 from tests.support.clock import FrozenClock
-from tests.support.http_target import HttpTarget, Reply
+from tests.support.http_target import Reply
 
 T0 = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
 
@@ -51,69 +50,54 @@ class FlakySessions:
 
 
 async def test_outcomes_survive_a_brief_database_outage(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
-    committing: async_sessionmaker[AsyncSession],
+    rig: Rig,
     sleeps: RecordedSleeps,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    clock.set(T0)
-    job = await make_job(cron_expression="* * * * *", target_url=http_target.url)
-    scheduler = make_scheduler(sleep=sleeps)
-    clock.advance(timedelta(minutes=1))
-    scheduler.dispatcher.sessionmaker = FlakySessions(committing, failures=2)  # type: ignore[assignment]
+    rig.clock.set(T0)
+    job = await rig.job("* * * * *")
+    scheduler = rig.make_scheduler(sleep=sleeps)
+    rig.clock.advance(timedelta(minutes=1))
+    scheduler.dispatcher.sessionmaker = FlakySessions(rig.committing, failures=2)  # type: ignore[assignment]
     assert await scheduler.tick() == 1
     await scheduler.dispatcher.drain(grace_seconds=10)
 
-    (execution,) = await executions_of(committing, job.id)
+    (execution,) = await rig.executions(job)
     assert execution.status == ExecutionStatus.SUCCESS
     assert sleeps.delays == [0.5, 1.0]
     assert "could not record 1 outcomes" in caplog.text
 
 
-async def test_a_long_outage_leaves_the_run_to_its_lease(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
-    committing: async_sessionmaker[AsyncSession],
-    sleeps: RecordedSleeps,
-) -> None:
-    clock.set(T0)
-    job = await make_job(cron_expression="* * * * *", target_url=http_target.url)
+async def test_a_long_outage_leaves_the_run_to_its_lease(rig: Rig, sleeps: RecordedSleeps) -> None:
+    rig.clock.set(T0)
+    job = await rig.job("* * * * *")
 
-    scheduler = make_scheduler(sleep=sleeps, execution_lease_seconds=30)
-    clock.advance(timedelta(minutes=1))
-    scheduler.dispatcher.sessionmaker = FlakySessions(committing, failures=99)  # type: ignore[assignment]
+    scheduler = rig.make_scheduler(sleep=sleeps, execution_lease_seconds=30)
+    rig.clock.advance(timedelta(minutes=1))
+    scheduler.dispatcher.sessionmaker = FlakySessions(rig.committing, failures=99)  # type: ignore[assignment]
     await scheduler.tick()
     await scheduler.dispatcher.drain(grace_seconds=10)
-    assert (await executions_of(committing, job.id))[0].status == ExecutionStatus.RUNNING
+    assert (await rig.executions(job))[0].status == ExecutionStatus.RUNNING
 
-    clock.advance(timedelta(seconds=31))
-    scheduler.dispatcher.sessionmaker = committing
+    rig.clock.advance(timedelta(seconds=31))
+    scheduler.dispatcher.sessionmaker = rig.committing
     await run_pass(scheduler)
 
-    (execution,) = await executions_of(committing, job.id)
+    (execution,) = await rig.executions(job)
     assert (execution.status, execution.error_message) == (ExecutionStatus.FAILED, "interrupted")
 
 
 async def test_nothing_escapes_a_run_when_the_database_stays_away(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
-    committing: async_sessionmaker[AsyncSession],
+    rig: Rig,
     sleeps: RecordedSleeps,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    clock.set(T0)
-    await make_job(cron_expression="* * * * *", target_url=http_target.url, max_retries=2)
-    http_target.default = Reply(status=503)
-    scheduler = make_scheduler(sleep=sleeps, execution_lease_seconds=30)
-    clock.advance(timedelta(minutes=1))
-    scheduler.dispatcher.sessionmaker = FlakySessions(committing, failures=99)  # type: ignore[assignment]
+    rig.clock.set(T0)
+    await rig.job("* * * * *", max_retries=2)
+    rig.http_target.default = Reply(status=503)
+    scheduler = rig.make_scheduler(sleep=sleeps, execution_lease_seconds=30)
+    rig.clock.advance(timedelta(minutes=1))
+    scheduler.dispatcher.sessionmaker = FlakySessions(rig.committing, failures=99)  # type: ignore[assignment]
     submit = scheduler.dispatcher.submit
     tasks: list[asyncio.Task[None]] = []
     monkeypatch.setattr(scheduler.dispatcher, "submit", lambda run: tasks.append(submit(run)))
@@ -128,26 +112,22 @@ async def test_nothing_escapes_a_run_when_the_database_stays_away(
 
 
 async def test_a_call_that_crashes_is_recorded_as_a_final_failure(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
-    committing: async_sessionmaker[AsyncSession],
+    rig: Rig,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    clock.set(T0)
-    job = await make_job(cron_expression="* * * * *", target_url=http_target.url, max_retries=2)
-    scheduler = make_scheduler()
+    rig.clock.set(T0)
+    job = await rig.job("* * * * *", max_retries=2)
+    scheduler = rig.make_scheduler()
 
     async def broken(_run: RunSpec) -> OutboundResult:
         raise ValueError("a bug")
 
     monkeypatch.setattr(scheduler.dispatcher, "_call", broken)
-    clock.advance(timedelta(minutes=1))
+    rig.clock.advance(timedelta(minutes=1))
     await run_pass(scheduler)
 
-    [execution] = await executions_of(committing, job.id)
+    [execution] = await rig.executions(job)
     assert (execution.status, execution.error_message, execution.next_attempt_at) == (
         ExecutionStatus.FAILED,
         "the call crashed: ValueError",
@@ -158,17 +138,13 @@ async def test_a_call_that_crashes_is_recorded_as_a_final_failure(
 
 
 async def test_an_outcome_writer_that_crashes_is_restarted(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
-    committing: async_sessionmaker[AsyncSession],
+    rig: Rig,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    clock.set(T0)
-    job = await make_job(cron_expression="* * * * *", target_url=http_target.url)
-    scheduler = make_scheduler(execution_lease_seconds=30)
+    rig.clock.set(T0)
+    job = await rig.job("* * * * *")
+    scheduler = rig.make_scheduler(execution_lease_seconds=30)
     dispatcher = scheduler.dispatcher
     write_batch = dispatcher._write_batch
     crashes = [RuntimeError("the writer's own bug")]
@@ -179,17 +155,17 @@ async def test_an_outcome_writer_that_crashes_is_restarted(
         return await write_batch(outcomes)
 
     monkeypatch.setattr(dispatcher, "_write_batch", crashing_once)
-    clock.advance(timedelta(minutes=1))
+    rig.clock.advance(timedelta(minutes=1))
     await run_pass(scheduler)  # its outcome dies with the writer: the run is left to its lease
     assert "outcome writer crashed; restarting it" in caplog.text
     assert dispatcher.is_running
 
-    clock.advance(timedelta(minutes=1))
+    rig.clock.advance(timedelta(minutes=1))
     await run_pass(scheduler)  # written by the restarted writer
-    clock.advance(timedelta(seconds=1))
+    rig.clock.advance(timedelta(seconds=1))
     await run_pass(scheduler)  # the first run's lease has lapsed
 
-    executions = await executions_of(committing, job.id)
+    executions = await rig.executions(job)
     assert [(e.status, e.error_message) for e in executions] == [
         (ExecutionStatus.FAILED, "interrupted"),
         (ExecutionStatus.SUCCESS, None),
@@ -236,22 +212,16 @@ async def test_a_dispatcher_not_started_refuses_runs(
         dispatcher.submit(run_spec(job, uuid.uuid4(), T0))
 
 
-async def test_a_webhook_run_records_the_phases_of_its_call(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
-    committing: async_sessionmaker[AsyncSession],
-) -> None:
-    clock.set(T0)
-    http_target.respond(Reply(delay_seconds=0.1))
-    job = await make_job(cron_expression="* * * * *", target_url=http_target.url)
-    scheduler = make_scheduler()
-    clock.advance(timedelta(minutes=1))
+async def test_a_webhook_run_records_the_phases_of_its_call(rig: Rig) -> None:
+    rig.clock.set(T0)
+    rig.http_target.respond(Reply(delay_seconds=0.1))
+    job = await rig.job("* * * * *")
+    scheduler = rig.make_scheduler()
+    rig.clock.advance(timedelta(minutes=1))
 
     assert await run_pass(scheduler) == 1
 
-    (execution,) = await executions_of(committing, job.id)
+    (execution,) = await rig.executions(job)
     assert execution.status == ExecutionStatus.SUCCESS
     assert execution.dns_ms is None  # 127.0.0.1: nothing to resolve
     assert execution.tls_ms is None  # http

@@ -19,13 +19,13 @@ from core.enums import DeliveryChannel, ExecutionStatus
 from models import User
 from scheduler.dispatcher import Dispatcher
 from services.execution_lifecycle import ExecutionLifecycle
-from tests.scheduler.conftest import JobMaker, SchedulerMaker, WorkerMaker, run_pass
+from tests.scheduler.conftest import Rig, WorkerMaker, run_pass
 from tests.scheduler.test_deliveries import SLACK_PATH, enable_slack, queue, smtp_at
 from tests.support.app_dispatcher import borrowed_dispatcher
 from tests.support.clock import FrozenClock
 from tests.support.execution_factories import create_execution
 from tests.support.factories import auth_headers
-from tests.support.http_target import HttpTarget, Reply, failing_first_attempts
+from tests.support.http_target import Reply, failing_first_attempts
 from tests.support.metrics import scrape
 from tests.support.smtp_server import SmtpServer
 
@@ -55,19 +55,16 @@ async def metrics_client(
 
 
 async def test_a_fired_slot_counts_one_fire_one_success_and_its_lateness(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
+    rig: Rig,
     metrics_client: httpx.AsyncClient,
 ) -> None:
-    clock.set(T0)
+    rig.clock.set(T0)
     before = await scrape(metrics_client)
-    await make_job(cron_expression="* * * * *", target_url=http_target.url)
-    clock.set(T0 + timedelta(minutes=1, seconds=2))  # the 00:01 slot is 2 s late
+    await rig.job("* * * * *")
+    rig.clock.set(T0 + timedelta(minutes=1, seconds=2))  # the 00:01 slot is 2 s late
 
     due = await scrape(metrics_client)
-    await run_pass(make_scheduler())
+    await run_pass(rig.make_scheduler())
     after = await scrape(metrics_client)
 
     assert due.delta(before, DUE, kind="slot") == 1
@@ -79,21 +76,18 @@ async def test_a_fired_slot_counts_one_fire_one_success_and_its_lateness(
     assert after.delta(before, f"{LATENESS}_sum") == pytest.approx(2.0)
     assert after.delta(before, f"{LATENESS}_bucket", le="1.0") == 0
     assert after.delta(before, f"{LATENESS}_bucket", le="2.5") == 1
-    assert len(http_target.received) == 1
+    assert len(rig.http_target.received) == 1
 
 
 async def test_a_failed_attempt_and_its_retry_count_as_retrying_then_success(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
+    rig: Rig,
     metrics_client: httpx.AsyncClient,
 ) -> None:
-    clock.set(T0)
-    http_target.responder = failing_first_attempts(1, Reply(status=503))
-    await make_job(cron_expression="* * * * *", target_url=http_target.url, max_retries=2)
-    scheduler = make_scheduler(retry_backoff_base_seconds=0)  # the retry is due at once
-    clock.set(T0 + timedelta(minutes=1))
+    rig.clock.set(T0)
+    rig.http_target.responder = failing_first_attempts(1, Reply(status=503))
+    await rig.job("* * * * *", max_retries=2)
+    scheduler = rig.make_scheduler(retry_backoff_base_seconds=0)  # the retry is due at once
+    rig.clock.set(T0 + timedelta(minutes=1))
     before = await scrape(metrics_client)
 
     await run_pass(scheduler)
@@ -111,23 +105,20 @@ async def test_a_failed_attempt_and_its_retry_count_as_retrying_then_success(
     assert after.delta(before, DUE, kind="retry") == 0
     # One slot: the lateness is the slot's, not its retry's.
     assert after.delta(before, f"{LATENESS}_count") == 1
-    assert len(http_target.received) == 2
+    assert len(rig.http_target.received) == 2
 
 
 async def test_a_last_failed_attempt_counts_as_failed(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
+    rig: Rig,
     metrics_client: httpx.AsyncClient,
 ) -> None:
-    clock.set(T0)
-    http_target.default = Reply(status=404)  # not worth repeating
-    await make_job(cron_expression="* * * * *", target_url=http_target.url, max_retries=3)
-    clock.set(T0 + timedelta(minutes=1))
+    rig.clock.set(T0)
+    rig.http_target.default = Reply(status=404)  # not worth repeating
+    await rig.job("* * * * *", max_retries=3)
+    rig.clock.set(T0 + timedelta(minutes=1))
     before = await scrape(metrics_client)
 
-    await run_pass(make_scheduler())
+    await run_pass(rig.make_scheduler())
 
     after = await scrape(metrics_client)
     assert after.delta(before, OUTCOMES, status="failed") == 1
@@ -136,18 +127,15 @@ async def test_a_last_failed_attempt_counts_as_failed(
 
 
 async def test_an_outage_counts_one_missed_slot_and_one_fire(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
+    rig: Rig,
     metrics_client: httpx.AsyncClient,
 ) -> None:
-    clock.set(T0)
-    await make_job(cron_expression="* * * * *", target_url=http_target.url)
-    clock.set(T0 + timedelta(minutes=10, seconds=30))
+    rig.clock.set(T0)
+    await rig.job("* * * * *")
+    rig.clock.set(T0 + timedelta(minutes=10, seconds=30))
     before = await scrape(metrics_client)
 
-    await run_pass(make_scheduler(misfire_grace_seconds=60))
+    await run_pass(rig.make_scheduler(misfire_grace_seconds=60))
 
     after = await scrape(metrics_client)
     assert after.delta(before, OUTCOMES, status="missed") == 1
@@ -156,15 +144,12 @@ async def test_an_outage_counts_one_missed_slot_and_one_fire(
 
 
 async def test_a_run_whose_lease_lapsed_counts_as_interrupted(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    clock: FrozenClock,
-    committing: async_sessionmaker[AsyncSession],
+    rig: Rig,
     metrics_client: httpx.AsyncClient,
 ) -> None:
-    clock.set(T0)
-    job = await make_job(cron_expression="0 0 1 1 *", target_url="http://127.0.0.1:9/")
-    async with committing.begin() as session:
+    rig.clock.set(T0)
+    job = await rig.make_job(cron_expression="0 0 1 1 *", target_url="http://127.0.0.1:9/")
+    async with rig.committing.begin() as session:
         for minutes in (1, 2):
             await create_execution(
                 session,
@@ -175,8 +160,8 @@ async def test_a_run_whose_lease_lapsed_counts_as_interrupted(
             )
     before = await scrape(metrics_client)
 
-    await make_scheduler().tick()
-    again = await make_scheduler().tick()
+    await rig.make_scheduler().tick()
+    again = await rig.make_scheduler().tick()
 
     after = await scrape(metrics_client)
     assert again == 0
@@ -186,22 +171,19 @@ async def test_a_run_whose_lease_lapsed_counts_as_interrupted(
 
 
 async def test_runs_in_flight_are_the_running_executions(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
+    rig: Rig,
     metrics_client: httpx.AsyncClient,
 ) -> None:
-    clock.set(T0)
-    http_target.default = Reply(delay_seconds=1.5)
+    rig.clock.set(T0)
+    rig.http_target.default = Reply(delay_seconds=1.5)
     for _ in range(3):
-        await make_job(cron_expression="* * * * *", target_url=http_target.url)
-    clock.set(T0 + timedelta(minutes=1))
-    scheduler = make_scheduler()
+        await rig.job("* * * * *")
+    rig.clock.set(T0 + timedelta(minutes=1))
+    scheduler = rig.make_scheduler()
     before = await scrape(metrics_client)
 
     assert await scheduler.tick() == 3
-    await http_target.wait_for_requests(3)
+    await rig.http_target.wait_for_requests(3)
     calling = await scrape(metrics_client)
     await scheduler.dispatcher.drain(grace_seconds=30)
     done = await scrape(metrics_client)
@@ -221,21 +203,19 @@ def app_dispatcher(
 
 
 async def test_a_manual_run_counts_the_request_the_fire_and_its_outcome(
-    make_job: JobMaker,
+    rig: Rig,
     owner: User,
     settings: Settings,
-    clock: FrozenClock,
-    http_target: HttpTarget,
     app: FastAPI,
     app_dispatcher: Dispatcher,
     metrics_client: httpx.AsyncClient,
 ) -> None:
-    clock.set(T0)
-    job = await make_job(cron_expression="0 0 1 1 *", target_url=http_target.url)
+    rig.clock.set(T0)
+    job = await rig.job("0 0 1 1 *")
     before = await scrape(metrics_client)
 
     response = await metrics_client.post(
-        f"/api/v1/jobs/{job.id}/execute", headers=auth_headers(settings, clock, owner)
+        f"/api/v1/jobs/{job.id}/execute", headers=auth_headers(settings, rig.clock, owner)
     )
     assert response.status_code == 202
     await app_dispatcher.drain(grace_seconds=30)
@@ -252,30 +232,28 @@ async def test_a_manual_run_counts_the_request_the_fire_and_its_outcome(
     assert after.delta(before, FIRES, trigger_type="scheduled") == 0
     assert after.delta(before, OUTCOMES, status="success") == 1
     assert after.delta(before, f"{LATENESS}_count") == 0  # manual runs have no slot to be late for
-    assert len(http_target.received) == 1
+    assert len(rig.http_target.received) == 1
 
 
 async def test_a_fire_counts_only_when_its_transaction_commits(
-    make_job: JobMaker,
+    rig: Rig,
     settings: Settings,
-    clock: FrozenClock,
-    committing: async_sessionmaker[AsyncSession],
     metrics_client: httpx.AsyncClient,
 ) -> None:
-    clock.set(T0)
-    job = await make_job(cron_expression="0 0 1 1 *", target_url="http://127.0.0.1:9/")
+    rig.clock.set(T0)
+    job = await rig.make_job(cron_expression="0 0 1 1 *", target_url="http://127.0.0.1:9/")
     before = await scrape(metrics_client)
 
-    async with committing() as session:
-        lifecycle = ExecutionLifecycle(session, settings, clock)
+    async with rig.committing() as session:
+        lifecycle = ExecutionLifecycle(session, settings, rig.clock)
         await lifecycle.start_manual(job, metadata=None, github_token=None)
         async with session.begin_nested():  # a savepoint released: not yet a commit
             pass
         mid_transaction = await scrape(metrics_client)
         await session.rollback()
     rolled_back = await scrape(metrics_client)
-    async with committing.begin() as session:
-        await ExecutionLifecycle(session, settings, clock).start_manual(
+    async with rig.committing.begin() as session:
+        await ExecutionLifecycle(session, settings, rig.clock).start_manual(
             job, metadata=None, github_token=None
         )
     committed = await scrape(metrics_client)
@@ -290,18 +268,16 @@ async def test_a_fire_counts_only_when_its_transaction_commits(
 
 async def test_deliveries_count_by_channel_and_outcome_and_the_queue_drains(
     make_worker: WorkerMaker,
-    clock: FrozenClock,
-    committing: async_sessionmaker[AsyncSession],
+    rig: Rig,
     smtp_server: SmtpServer,
-    http_target: HttpTarget,
     metrics_client: httpx.AsyncClient,
 ) -> None:
-    clock.set(T0)
+    rig.clock.set(T0)
     before = await scrape(metrics_client)
-    await enable_slack(committing, http_target.url + SLACK_PATH)
-    await queue(committing, clock, DeliveryChannel.EMAIL, "a@example.com", "b@example.com")
-    await queue(committing, clock, DeliveryChannel.SLACK, "#alerts", "#ops")
-    http_target.respond(Reply(status=500), Reply(status=400))  # try later; refused for good
+    await enable_slack(rig.committing, rig.http_target.url + SLACK_PATH)
+    await queue(rig.committing, rig.clock, DeliveryChannel.EMAIL, "a@example.com", "b@example.com")
+    await queue(rig.committing, rig.clock, DeliveryChannel.SLACK, "#alerts", "#ops")
+    rig.http_target.respond(Reply(status=500), Reply(status=400))  # try later; refused for good
     queued = await scrape(metrics_client)
 
     assert await make_worker(**smtp_at(smtp_server.port)).run_once() == 4

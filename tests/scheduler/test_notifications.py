@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import db
 from core.enums import DeliveryStatus, ExecutionStatus
 from models import (
     Job,
@@ -28,14 +27,12 @@ from models import (
 )
 from repositories.slack_settings import SLACK_SETTINGS_ID
 from tests.scheduler.conftest import (
-    JobMaker,
-    SchedulerMaker,
+    Rig,
     WorkerMaker,
-    executions_of,
     run_pass,
+    run_passes,
     service_pauses,
 )
-from tests.support.clock import FrozenClock
 from tests.support.http_target import HttpTarget, Reply
 from tests.support.smtp_server import SmtpServer
 
@@ -94,37 +91,37 @@ async def deliveries(committing: async_sessionmaker[AsyncSession]) -> list[Notif
         return list(await session.scalars(select(NotificationDelivery)))
 
 
-@pytest.mark.usefixtures("ops_team")
-async def test_a_failed_run_reaches_every_channel_once(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    make_worker: WorkerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
-    slack_server: HttpTarget,
-    smtp_server: SmtpServer,
-    committing: async_sessionmaker[AsyncSession],
-    owner: User,
-) -> None:
-    clock.set(T0)
-    await enable_slack(committing, slack_server)
-    job = await make_job(
-        name="nightly-export",
-        cron_expression="* * * * *",
-        target_url=http_target.url,
+async def alerting_ops(rig: Rig, **fields: Any) -> Job:
+    """A job every minute whose alerts also go by email to ops@example.com."""
+    return await rig.job(
+        "* * * * *",
         enable_email_notifications=True,
         notification_emails=["ops@example.com"],
+        **fields,
     )
-    http_target.default = Reply(status=500, body=b"boom")
+
+
+@pytest.mark.usefixtures("ops_team")
+async def test_a_failed_run_reaches_every_channel_once(
+    rig: Rig,
+    make_worker: WorkerMaker,
+    slack_server: HttpTarget,
+    smtp_server: SmtpServer,
+    owner: User,
+) -> None:
+    rig.clock.set(T0)
+    await enable_slack(rig.committing, slack_server)
+    job = await alerting_ops(rig, name="nightly-export")
+    rig.http_target.default = Reply(status=500, body=b"boom")
     channels = smtp_at(smtp_server.port)
 
-    clock.advance(timedelta(minutes=1))
-    await run_pass(make_scheduler(**channels))
+    rig.clock.advance(timedelta(minutes=1))
+    await run_pass(rig.make_scheduler(**channels))
     worker = make_worker(**channels)
     assert await worker.run_once() == 3
     assert await worker.run_once() == 0
 
-    [execution] = await executions_of(committing, job.id)
+    [execution] = await rig.executions(job)
     assert smtp_server.recipients == sorted(["ops@example.com", owner.email])
     for mail in smtp_server.received:
         assert mail.subject == "[Cron Job Service] Job failed: nightly-export"
@@ -140,7 +137,7 @@ async def test_a_failed_run_reaches_every_channel_once(
     for expected in ("2026-06-01 00:01 UTC", "Status code: 500", "Error: HTTP 500"):
         assert expected in slack_text
     assert "http" not in slack_text  # no links, not even the target's URL
-    [note] = await notifications_of(committing, job)
+    [note] = await notifications_of(rig.committing, job)
     assert (note.user_id, note.type, note.related_execution_id) == (
         owner.id,
         "error",
@@ -187,34 +184,29 @@ async def test_a_failed_run_reaches_every_channel_once(
     ],
 )
 async def test_email_recipients_follow_the_job_and_the_owners_preferences(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
+    rig: Rig,
     make_worker: WorkerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
     smtp_server: SmtpServer,
-    committing: async_sessionmaker[AsyncSession],
     owner: User,
     job_fields: dict[str, Any],
     preferences: dict[str, bool],
     status: int,
     expected: list[str],
 ) -> None:
-    clock.set(T0)
+    rig.clock.set(T0)
     if preferences:
-        async with committing.begin() as session:
+        async with rig.committing.begin() as session:
             session.add(UserNotificationPreferences(user_id=owner.id, **preferences))
-    await make_job(
-        cron_expression="* * * * *",
-        target_url=http_target.url,
+    await rig.job(
+        "* * * * *",
         notification_emails=["ops@example.com", "oncall@example.com"],
         **job_fields,
     )
-    http_target.default = Reply(status=status)
+    rig.http_target.default = Reply(status=status)
     channels = smtp_at(smtp_server.port)
 
-    clock.advance(timedelta(minutes=1))
-    await run_pass(make_scheduler(**channels))
+    rig.clock.advance(timedelta(minutes=1))
+    await run_pass(rig.make_scheduler(**channels))
     sent = await make_worker(**channels).run_once()
 
     recipients = sorted(owner.email if address == OWNER else address for address in expected)
@@ -223,43 +215,34 @@ async def test_email_recipients_follow_the_job_and_the_owners_preferences(
 
 
 async def test_smtp_down_and_slack_failing_never_cost_the_record_or_the_in_app_alert(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
+    rig: Rig,
     make_worker: WorkerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
     slack_server: HttpTarget,
-    committing: async_sessionmaker[AsyncSession],
     owner: User,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    clock.set(T0)
-    await enable_slack(committing, slack_server)
+    rig.clock.set(T0)
+    await enable_slack(rig.committing, slack_server)
     slack_server.default = Reply(status=500, body=b"internal_error")
-    job = await make_job(
-        cron_expression="* * * * *",
-        target_url=http_target.url,
-        enable_email_notifications=True,
-        notification_emails=["ops@example.com"],
-    )
-    http_target.default = Reply(status=503)
+    job = await alerting_ops(rig)
+    rig.http_target.default = Reply(status=503)
     with socket.socket() as probe:  # a port nobody listens on: SMTP is down
         probe.bind(("127.0.0.1", 0))
         channels = smtp_at(probe.getsockname()[1])
     caplog.set_level(logging.WARNING, logger="services.notifications.sender")
 
-    clock.advance(timedelta(minutes=1))
-    await run_pass(make_scheduler(**channels))
+    rig.clock.advance(timedelta(minutes=1))
+    await run_pass(rig.make_scheduler(**channels))
 
     # Recorded and notified in-app before any channel was tried.
-    [execution] = await executions_of(committing, job.id)
+    [execution] = await rig.executions(job)
     assert (execution.status, execution.response_status) == (ExecutionStatus.FAILED, 503)
-    [note] = await notifications_of(committing, job)
+    [note] = await notifications_of(rig.committing, job)
     assert (note.type, note.user_id) == ("error", owner.id)
 
     assert await make_worker(**channels).run_once() == 3
 
-    rows = await deliveries(committing)
+    rows = await deliveries(rig.committing)
     assert {(row.channel, row.status, row.attempts) for row in rows} == {
         ("email", DeliveryStatus.PENDING, 1),
         ("slack", DeliveryStatus.PENDING, 1),
@@ -274,29 +257,19 @@ async def test_smtp_down_and_slack_failing_never_cost_the_record_or_the_in_app_a
 
 @pytest.mark.usefixtures("ops_team")
 async def test_the_first_success_after_failures_says_recovered(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
+    rig: Rig,
     make_worker: WorkerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
     slack_server: HttpTarget,
     smtp_server: SmtpServer,
-    committing: async_sessionmaker[AsyncSession],
 ) -> None:
-    clock.set(T0)
-    await enable_slack(committing, slack_server)
-    job = await make_job(
-        name="sync",
-        cron_expression="* * * * *",
-        target_url=http_target.url,
-        enable_email_notifications=True,
-        notification_emails=["ops@example.com"],
-    )
-    http_target.respond(Reply(status=500), Reply(status=500))  # then 200 (the default)
-    scheduler = make_scheduler(**smtp_at(smtp_server.port))
+    rig.clock.set(T0)
+    await enable_slack(rig.committing, slack_server)
+    job = await alerting_ops(rig, name="sync")
+    rig.http_target.respond(Reply(status=500), Reply(status=500))  # then 200 (the default)
+    scheduler = rig.make_scheduler(**smtp_at(smtp_server.port))
 
     for _ in range(4):
-        clock.advance(timedelta(minutes=1))
+        rig.clock.advance(timedelta(minutes=1))
         await run_pass(scheduler)
     await make_worker(**smtp_at(smtp_server.port)).run_once()
 
@@ -313,7 +286,7 @@ async def test_the_first_success_after_failures_says_recovered(
         "@ops-oncall Job failed: sync",
         "@ops-oncall Job recovered: sync",
     ]
-    notes = await notifications_of(committing, job)
+    notes = await notifications_of(rig.committing, job)
     assert [(n.type, n.title) for n in notes] == [
         ("error", "Job failed: sync"),
         ("error", "Job failed: sync"),
@@ -322,24 +295,20 @@ async def test_the_first_success_after_failures_says_recovered(
 
 
 async def test_a_job_failing_too_often_is_paused_and_its_owner_warned(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
-    committing: async_sessionmaker[AsyncSession],
+    rig: Rig,
     owner: User,
 ) -> None:
-    clock.set(T0)
-    job = await make_job(cron_expression="* * * * *", target_url=http_target.url)
-    http_target.default = Reply(status=500)
-    scheduler = make_scheduler(auto_pause_after_failures=2)
+    rig.clock.set(T0)
+    job = await rig.job("* * * * *")
+    rig.http_target.default = Reply(status=500)
+    scheduler = rig.make_scheduler(auto_pause_after_failures=2)
 
     for _ in range(5):
-        clock.advance(timedelta(minutes=1))
+        rig.clock.advance(timedelta(minutes=1))
         await run_pass(scheduler)
 
-    assert len(await executions_of(committing, job.id)) == 2  # nothing fired once paused
-    async with committing() as session:
+    assert len(await rig.executions(job)) == 2  # nothing fired once paused
+    async with rig.committing() as session:
         paused = await session.get(Job, job.id)
         assert paused is not None
         assert (paused.is_active, paused.next_run_at, paused.consecutive_failures) == (
@@ -352,61 +321,47 @@ async def test_a_job_failing_too_often_is_paused_and_its_owner_warned(
             "auto_pause",
             T0 + timedelta(minutes=2),
         )
-    notes = await notifications_of(committing, job)
+    notes = await notifications_of(rig.committing, job)
     assert [n.type for n in notes] == ["error", "error", "warning"]
     assert notes[-1].user_id == owner.id
     assert notes[-1].title == f"Job paused: {job.name}"
     # Audited as the service's doing: no actor.
-    assert await service_pauses(committing, job.id) == [(None, {"by_service": "auto_pause"})]
+    assert await service_pauses(rig.committing, job.id) == [(None, {"by_service": "auto_pause"})]
 
 
 @pytest.mark.postgres_only
 @pytest.mark.usefixtures("ops_team")
 async def test_two_schedulers_and_two_workers_never_duplicate_an_alert(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
+    rig: Rig,
     make_worker: WorkerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
     slack_server: HttpTarget,
     smtp_server: SmtpServer,
-    committing: async_sessionmaker[AsyncSession],
     owner: User,
 ) -> None:
-    clock.set(T0)
-    await enable_slack(committing, slack_server)
+    rig.clock.set(T0)
+    await enable_slack(rig.committing, slack_server)
     jobs = [
-        await make_job(
-            cron_expression="* * * * *",
-            target_url=http_target.url,
+        await rig.job(
+            "* * * * *",
             enable_email_notifications=True,
             notification_emails=[f"team{i:02}@example.com"],
         )
         for i in range(20)
     ]
-    http_target.default = Reply(status=500)
+    rig.http_target.default = Reply(status=500)
     channels = smtp_at(smtp_server.port)
-    engines = [db.create_engine(make_scheduler().settings) for _ in range(2)]
-    try:
-        schedulers = [
-            make_scheduler(
-                sessionmaker=db.create_sessionmaker(e), scheduler_batch_size=5, **channels
-            )
-            for e in engines
-        ]
-        workers = [
-            make_worker(db.create_sessionmaker(e), notification_concurrency=50, **channels)
-            for e in engines
-        ]
-        for _ in range(3):
-            clock.advance(timedelta(minutes=1))
-            await asyncio.gather(*(s.tick() for s in schedulers))
-            await asyncio.gather(*(s.dispatcher.drain(grace_seconds=60) for s in schedulers))
-            await asyncio.gather(*(w.run_once() for w in workers))
+    # Two processes: each a scheduler and a delivery worker on an engine of its own.
+    schedulers = [
+        rig.make_scheduler(own_engine=True, scheduler_batch_size=5, **channels) for _ in range(2)
+    ]
+    workers = [
+        make_worker(s.sessionmaker, notification_concurrency=50, **channels) for s in schedulers
+    ]
+    for _ in range(3):
+        rig.clock.advance(timedelta(minutes=1))
+        await run_passes(schedulers)
         await asyncio.gather(*(w.run_once() for w in workers))
-    finally:
-        for e in engines:
-            await e.dispose()
+    await asyncio.gather(*(w.run_once() for w in workers))
 
     runs = 20 * 3
     alerts = [
@@ -416,7 +371,7 @@ async def test_two_schedulers_and_two_workers_never_duplicate_an_alert(
     assert sum(1 for address, _ in alerts if address == owner.email) == runs
     posts = [post.json()["text"] for post in slack_server.received]
     assert len(posts) == len(set(posts)) == runs
-    async with committing() as session:
+    async with rig.committing() as session:
         notes = list(await session.scalars(select(Notification)))
     assert len(notes) == len({n.related_execution_id for n in notes}) == runs
     assert {n.related_job_id for n in notes} == {job.id for job in jobs}
