@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import httpx
@@ -20,16 +19,6 @@ from tests.support.dispatchers import dispatcher_in_transaction
 from tests.support.execution_factories import create_execution
 from tests.support.http_target import HttpTarget, Reply
 from tests.support.job_factories import create_job
-
-
-@pytest.fixture
-async def dispatcher(
-    app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
-) -> AsyncIterator[Dispatcher]:
-    """A dispatcher writing into this test's transaction and allowed to call loopback."""
-    guard = AddressGuard(allow_private=True)
-    async with dispatcher_in_transaction(app, sessionmaker, clock, guard) as dispatcher:
-        yield dispatcher
 
 
 @pytest.fixture

@@ -325,6 +325,12 @@ async def test_duplicate_name_is_409(
 
 # --- validation matrix ---------------------------------------------------------------------------
 
+
+def on_github(**github: str) -> dict[str, Any]:
+    """Overrides for a job calling a GitHub workflow instead of a URL (`repo` is github_repo)."""
+    return {"target_url": None, **{f"github_{key}": value for key, value in github.items()}}
+
+
 INVALID_BODIES: list[tuple[str, dict[str, Any], str]] = [
     ("name missing", {"name": None}, "body.name"),
     ("name empty", {"name": "   "}, "body.name"),
@@ -345,31 +351,11 @@ INVALID_BODIES: list[tuple[str, dict[str, Any], str]] = [
         {"github_owner": "acme", "github_repo": "r", "github_workflow_name": "w.yml"},
         "body.target_url",
     ),
-    (
-        "repo without workflow",
-        {"target_url": None, "github_owner": "acme", "github_repo": "r"},
-        "body.github_workflow_name",
-    ),
-    (
-        "workflow without repo",
-        {"target_url": None, "github_owner": "acme", "github_workflow_name": "w.yml"},
-        "body.github_repo",
-    ),
-    (
-        "owner missing, no default",
-        {"target_url": None, "github_repo": "r", "github_workflow_name": "w.yml"},
-        "body.github_owner",
-    ),
-    (
-        "workflow not yaml",
-        {"target_url": None, "github_repo": "r", "github_workflow_name": "w.json"},
-        "body.github_workflow_name",
-    ),
-    (
-        "repo with a path",
-        {"target_url": None, "github_repo": "../x", "github_workflow_name": "w.yml"},
-        "body.github_repo",
-    ),
+    ("repo without workflow", on_github(owner="acme", repo="r"), "body.github_workflow_name"),
+    ("workflow without repo", on_github(owner="acme", workflow_name="w.yml"), "body.github_repo"),
+    ("owner missing, no default", on_github(repo="r", workflow_name="w.yml"), "body.github_owner"),
+    ("workflow not yaml", on_github(repo="r", workflow_name="w.json"), "body.github_workflow_name"),
+    ("repo with a path", on_github(repo="../x", workflow_name="w.yml"), "body.github_repo"),
     ("target not http", {"target_url": "ftp://hooks.example.com/x"}, "body.target_url"),
     (
         "target too long",
