@@ -289,6 +289,7 @@ function EditorForm({
     },
   })
   const fieldErrors = errorsByField(save.error)
+  const numbers = { form, set, errors: fieldErrors }
   const formError =
     save.error && Object.keys(fieldErrors).length === 0
       ? save.error.message
@@ -503,66 +504,52 @@ function EditorForm({
 
       <Section title="Runs and notifications">
         <div className="grid gap-3 sm:grid-cols-2">
-          <TextField
+          <NumberField
+            name="timeout_seconds"
             label="Timeout (seconds)"
-            type="number"
             min={1}
-            value={form.timeout_seconds}
-            onChange={(event) => set("timeout_seconds", event.target.value)}
-            error={fieldErrors.timeout_seconds}
+            {...numbers}
           />
-          <TextField
+          <NumberField
+            name="max_retries"
             label="Retries"
-            type="number"
             min={0}
             max={10}
             hint="0–10 further attempts after a failure (5xx, 429, timeouts…)."
-            value={form.max_retries}
-            onChange={(event) => set("max_retries", event.target.value)}
-            error={fieldErrors.max_retries}
+            {...numbers}
           />
         </div>
         <div className="grid gap-3 sm:grid-cols-2">
-          <TextField
+          <NumberField
+            name="min_backoff_seconds"
             label="Minimum backoff (seconds)"
-            type="number"
             min={0}
             max={3600}
             hint="Longest wait before the first retry; each retry doubles it. Empty: the service default."
-            value={form.min_backoff_seconds}
-            onChange={(event) => set("min_backoff_seconds", event.target.value)}
-            error={fieldErrors.min_backoff_seconds}
+            {...numbers}
           />
-          <TextField
+          <NumberField
+            name="max_backoff_seconds"
             label="Maximum backoff (seconds)"
-            type="number"
             min={0}
             max={3600}
             hint="No wait is longer, a target's Retry-After included. Empty: the service default."
-            value={form.max_backoff_seconds}
-            onChange={(event) => set("max_backoff_seconds", event.target.value)}
-            error={fieldErrors.max_backoff_seconds}
+            {...numbers}
           />
-          <TextField
+          <NumberField
+            name="max_doublings"
             label="Maximum doublings"
-            type="number"
             min={0}
             max={16}
             hint="How many times the wait doubles before it stays the same."
-            value={form.max_doublings}
-            onChange={(event) => set("max_doublings", event.target.value)}
-            error={fieldErrors.max_doublings}
+            {...numbers}
           />
-          <TextField
+          <NumberField
+            name="max_retry_duration_seconds"
             label="Retry window (seconds)"
-            type="number"
             min={0}
             hint="No retry starts later than this after the slot. 0: no limit."
-            value={form.max_retry_duration_seconds}
-            onChange={(event) =>
-              set("max_retry_duration_seconds", event.target.value)
-            }
-            error={fieldErrors.max_retry_duration_seconds}
+            {...numbers}
           />
         </div>
         <div className="grid gap-3 sm:grid-cols-2">
@@ -582,16 +569,12 @@ function EditorForm({
             onChange={(value) => set("catchup", value)}
             error={fieldErrors.catchup}
           />
-          <TextField
+          <NumberField
+            name="misfire_grace_seconds"
             label="Misfire grace (seconds)"
-            type="number"
             min={1}
             hint="A slot later than this is recorded as missed, never run. Empty: the service default."
-            value={form.misfire_grace_seconds}
-            onChange={(event) =>
-              set("misfire_grace_seconds", event.target.value)
-            }
-            error={fieldErrors.misfire_grace_seconds}
+            {...numbers}
           />
         </div>
         <label className="flex items-center gap-2">
@@ -630,6 +613,44 @@ function EditorForm({
         </Button>
       </div>
     </form>
+  )
+}
+
+type NumberKey = {
+  [K in keyof FormState]: string extends FormState[K] ? K : never
+}[keyof FormState]
+
+/** A labelled number input bound to one of the form's fields (kept as the text typed). */
+function NumberField({
+  name,
+  label,
+  hint,
+  min,
+  max,
+  form,
+  set,
+  errors,
+}: {
+  name: NumberKey
+  label: string
+  hint?: string
+  min: number
+  max?: number
+  form: FormState
+  set: (key: NumberKey, value: string) => void
+  errors: Record<string, string>
+}) {
+  return (
+    <TextField
+      label={label}
+      type="number"
+      min={min}
+      max={max}
+      hint={hint}
+      value={form[name]}
+      onChange={(event) => set(name, event.target.value)}
+      error={errors[name]}
+    />
   )
 }
 

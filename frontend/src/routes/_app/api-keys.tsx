@@ -1,12 +1,12 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query"
 import { createFileRoute } from "@tanstack/react-router"
 import { type FormEvent, useState } from "react"
-import { ApiError, api, type Schemas, unwrap } from "@/api/client"
+import { api, type Schemas, unwrap } from "@/api/client"
 import { expiryLabel, parseExpiryDays } from "@/apiKeys/keys"
 import { NewKeyPanel } from "@/apiKeys/NewKeyPanel"
 import { ConfirmButton } from "@/components/ConfirmDialog"
+import { CreateFormEnd, createErrors } from "@/components/CreateFormEnd"
 import { EmptyState, ErrorState, Loading } from "@/components/states"
-import { Button } from "@/components/ui/Button"
 import { Cell, DataTable } from "@/components/ui/DataTable"
 import { Field, inputClass, TextField } from "@/components/ui/Field"
 import { formatDateTime } from "@/lib/format"
@@ -134,12 +134,7 @@ function CreateKeyForm({
       return onCreated(body)
     },
   })
-  const fieldErrors =
-    create.error instanceof ApiError ? create.error.fieldErrors() : {}
-  const formError =
-    create.error && Object.keys(fieldErrors).length === 0
-      ? create.error.message
-      : null
+  const { fieldErrors, formError } = createErrors(create.error)
   const submit = (event: FormEvent) => {
     event.preventDefault()
     const expires = parseExpiryDays(days)
@@ -194,16 +189,11 @@ function CreateKeyForm({
           hint="Empty: never."
           error={daysError ?? fieldErrors.expires_in_days}
         />
-        <div className="flex items-end">
-          <Button type="submit" disabled={create.isPending}>
-            Create key
-          </Button>
-        </div>
-        {formError ? (
-          <p role="alert" className="text-red-700 text-sm sm:col-span-2">
-            {formError}
-          </p>
-        ) : null}
+        <CreateFormEnd
+          label="Create key"
+          pending={create.isPending}
+          error={formError}
+        />
       </form>
     </section>
   )

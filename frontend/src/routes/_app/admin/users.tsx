@@ -1,9 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query"
 import { createFileRoute } from "@tanstack/react-router"
 import { type FormEvent, useState } from "react"
-import { ApiError, api, type Schemas, unwrap } from "@/api/client"
+import { api, type Schemas, unwrap } from "@/api/client"
 import { useCurrentUser } from "@/auth/useCurrentUser"
 import { ConfirmButton } from "@/components/ConfirmDialog"
+import { CreateFormEnd, createErrors } from "@/components/CreateFormEnd"
 import { ErrorState, Loading } from "@/components/states"
 import { Button } from "@/components/ui/Button"
 import { Cell, DataTable } from "@/components/ui/DataTable"
@@ -152,12 +153,7 @@ function CreateUserForm({ onCreated }: { onCreated: (name: string) => void }) {
       onCreated(data.user.username)
     },
   })
-  const fieldErrors =
-    create.error instanceof ApiError ? create.error.fieldErrors() : {}
-  const formError =
-    create.error && Object.keys(fieldErrors).length === 0
-      ? create.error.message
-      : null
+  const { fieldErrors, formError } = createErrors(create.error)
   const set =
     (key: keyof Schemas["UserCreate"]) =>
     (event: { target: { value: string } }) =>
@@ -220,16 +216,11 @@ function CreateUserForm({ onCreated }: { onCreated: (name: string) => void }) {
             </select>
           )}
         </Field>
-        <div className="flex items-end">
-          <Button type="submit" disabled={create.isPending}>
-            Create user
-          </Button>
-        </div>
-        {formError ? (
-          <p role="alert" className="text-red-700 text-sm sm:col-span-2">
-            {formError}
-          </p>
-        ) : null}
+        <CreateFormEnd
+          label="Create user"
+          pending={create.isPending}
+          error={formError}
+        />
       </form>
     </section>
   )
