@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Result,
     Select,
     Table,
+    bindparam,
     delete,
     func,
     inspect,
@@ -40,6 +41,10 @@ from models.base import Base
 
 ModelT = TypeVar("ModelT", bound=Base)
 ItemT = TypeVar("ItemT")
+StatementT = TypeVar("StatementT", bound=Executable)
+
+# BaseRepository.statement: (repository class, name) -> the statement, built once per process.
+_STATEMENTS: dict[tuple[type, str], Executable] = {}
 
 
 class RepositoryError(Exception):
@@ -99,9 +104,23 @@ class BaseRepository(Generic[ModelT]):
         return select(self.model)
 
     async def get(self, id_: uuid.UUID) -> ModelT | None:
-        primary_key = inspect(self.model).primary_key[0]
-        statement = self.select().where(primary_key == id_)
-        return (await self.session.execute(statement)).scalar_one_or_none()
+        statement = self.statement("get", self._by_primary_key)
+        return (await self.session.execute(statement, {"pk": id_})).scalar_one_or_none()
+
+    def _by_primary_key(self) -> Select[ModelT]:
+        return self.select().where(inspect(self.model).primary_key[0] == bindparam("pk"))
+
+    def statement(self, name: str, build: Callable[[], StatementT]) -> StatementT:
+        """The statement `name` of this repository class, built by `build` on first use and
+        reused after: for the hot reads, whose values go in as bind parameters. Building a
+        statement (and its cache key) cost more CPU than running it on every request; a
+        statement object reused also keeps its memoized cache key, so SQLAlchemy's compiled
+        cache finds it at once. `build` must not depend on the instance's session."""
+        key = (type(self), name)
+        found = _STATEMENTS.get(key)
+        if found is None:
+            found = _STATEMENTS[key] = build()
+        return cast("StatementT", found)
 
     async def get_by(self, *where: ColumnElement[bool]) -> ModelT | None:
         return (await self.session.execute(self.select().where(*where))).scalars().first()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, or_, select
 
 from core.enums import UserRole
 from models.revoked_token import RevokedToken
@@ -22,8 +22,13 @@ class UserRepository(BaseRepository[User]):
     async def get_unless_revoked(self, user_id: uuid.UUID, token_jti: uuid.UUID) -> User | None:
         """The user `user_id`, unless the token `token_jti` was revoked: one round trip for the
         check every authenticated request makes."""
-        revoked = select(RevokedToken.jti).where(RevokedToken.jti == token_jti).exists()
-        return await self.get_by(User.id == user_id, ~revoked)
+        statement = self.statement("get_unless_revoked", self._unless_revoked)
+        result = await self.session.execute(statement, {"user_id": user_id, "jti": token_jti})
+        return result.scalars().first()
+
+    def _unless_revoked(self) -> Select[User]:
+        revoked = select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists()
+        return self.select().where(User.id == bindparam("user_id"), ~revoked)
 
     async def admin_exists(self) -> bool:
         return await self.exists(User.role == UserRole.ADMIN)
