@@ -7,10 +7,8 @@ and the app's settings, clock and outbound machinery; tests replace any of them 
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -18,11 +16,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2Pas
 from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from core import db
 from core.clock import Clock
 from core.config import Settings
 from core.enums import UserRole
-from core.errors import DatabaseUnavailable, DomainError, Unauthorized
+from core.errors import DomainError, Unauthorized
 from core.security import TokenClaims
 from integrations.address_guard import AddressGuard
 from models.user import User
@@ -49,9 +46,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
     Used with `scope="function"` so the commit happens before the response is sent: a commit
     that fails becomes the response instead of being lost after a 200 went out. A domain error
-    rolls the request back unless it says its changes stand (`keep_changes`).
+    rolls the request back unless it says its changes stand (`keep_changes`). Connections are
+    handed out first come, first served by the pool (core/db.py `FifoPool`), for as long as a
+    transaction lasts, not for the request's life.
     """
-    async with _session_slot(request), request.app.state.sessionmaker() as session:
+    async with request.app.state.sessionmaker() as session:
         try:
             yield session
         except DomainError as exc:
@@ -62,53 +61,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
         else:
             await session.commit()
-
-
-@asynccontextmanager
-async def _session_slot(request: Request) -> AsyncIterator[None]:
-    """A turn at the pool, waited for at most DB_POOL_TIMEOUT_SECONDS (then 503).
-
-    Not on SQLite: a request holds its slot for its whole life, its single connection only
-    for each transaction; with one slot, a login's password check or a test run's call would
-    hold up every other request. Its pool queue orders the waiters well enough for one
-    connection, and bounds their wait the same way.
-    """
-    settings: Settings = request.app.state.settings
-    if settings.is_sqlite:
-        yield
-        return
-    slots = _session_slots(request)
-    try:
-        await asyncio.wait_for(slots.acquire(), settings.db_pool_timeout_seconds)
-    except TimeoutError:
-        raise DatabaseUnavailable(
-            "Every database connection is busy; try again shortly.",
-            retry_after_seconds=db.RETRY_AFTER_SECONDS,
-        ) from None
-    try:
-        yield
-    finally:
-        slots.release()
-
-
-def _session_slots(request: Request) -> asyncio.Semaphore:
-    """Requests get the pool's connections in the order they asked for one.
-
-    With more requests at once than the pool has connections, the pool's queue lets a request
-    that arrives as a connection comes back take it ahead of those already waiting; under load
-    a few then wait past DB_POOL_TIMEOUT_SECONDS and fail with 500 while the median stays low.
-    asyncio.Semaphore serves its waiters first come, first served.
-    """
-    loop = asyncio.get_running_loop()
-    state = request.app.state
-    found: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = getattr(
-        state, "session_slots", None
-    )
-    if found is None or found[0] is not loop:
-        settings: Settings = state.settings
-        found = (loop, asyncio.Semaphore(settings.db_pool_size + settings.db_max_overflow))
-        state.session_slots = found
-    return found[1]
 
 
 async def get_settings(request: Request) -> Settings:
