@@ -15,9 +15,9 @@ far less than throughput does (the server's own work is what is counted, not its
 a core). Each endpoint is run `--repeat` times, after a warm-up; the median is the figure,
 min and max show the spread. Every response must be 200.
 
-With `--against COMMIT`, that commit's code (a `git archive` copy) is served too, on its own
-port against the same database, and the runs alternate between the two (A, B, A, B, ...): on a
-shared machine only figures measured back to back compare. The tree must share this one's
+With `--against COMMIT...`, each commit's code (a `git archive` copy) is served too, on its own
+port against the same database, and the runs take turns (A, B, A, B, ...): on a shared
+machine only figures measured back to back compare. The trees must share this one's
 migrations.
 
 With `--profile`, one more run per endpoint with py-spy attached writes
@@ -120,7 +120,7 @@ _PREFIXES = (
 
 @dataclass
 class Measurement:
-    code: str  # "this tree", or the commit given with --against
+    code: str  # "this tree", or a commit given with --against
     stack: str
     endpoint: str
     requests: int
@@ -284,24 +284,25 @@ def _api_key(base: str, token: dict[str, str]) -> str:
 
 
 @contextlib.contextmanager
-def _trees(against: str | None) -> Iterator[list[tuple[str, Path]]]:
-    """This tree, and with `against` a copy of that commit's tree (git archive) to serve."""
-    if against is None:
-        yield [(THIS_TREE, run.ROOT)]
-        return
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", against],
-        cwd=run.ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    with tempfile.TemporaryDirectory(prefix="request-cost-") as directory:
-        archive = subprocess.run(
-            ["git", "archive", commit], cwd=run.ROOT, check=True, capture_output=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", directory], input=archive, check=True)
-        yield [(THIS_TREE, run.ROOT), (commit, Path(directory))]
+def _trees(against: Sequence[str]) -> Iterator[list[tuple[str, Path]]]:
+    """This tree, and a copy of each commit of `against` (git archive) to serve."""
+    trees = [(THIS_TREE, run.ROOT)]
+    with contextlib.ExitStack() as stack:
+        for ref in against:
+            commit = subprocess.run(
+                ["git", "rev-parse", "--short", ref],
+                cwd=run.ROOT,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="request-cost-"))
+            archive = subprocess.run(
+                ["git", "archive", commit], cwd=run.ROOT, check=True, capture_output=True
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", directory], input=archive, check=True)
+            trees.append((commit, Path(directory)))
+        yield trees
 
 
 def measure(args: argparse.Namespace) -> list[Measurement]:
@@ -434,10 +435,10 @@ def _comparison(measurements: Sequence[Measurement]) -> list[str]:
             continue
         ratios = [a / b for a, b in zip(this.cpu_ms_per_request, m.cpu_ms_per_request, strict=True)]
         if not lines:
-            lines = ["", f"this tree against {m.code} (median of paired runs' ratios)", ""]
+            lines = ["", "this tree against each commit (median of paired runs' ratios)", ""]
         lines.append(
-            f"- {m.stack}, {ENDPOINTS[m.endpoint].title}: {m.median:.2f} → {this.median:.2f} ms "
-            f"(× {statistics.median(ratios):.2f})"
+            f"- {m.stack}, {ENDPOINTS[m.endpoint].title}, against {m.code}: {m.median:.2f} → "
+            f"{this.median:.2f} ms (× {statistics.median(ratios):.2f})"
         )
     return lines
 
@@ -456,7 +457,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--against",
         metavar="COMMIT",
-        help="also serve this commit's code, and alternate runs between the two",
+        nargs="*",
+        default=[],
+        help="also serve these commits' code, and take the runs in turn",
     )
     parser.add_argument("--port", type=int, default=8100, help="first port to try")
     parser.add_argument(
