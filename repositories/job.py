@@ -11,7 +11,9 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
 from models.job import Job
+from models.job_execution import JobExecution
 from repositories.base import BaseRepository, Page
+from repositories.job_execution import latest_execution_id
 
 # `sort` values of the API (without the leading `-`) and the columns they order by.
 SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
@@ -26,6 +28,19 @@ _NAME_CHUNK = 500
 _Columns = TypeVarTuple("_Columns")
 
 Reference = Literal["category", "pic_team"]
+
+
+@dataclass(frozen=True, slots=True)
+class JobWithLatest:
+    job: Job
+    latest: JobExecution | None
+
+
+def _with_latest(statement: Select[Job]) -> Select[Job, JobExecution | None]:
+    """`statement` with each job's latest execution beside it (outer join: None before the
+    job's first run)."""
+    latest = JobExecution.id == latest_execution_id(Job.id)
+    return statement.add_columns(JobExecution).outerjoin(JobExecution, latest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +72,30 @@ class JobRepository(BaseRepository[Job]):
 
     async def list_page(
         self, filters: JobFilters, *, page: int, per_page: int, sort: str
-    ) -> Page[Job]:
-        """One query for the page, one for the total; jobs carry no relations to load."""
-        return await self.paginate(
-            *self._where(filters), page=page, per_page=per_page, order_by=self._order_by(sort)
+    ) -> Page[JobWithLatest]:
+        """A page of jobs, each with its latest execution (None before its first), in one
+        query; one more for the total."""
+        where = self._where(filters)
+        statement = (
+            _with_latest(select(Job))
+            .where(*where)
+            .order_by(*self._order_by(sort))
+            .offset((page - 1) * per_page)
+            .limit(per_page)
         )
+        rows = (await self.session.execute(statement)).all()
+        items = [JobWithLatest(job, latest) for job, latest in rows]
+        total = await self.count(*where)
+        return Page(items=items, total=total, page=page, per_page=per_page)
+
+    async def get_with_latest(self, job_id: uuid.UUID) -> JobWithLatest | None:
+        """The job and its latest execution, in one query (built once, `statement`)."""
+        statement = self.statement(
+            "get_with_latest",
+            lambda: _with_latest(select(Job)).where(Job.id == bindparam("pk")),
+        )
+        row = (await self.session.execute(statement, {"pk": job_id})).first()
+        return None if row is None else JobWithLatest(*row)
 
     async def name_taken(self, name: str, *, exclude_id: uuid.UUID | None = None) -> bool:
         where = [Job.name == name]

@@ -21,10 +21,11 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlalchemy.orm.util import AliasedClass
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from core.enums import ExecutionStatus, ExecutionType, TriggerType
 from models import Job, JobExecution
@@ -149,23 +150,30 @@ class Position:
         )
 
 
+def latest_execution_id(
+    job_id: ColumnElement[uuid.UUID] | InstrumentedAttribute[uuid.UUID],
+) -> ScalarSelect[uuid.UUID]:
+    """The id of the latest execution (the first `search` would list) of the job `job_id`, a
+    column (correlated) or a parameter: one probe of ix_job_execution_job_slot from its
+    newest end, however many executions the job has."""
+    newest = aliased(JobExecution)
+    return (
+        select(newest.id)
+        .where(newest.job_id == job_id)
+        .order_by(*_newest_first(newest))
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 @cache
 def _latest_by_job() -> Select[JobExecution]:
     """The statement of `latest_by_job`, built once: building it (an aliased subquery) cost
     more CPU than running it, on every GET /jobs and GET /jobs/{id}. The job ids are an
     expanding parameter, so its compiled form is cached too."""
-    newest = aliased(JobExecution)
-    latest_id = (
-        select(newest.id)
-        .where(newest.job_id == Job.id)
-        .order_by(*_newest_first(newest))
-        .limit(1)
-        .scalar_subquery()
-    )
     job_ids: BindParameter[uuid.UUID] = bindparam("job_ids", expanding=True)
-    return select(JobExecution).where(
-        JobExecution.id.in_(select(latest_id).where(Job.id.in_(job_ids)))
-    )
+    latest_ids = select(latest_execution_id(Job.id)).where(Job.id.in_(job_ids))
+    return select(JobExecution).where(JobExecution.id.in_(latest_ids))
 
 
 @dataclass(slots=True)
@@ -313,9 +321,8 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
         return [NamedExecution(row[0], row[1]) for row in await self.session.execute(statement)]
 
     async def latest_by_job(self, job_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, JobExecution]:
-        """Each job's latest execution (the first `search` would list), for a page of jobs in
-        one query: per job, one probe of ix_job_execution_job_slot from its newest end, however
-        many executions the job has. Jobs that never ran are absent."""
+        """Each job's latest execution (`latest_execution_id`), for a page of jobs in one
+        query. Jobs that never ran are absent."""
         if not job_ids:
             return {}
         statement = _latest_by_job()

@@ -100,8 +100,8 @@ class JobService:
     # --- reads -------------------------------------------------------------------------------
 
     async def list(self, query: JobListQuery) -> Page[JobView]:
-        """A page of jobs with their latest executions: three queries whatever the page size
-        (the page, its total, the latest executions)."""
+        """A page of jobs with their latest executions: two queries whatever the page size
+        (the page with the latest executions, its total)."""
         filters = JobFilters(
             search=query.search,
             category=query.category,
@@ -113,7 +113,7 @@ class JobService:
             filters, page=query.page, per_page=query.per_page, sort=query.sort
         )
         return Page(
-            items=await self._views(page.items),
+            items=[JobView(row.job, row.latest) for row in page.items],
             total=page.total,
             page=page.page,
             per_page=page.per_page,
@@ -126,8 +126,11 @@ class JobService:
         return job
 
     async def get_view(self, job_id: uuid.UUID) -> JobView:
-        """The job as GET /jobs/{id} shows it, with its latest execution."""
-        return await self._view(await self.get(job_id))
+        """The job as GET /jobs/{id} shows it, with its latest execution (one query)."""
+        found = await self.jobs.get_with_latest(job_id)
+        if found is None:
+            raise NotFound(f"No job found with ID: {job_id}")
+        return JobView(found.job, found.latest)
 
     async def _view(self, job: Job) -> JobView:
         return (await self._views([job]))[0]

@@ -680,7 +680,7 @@ def job_queries(engine: AsyncEngine) -> Iterator[list[str]]:
     event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
-async def test_list_uses_three_queries_whatever_the_page_size(
+async def test_list_uses_two_queries_whatever_the_page_size(
     client: httpx.AsyncClient,
     viewer_headers: dict[str, str],
     admin: User,
@@ -706,8 +706,27 @@ async def test_list_uses_three_queries_whatever_the_page_size(
 
     assert response.json()["count"] == 63
     assert all(job["last_execution"] is not None for job in response.json()["jobs"])
-    # The page, its count, and the page's latest executions.
-    assert small == len(job_queries) == 3
+    # The page with each job's latest execution, and its count.
+    assert small == len(job_queries) == 2
+
+
+async def test_get_reads_the_job_and_its_latest_execution_in_one_query(
+    client: httpx.AsyncClient,
+    viewer_headers: dict[str, str],
+    admin: User,
+    team: PicTeam,
+    session: AsyncSession,
+    job_queries: list[str],
+) -> None:
+    job = await create_job(session, owner=admin, pic_team=team.slug, name="one-query")
+    await create_execution(session, job, scheduled_for=NOW - timedelta(hours=2))
+    newest = await create_execution(session, job, scheduled_for=NOW - timedelta(hours=1))
+    job_queries.clear()
+
+    response = await client.get(f"{JOBS}/{job.id}", headers=viewer_headers)
+
+    assert response.json()["job"]["last_execution"]["id"] == str(newest.id)
+    assert len(job_queries) == 1
 
 
 async def test_each_job_shows_its_latest_execution(
