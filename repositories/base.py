@@ -152,7 +152,12 @@ class BaseRepository(Generic[ModelT]):
         return Page(items=items, total=total, page=page, per_page=per_page)
 
     async def count(self, *where: ColumnElement[bool]) -> int:
-        statement = select(func.count()).select_from(self.model).where(*where)
+        if where:
+            statement = select(func.count()).select_from(self.model).where(*where)
+        else:  # an unfiltered listing's total: the same statement every time
+            statement = self.statement(
+                "count", lambda: select(func.count()).select_from(self.model)
+            )
         return (await self.session.execute(statement)).scalar_one()
 
     async def count_at_most(self, cap: int, *where: ColumnElement[bool]) -> int:

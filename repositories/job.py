@@ -76,9 +76,9 @@ class JobRepository(BaseRepository[Job]):
         """A page of jobs, each with its latest execution (None before its first), in one
         query; one more for the total."""
         where = self._where(filters)
+        base = self.statement("with_latest", lambda: _with_latest(select(Job)))
         statement = (
-            _with_latest(select(Job))
-            .where(*where)
+            base.where(*where)
             .order_by(*self._order_by(sort))
             .offset((page - 1) * per_page)
             .limit(per_page)
