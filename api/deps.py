@@ -276,13 +276,21 @@ async def get_principal(
     audit_context.actor_user_id = principal.user.id
     audit_context.api_key_id = principal.api_key.id if principal.api_key else None
     authz.require_key_scope(principal.api_key, request.method)
-    # End the read transaction of authentication now (with the key's `last_used_at`, when it
-    # was due): the request's own work starts a new one when it first touches the database.
-    # Until then no transaction stays open across slow work that needs none (a test run's
-    # call to its target, a DNS check), which on SQLite would hold the database's one write
-    # lock (core/db.py), on PostgreSQL a connection idle in transaction.
-    await session.commit()
+    # A write (POST, PUT, PATCH, DELETE) ends the read transaction of authentication now: its
+    # own work starts a new one when it first touches the database, and until then no
+    # transaction stays open across slow work that needs none (a test run's call to its
+    # target, a DNS check, a password hash), which on SQLite would hold the database's one
+    # write lock (core/db.py), on PostgreSQL a connection idle in transaction. A read (GET,
+    # HEAD) does nothing but database work after this, so it goes on in the same transaction:
+    # one BEGIN, COMMIT and pool checkout fewer per request. With an API key the transaction
+    # is committed now either way: it may hold the key's `last_used_at`, which a failing
+    # request must not roll back.
+    if request.method not in _READ_METHODS or principal.api_key is not None:
+        await session.commit()
     return principal
+
+
+_READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
