@@ -74,6 +74,15 @@ async def enable_slack(committing: async_sessionmaker[AsyncSession], server: Htt
         )
 
 
+@pytest.fixture
+async def slack(
+    committing: async_sessionmaker[AsyncSession], slack_server: HttpTarget
+) -> HttpTarget:
+    """The Slack webhook, enabled in the service's Slack settings."""
+    await enable_slack(committing, slack_server)
+    return slack_server
+
+
 async def notifications_of(
     committing: async_sessionmaker[AsyncSession], job: Job
 ) -> list[Notification]:
@@ -105,12 +114,11 @@ async def alerting_ops(rig: Rig, **fields: Any) -> Job:
 async def test_a_failed_run_reaches_every_channel_once(
     rig: Rig,
     make_worker: WorkerMaker,
-    slack_server: HttpTarget,
+    slack: HttpTarget,
     smtp_server: SmtpServer,
     owner: User,
 ) -> None:
     rig.clock.set(T0)
-    await enable_slack(rig.committing, slack_server)
     job = await alerting_ops(rig, name="nightly-export")
     rig.http_target.default = Reply(status=500, body=b"boom")
     channels = smtp_at(smtp_server.port)
@@ -130,7 +138,7 @@ async def test_a_failed_run_reaches_every_channel_once(
             assert expected in text
         assert "Schedule slot: 2026-06-01 00:01 UTC" in text
         assert "<td>nightly-export</td>" in mail.part("html")
-    [post] = slack_server.received
+    [post] = slack.received
     assert post.path == SLACK_PATH
     slack_text = post.json()["text"]
     assert slack_text.startswith("@ops-oncall Job failed: nightly-export")
@@ -217,13 +225,12 @@ async def test_email_recipients_follow_the_job_and_the_owners_preferences(
 async def test_smtp_down_and_slack_failing_never_cost_the_record_or_the_in_app_alert(
     rig: Rig,
     make_worker: WorkerMaker,
-    slack_server: HttpTarget,
+    slack: HttpTarget,
     owner: User,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     rig.clock.set(T0)
-    await enable_slack(rig.committing, slack_server)
-    slack_server.default = Reply(status=500, body=b"internal_error")
+    slack.default = Reply(status=500, body=b"internal_error")
     job = await alerting_ops(rig)
     rig.http_target.default = Reply(status=503)
     with socket.socket() as probe:  # a port nobody listens on: SMTP is down
@@ -248,7 +255,7 @@ async def test_smtp_down_and_slack_failing_never_cost_the_record_or_the_in_app_a
         ("slack", DeliveryStatus.PENDING, 1),
     }
     assert all(row.last_error for row in rows)
-    assert len(slack_server.received) == 1
+    assert len(slack.received) == 1
     failures = [r for r in caplog.records if r.name == "services.notifications.sender"]
     assert len(failures) == 3
     assert all(str(execution.id) in record.getMessage() for record in failures)
@@ -259,11 +266,10 @@ async def test_smtp_down_and_slack_failing_never_cost_the_record_or_the_in_app_a
 async def test_the_first_success_after_failures_says_recovered(
     rig: Rig,
     make_worker: WorkerMaker,
-    slack_server: HttpTarget,
+    slack: HttpTarget,
     smtp_server: SmtpServer,
 ) -> None:
     rig.clock.set(T0)
-    await enable_slack(rig.committing, slack_server)
     job = await alerting_ops(rig, name="sync")
     rig.http_target.respond(Reply(status=500), Reply(status=500))  # then 200 (the default)
     scheduler = rig.make_scheduler(**smtp_at(smtp_server.port))
@@ -281,7 +287,7 @@ async def test_the_first_success_after_failures_says_recovered(
     )
     recovered = [mail for mail in smtp_server.received if "recovered" in mail.subject]
     assert "after 2 failed runs in a row" in recovered[0].part("plain")
-    assert [post.json()["text"].split("\n")[0] for post in slack_server.received] == [
+    assert [post.json()["text"].split("\n")[0] for post in slack.received] == [
         "@ops-oncall Job failed: sync",
         "@ops-oncall Job failed: sync",
         "@ops-oncall Job recovered: sync",
@@ -334,12 +340,11 @@ async def test_a_job_failing_too_often_is_paused_and_its_owner_warned(
 async def test_two_schedulers_and_two_workers_never_duplicate_an_alert(
     rig: Rig,
     make_worker: WorkerMaker,
-    slack_server: HttpTarget,
+    slack: HttpTarget,
     smtp_server: SmtpServer,
     owner: User,
 ) -> None:
     rig.clock.set(T0)
-    await enable_slack(rig.committing, slack_server)
     jobs = [
         await rig.job(
             "* * * * *",
@@ -369,7 +374,7 @@ async def test_two_schedulers_and_two_workers_never_duplicate_an_alert(
     ]
     assert len(alerts) == len(set(alerts)) == 2 * runs  # the job's list and the owner, once each
     assert sum(1 for address, _ in alerts if address == owner.email) == runs
-    posts = [post.json()["text"] for post in slack_server.received]
+    posts = [post.json()["text"] for post in slack.received]
     assert len(posts) == len(set(posts)) == runs
     async with rig.committing() as session:
         notes = list(await session.scalars(select(Notification)))

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -354,29 +356,54 @@ async def test_viewers_cannot_test_run(
 # --- a job's executions ------------------------------------------------------------------------
 
 
-async def test_job_executions_list_stats_and_detail(
+@dataclass
+class OwnRuns:
+    """own_job's executions: made in the test's transaction, read by a viewer through the API."""
+
+    client: httpx.AsyncClient
+    headers: dict[str, str]
+    session: AsyncSession
+    job: Job
+    clock: FrozenClock
+
+    @property
+    def url(self) -> str:
+        return f"/api/v1/jobs/{self.job.id}/executions"
+
+    async def add(self, hour: int | None = None, **fields: Any) -> JobExecution:
+        """A run of the job scheduled for the clock's instant, or `hour` of its day."""
+        now = self.clock.now()
+        slot = now if hour is None else now.replace(hour=hour)
+        return await create_execution(self.session, self.job, scheduled_for=slot, **fields)
+
+    async def get(self, path: str = "", **params: Any) -> httpx.Response:
+        return await self.client.get(self.url + path, params=params, headers=self.headers)
+
+
+@pytest.fixture
+def own_runs(
     client: httpx.AsyncClient,
     viewer_headers: dict[str, str],
     session: AsyncSession,
     own_job: Job,
     clock: FrozenClock,
-) -> None:
-    now = clock.now()
-    first = await create_execution(session, own_job, scheduled_for=now, duration_seconds=2)
-    await create_execution(
-        session,
-        own_job,
-        scheduled_for=now.replace(hour=1),
+) -> OwnRuns:
+    return OwnRuns(client, viewer_headers, session, own_job, clock)
+
+
+async def test_job_executions_list_stats_and_detail(own_runs: OwnRuns, own_job: Job) -> None:
+    first = await own_runs.add(duration_seconds=2)
+    await own_runs.add(
+        hour=1,
         status=ExecutionStatus.FAILED,
         duration_seconds=4,
         trigger_type=TriggerType.MANUAL,
     )
-    base = f"/api/v1/jobs/{own_job.id}/executions"
 
-    listed = (await client.get(base, headers=viewer_headers)).json()
-    failed = (await client.get(base, params={"status": "failed"}, headers=viewer_headers)).json()
-    stats = (await client.get(f"{base}/stats", headers=viewer_headers)).json()
-    detail = await client.get(f"{base}/{first.id}", headers=viewer_headers)
+    listed = (await own_runs.get()).json()
+    failed = (await own_runs.get(status="failed")).json()
+    stats = (await own_runs.get("/stats")).json()
+    detail = await own_runs.get(f"/{first.id}")
 
     assert (listed["job_id"], listed["job_name"], listed["total_executions"]) == (
         str(own_job.id),
@@ -404,22 +431,11 @@ async def test_job_executions_list_stats_and_detail(
     assert detail.json()["job"] == {"id": str(own_job.id), "name": "ping"}
 
 
-async def test_job_executions_are_paged_newest_first(
-    client: httpx.AsyncClient,
-    viewer_headers: dict[str, str],
-    session: AsyncSession,
-    own_job: Job,
-    clock: FrozenClock,
-) -> None:
-    now = clock.now()
+async def test_job_executions_are_paged_newest_first(own_runs: OwnRuns) -> None:
     for hour in range(5):
-        await create_execution(session, own_job, scheduled_for=now.replace(hour=hour))
-    base = f"/api/v1/jobs/{own_job.id}/executions"
+        await own_runs.add(hour=hour)
 
-    pages = [
-        (await client.get(base, params={"page": n, "limit": 2}, headers=viewer_headers)).json()
-        for n in (1, 2, 3, 4)
-    ]
+    pages = [(await own_runs.get(page=n, limit=2)).json() for n in (1, 2, 3, 4)]
 
     assert [[e["scheduled_for"][11:13] for e in p["executions"]] for p in pages] == [
         ["04", "03"],
@@ -429,24 +445,16 @@ async def test_job_executions_are_paged_newest_first(
     ]
     assert {(p["total_executions"], p["total_pages"], p["limit"]) for p in pages} == {(5, 3, 2)}
     assert [p["page"] for p in pages] == [1, 2, 3, 4]
-    zero = await client.get(base, params={"page": 0}, headers=viewer_headers)
+    zero = await own_runs.get(page=0)
     assert zero.status_code == 422
 
 
 async def test_an_execution_of_another_job_is_404_under_this_job(
-    client: httpx.AsyncClient,
-    viewer_headers: dict[str, str],
-    session: AsyncSession,
-    own_job: Job,
-    member: User,
-    team: PicTeam,
-    clock: FrozenClock,
+    own_runs: OwnRuns, session: AsyncSession, member: User, team: PicTeam, clock: FrozenClock
 ) -> None:
     other = await create_job(session, owner=member, pic_team=team.slug)
     execution = await create_execution(session, other, scheduled_for=clock.now())
 
-    response = await client.get(
-        f"/api/v1/jobs/{own_job.id}/executions/{execution.id}", headers=viewer_headers
-    )
+    response = await own_runs.get(f"/{execution.id}")
 
     assert response.status_code == 404
