@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -1143,19 +1143,29 @@ async def test_cron_preview_defaults(
     }
 
 
-async def test_cron_preview_berlin_spring_forward(
+PreviewAt = Callable[[datetime, dict[str, Any]], Awaitable[list[str]]]
+BERLIN_0230 = {"cron_expression": "30 2 * * *", "timezone": "Europe/Berlin", "count": 6}
+
+
+@pytest.fixture
+def preview_at(
     client: httpx.AsyncClient, viewer: User, settings: Settings, clock: FrozenClock
-) -> None:
-    clock.set(datetime(2026, 3, 26, 12, tzinfo=UTC))
-    viewer_headers = auth_headers(settings, clock, viewer)
+) -> PreviewAt:
+    """The next runs POST /jobs/cron-preview lists for `body`, asked by a viewer at `instant`."""
 
-    response = await client.post(
-        f"{JOBS}/cron-preview",
-        json={"cron_expression": "30 2 * * *", "timezone": "Europe/Berlin", "count": 6},
-        headers=viewer_headers,
-    )
+    async def preview(instant: datetime, body: dict[str, Any]) -> list[str]:
+        clock.set(instant)
+        headers = auth_headers(settings, clock, viewer)
+        response = await client.post(f"{JOBS}/cron-preview", json=body, headers=headers)
+        runs: list[str] = response.json()["next_runs"]
+        return runs
 
-    runs = response.json()["next_runs"]
+    return preview
+
+
+async def test_cron_preview_berlin_spring_forward(preview_at: PreviewAt) -> None:
+    runs = await preview_at(datetime(2026, 3, 26, 12, tzinfo=UTC), BERLIN_0230)
+
     assert runs == [
         "2026-03-27T02:30:00+01:00",
         "2026-03-28T02:30:00+01:00",
@@ -1167,19 +1177,9 @@ async def test_cron_preview_berlin_spring_forward(
     assert len({run[:10] for run in runs}) == 6
 
 
-async def test_cron_preview_berlin_fall_back(
-    client: httpx.AsyncClient, viewer: User, settings: Settings, clock: FrozenClock
-) -> None:
-    clock.set(datetime(2026, 10, 22, 12, tzinfo=UTC))
-    viewer_headers = auth_headers(settings, clock, viewer)
+async def test_cron_preview_berlin_fall_back(preview_at: PreviewAt) -> None:
+    runs = await preview_at(datetime(2026, 10, 22, 12, tzinfo=UTC), BERLIN_0230)
 
-    response = await client.post(
-        f"{JOBS}/cron-preview",
-        json={"cron_expression": "30 2 * * *", "timezone": "Europe/Berlin", "count": 6},
-        headers=viewer_headers,
-    )
-
-    runs = response.json()["next_runs"]
     assert runs == [
         "2026-10-23T02:30:00+02:00",
         "2026-10-24T02:30:00+02:00",
@@ -1191,19 +1191,13 @@ async def test_cron_preview_berlin_fall_back(
     assert len(set(runs)) == len({run[:10] for run in runs}) == 6
 
 
-async def test_cron_preview_new_york_weekdays(
-    client: httpx.AsyncClient, viewer: User, settings: Settings, clock: FrozenClock
-) -> None:
-    clock.set(datetime(2026, 3, 5, tzinfo=UTC))
-    viewer_headers = auth_headers(settings, clock, viewer)
-
-    response = await client.post(
-        f"{JOBS}/cron-preview",
-        json={"cron_expression": "0 9 * * 1-5", "timezone": "America/New_York", "count": 4},
-        headers=viewer_headers,
+async def test_cron_preview_new_york_weekdays(preview_at: PreviewAt) -> None:
+    runs = await preview_at(
+        datetime(2026, 3, 5, tzinfo=UTC),
+        {"cron_expression": "0 9 * * 1-5", "timezone": "America/New_York", "count": 4},
     )
 
-    instants = [datetime.fromisoformat(run).astimezone(UTC) for run in response.json()["next_runs"]]
+    instants = [datetime.fromisoformat(run).astimezone(UTC) for run in runs]
     assert instants == [
         datetime(2026, 3, 5, 14, tzinfo=UTC),
         datetime(2026, 3, 6, 14, tzinfo=UTC),
