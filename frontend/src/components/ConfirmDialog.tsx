@@ -1,10 +1,8 @@
-import { type ReactNode, useId, useRef } from "react"
+import { type ReactNode, useState } from "react"
 import { Button, type ButtonVariant } from "@/components/ui/Button"
+import { ConfirmDialog } from "@/components/ui/ConfirmDialog"
 
-/**
- * A button that asks before it acts, in a native modal `<dialog>`: focus moves into it, Escape
- * cancels and focus returns to the button afterwards.
- */
+/** A button that asks before it acts, in a `ConfirmDialog`. */
 export function ConfirmButton({
   children,
   title,
@@ -24,42 +22,31 @@ export function ConfirmButton({
   disabled?: boolean
   "aria-label"?: string
 }) {
-  const dialog = useRef<HTMLDialogElement>(null)
-  const titleId = useId()
+  const [asking, setAsking] = useState(false)
   return (
     <>
       <Button
         variant={variant}
         disabled={disabled}
         aria-label={ariaLabel}
-        onClick={() => dialog.current?.showModal()}
+        onClick={() => setAsking(true)}
       >
         {children}
       </Button>
-      <dialog
-        ref={dialog}
-        aria-labelledby={titleId}
-        className="m-auto max-w-md rounded-lg border border-slate-300 bg-white p-6 shadow-lg backdrop:bg-slate-900/40"
-      >
-        <h2 id={titleId} className="mb-2 font-semibold text-lg">
-          {title}
-        </h2>
-        <div className="mb-4 text-slate-700">{message}</div>
-        <form method="dialog" className="flex justify-end gap-2">
-          <Button variant="secondary" type="submit" autoFocus>
-            Cancel
-          </Button>
-          <Button
-            variant={variant}
-            onClick={() => {
-              dialog.current?.close()
-              onConfirm()
-            }}
-          >
-            {confirmLabel}
-          </Button>
-        </form>
-      </dialog>
+      {asking ? (
+        <ConfirmDialog
+          title={title}
+          confirmLabel={confirmLabel}
+          variant={variant}
+          onConfirm={() => {
+            setAsking(false)
+            onConfirm()
+          }}
+          onCancel={() => setAsking(false)}
+        >
+          {message}
+        </ConfirmDialog>
+      ) : null}
     </>
   )
 }
