@@ -5,7 +5,7 @@ import { api, type Schemas, unwrap } from "@/api/client"
 import { expiryLabel, parseExpiryDays } from "@/apiKeys/keys"
 import { NewKeyPanel } from "@/apiKeys/NewKeyPanel"
 import { ConfirmButton } from "@/components/ConfirmDialog"
-import { CreateFormEnd, createErrors } from "@/components/CreateFormEnd"
+import { CreateForm, createErrors } from "@/components/CreateForm"
 import { EmptyState, ErrorState, Loading } from "@/components/states"
 import { Cell, DataTable } from "@/components/ui/DataTable"
 import { Field, inputClass, TextField } from "@/components/ui/Field"
@@ -146,55 +146,46 @@ function CreateKeyForm({
     create.mutate({ name, scope, expires_in_days: expires })
   }
   return (
-    <section
-      aria-labelledby="create-key"
-      className="rounded-lg border border-slate-200 bg-white p-4"
+    <CreateForm
+      id="create-key"
+      title="Create a key"
+      columns="lg:grid-cols-4"
+      onSubmit={submit}
+      submitLabel="Create key"
+      pending={create.isPending}
+      error={formError}
     >
-      <h2 id="create-key" className="mb-3 font-semibold text-lg">
-        Create a key
-      </h2>
-      <form
-        onSubmit={submit}
-        noValidate
-        className="grid gap-4 sm:grid-cols-2 lg:grid-cols-4"
-      >
-        <TextField
-          label="Name"
-          autoComplete="off"
-          value={name}
-          onChange={(event) => setName(event.target.value)}
-          hint="What the key is for."
-          error={fieldErrors.name}
-        />
-        <Field label="Scope" error={fieldErrors.scope}>
-          {(control) => (
-            <select
-              className={inputClass}
-              value={scope}
-              onChange={(event) =>
-                setScope(event.target.value as Schemas["ApiKeyScope"])
-              }
-              {...control}
-            >
-              <option value="read">read (GET only)</option>
-              <option value="write">write</option>
-            </select>
-          )}
-        </Field>
-        <TextField
-          label="Expires in (days)"
-          inputMode="numeric"
-          value={days}
-          onChange={(event) => setDays(event.target.value)}
-          hint="Empty: never."
-          error={daysError ?? fieldErrors.expires_in_days}
-        />
-        <CreateFormEnd
-          label="Create key"
-          pending={create.isPending}
-          error={formError}
-        />
-      </form>
-    </section>
+      <TextField
+        label="Name"
+        autoComplete="off"
+        value={name}
+        onChange={(event) => setName(event.target.value)}
+        hint="What the key is for."
+        error={fieldErrors.name}
+      />
+      <Field label="Scope" error={fieldErrors.scope}>
+        {(control) => (
+          <select
+            className={inputClass}
+            value={scope}
+            onChange={(event) =>
+              setScope(event.target.value as Schemas["ApiKeyScope"])
+            }
+            {...control}
+          >
+            <option value="read">read (GET only)</option>
+            <option value="write">write</option>
+          </select>
+        )}
+      </Field>
+      <TextField
+        label="Expires in (days)"
+        inputMode="numeric"
+        value={days}
+        onChange={(event) => setDays(event.target.value)}
+        hint="Empty: never."
+        error={daysError ?? fieldErrors.expires_in_days}
+      />
+    </CreateForm>
   )
 }

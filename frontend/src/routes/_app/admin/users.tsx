@@ -4,7 +4,7 @@ import { type FormEvent, useState } from "react"
 import { api, type Schemas, unwrap } from "@/api/client"
 import { useCurrentUser } from "@/auth/useCurrentUser"
 import { ConfirmButton } from "@/components/ConfirmDialog"
-import { CreateFormEnd, createErrors } from "@/components/CreateFormEnd"
+import { CreateForm, createErrors } from "@/components/CreateForm"
 import { ErrorState, Loading } from "@/components/states"
 import { Button } from "@/components/ui/Button"
 import { Cell, DataTable } from "@/components/ui/DataTable"
@@ -163,65 +163,56 @@ function CreateUserForm({ onCreated }: { onCreated: (name: string) => void }) {
     create.mutate(form)
   }
   return (
-    <section
-      aria-labelledby="create-user"
-      className="rounded-lg border border-slate-200 bg-white p-4"
+    <CreateForm
+      id="create-user"
+      title="Create a user"
+      columns="lg:grid-cols-5"
+      onSubmit={submit}
+      submitLabel="Create user"
+      pending={create.isPending}
+      error={formError}
     >
-      <h2 id="create-user" className="mb-3 font-semibold text-lg">
-        Create a user
-      </h2>
-      <form
-        onSubmit={submit}
-        noValidate
-        className="grid gap-4 sm:grid-cols-2 lg:grid-cols-5"
-      >
-        <TextField
-          label="Username"
-          autoComplete="off"
-          value={form.username}
-          onChange={set("username")}
-          hint="3–80 letters, digits or _."
-          error={fieldErrors.username}
-        />
-        <TextField
-          label="Email"
-          type="email"
-          autoComplete="off"
-          value={form.email}
-          onChange={set("email")}
-          error={fieldErrors.email}
-        />
-        <TextField
-          label="Password"
-          type="password"
-          autoComplete="new-password"
-          value={form.password}
-          onChange={set("password")}
-          hint="At least 8 characters."
-          error={fieldErrors.password}
-        />
-        <Field label="Role" error={fieldErrors.role}>
-          {(control) => (
-            <select
-              className={inputClass}
-              value={form.role}
-              onChange={set("role")}
-              {...control}
-            >
-              {ROLES.map((role) => (
-                <option key={role} value={role}>
-                  {role}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <CreateFormEnd
-          label="Create user"
-          pending={create.isPending}
-          error={formError}
-        />
-      </form>
-    </section>
+      <TextField
+        label="Username"
+        autoComplete="off"
+        value={form.username}
+        onChange={set("username")}
+        hint="3–80 letters, digits or _."
+        error={fieldErrors.username}
+      />
+      <TextField
+        label="Email"
+        type="email"
+        autoComplete="off"
+        value={form.email}
+        onChange={set("email")}
+        error={fieldErrors.email}
+      />
+      <TextField
+        label="Password"
+        type="password"
+        autoComplete="new-password"
+        value={form.password}
+        onChange={set("password")}
+        hint="At least 8 characters."
+        error={fieldErrors.password}
+      />
+      <Field label="Role" error={fieldErrors.role}>
+        {(control) => (
+          <select
+            className={inputClass}
+            value={form.role}
+            onChange={set("role")}
+            {...control}
+          >
+            {ROLES.map((role) => (
+              <option key={role} value={role}>
+                {role}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+    </CreateForm>
   )
 }
