@@ -13,6 +13,7 @@ import { can } from "@/auth/roles"
 import type { User } from "@/auth/session"
 import { useCurrentUser } from "@/auth/useCurrentUser"
 import { ExecutionLink, JobLink } from "@/components/links"
+import { Pagination } from "@/components/Pagination"
 import { STATUS_LABELS, StatusBadge } from "@/components/StatusBadge"
 import { ErrorState, Loading } from "@/components/states"
 import { Button, buttonClass } from "@/components/ui/Button"
@@ -280,7 +281,8 @@ function JobsPage() {
           <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white">
             <table className="w-full text-left text-sm">
               <caption className="sr-only">
-                Jobs, page {jobs.data.page} of {pages(jobs.data)}
+                Jobs, page {jobs.data.page} of{" "}
+                {Math.max(1, jobs.data.total_pages)}
               </caption>
               <thead className="border-slate-200 border-b bg-slate-50">
                 <tr>
@@ -317,9 +319,10 @@ function JobsPage() {
             </table>
           </div>
           <Pagination
+            label="Job pages"
             page={jobs.data.page}
             total={jobs.data.total}
-            pageCount={pages(jobs.data)}
+            totalPages={jobs.data.total_pages}
             onPage={(page) =>
               navigate({ search: (previous) => ({ ...previous, page }) })
             }
@@ -328,10 +331,6 @@ function JobsPage() {
       )}
     </div>
   )
-}
-
-function pages(list: Schemas["JobListResponse"]): number {
-  return Math.max(1, Math.ceil(list.total / list.per_page))
 }
 
 /** Owner names for admins (who may list users); everyone else knows only their own id. */
@@ -550,45 +549,6 @@ function ColumnChooser({
         ) : null}
       </fieldset>
     </div>
-  )
-}
-
-function Pagination({
-  page,
-  total,
-  pageCount,
-  onPage,
-}: {
-  page: number
-  total: number
-  pageCount: number
-  onPage: (page: number) => void
-}) {
-  return (
-    <nav
-      aria-label="Pages"
-      className="flex items-center justify-between text-sm"
-    >
-      <span>
-        {total} jobs · page {page} of {pageCount}
-      </span>
-      <span className="flex gap-2">
-        <Button
-          variant="secondary"
-          disabled={page <= 1}
-          onClick={() => onPage(page - 1)}
-        >
-          Previous
-        </Button>
-        <Button
-          variant="secondary"
-          disabled={page >= pageCount}
-          onClick={() => onPage(page + 1)}
-        >
-          Next
-        </Button>
-      </span>
-    </nav>
   )
 }
 
