@@ -1,7 +1,8 @@
 import { queryOptions, useQuery } from "@tanstack/react-query"
-import { createFileRoute, Link } from "@tanstack/react-router"
+import { createFileRoute } from "@tanstack/react-router"
 import { lazy, type ReactNode, Suspense } from "react"
 import { api, type Schemas, unwrap } from "@/api/client"
+import { JobLink } from "@/components/links"
 import {
   EXECUTION_STATUSES,
   STATUS_LABELS,
@@ -154,13 +155,7 @@ function FailingJobs({ jobs }: { jobs: Schemas["FailingJob"][] }) {
     <ul className="space-y-2">
       {jobs.map((job) => (
         <li key={job.id} className="flex items-center justify-between gap-2">
-          <Link
-            to="/jobs"
-            search={{ search: job.name }}
-            className="text-blue-700 underline"
-          >
-            {job.name}
-          </Link>
+          <JobLink jobId={job.id}>{job.name}</JobLink>
           <span className="text-red-700 text-sm">
             {job.consecutive_failures} failed in a row
           </span>
