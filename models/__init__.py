@@ -6,6 +6,7 @@ from models.base import Base
 from models.job import Job
 from models.job_category import GENERAL_CATEGORY_SLUG, JobCategory
 from models.job_execution import JobExecution
+from models.job_execution_hourly import JobExecutionHourly
 from models.login_attempt import LoginAttempt
 from models.notification import Notification
 from models.notification_delivery import NotificationDelivery
@@ -24,6 +25,7 @@ __all__ = [
     "Job",
     "JobCategory",
     "JobExecution",
+    "JobExecutionHourly",
     "LoginAttempt",
     "Notification",
     "NotificationDelivery",

@@ -30,7 +30,15 @@ class JobExecution(UUIDPrimaryKey, Timestamps, Base):
         ),
         # Listings are newest slot first (the whole sort key, so a page, its cursor and a
         # capped count are read from the index alone), filtered by job or by status.
-        Index("ix_job_execution_job_order", "job_id", "scheduled_for", "attempt", "id"),
+        # One job's counts and percentiles read this index alone (PostgreSQL: INCLUDE).
+        Index(
+            "ix_job_execution_job_order",
+            "job_id",
+            "scheduled_for",
+            "attempt",
+            "id",
+            postgresql_include=["status", "duration_seconds", "lateness_ms"],
+        ),
         Index("ix_job_execution_status_order", "status", "scheduled_for", "attempt", "id"),
         Index("ix_job_execution_order", "scheduled_for", "attempt", "id"),
         Index(

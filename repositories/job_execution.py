@@ -3,8 +3,8 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
@@ -12,7 +12,6 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
-    case,
     exists,
     func,
     literal,
@@ -28,7 +27,7 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from core.enums import ExecutionStatus, ExecutionType, TriggerType
-from models import Job, JobExecution
+from models import Job, JobExecution, JobExecutionHourly
 from repositories.base import BaseRepository
 
 
@@ -41,21 +40,32 @@ class ExecutionFilters:
     start: datetime | None = None
     end: datetime | None = None
 
-    def where(self) -> list[ColumnElement[bool]]:
+    def where(
+        self, execution: type[JobExecution] | AliasedClass[JobExecution] = JobExecution
+    ) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
         if self.job_id is not None:
-            conditions.append(JobExecution.job_id == self.job_id)
+            conditions.append(execution.job_id == self.job_id)
         if self.statuses:
-            conditions.append(JobExecution.status.in_(self.statuses))
+            conditions.append(execution.status.in_(self.statuses))
         if self.trigger_type is not None:
-            conditions.append(JobExecution.trigger_type == self.trigger_type)
+            conditions.append(execution.trigger_type == self.trigger_type)
         if self.execution_type is not None:
-            conditions.append(JobExecution.execution_type == self.execution_type)
+            conditions.append(execution.execution_type == self.execution_type)
         if self.start is not None:
-            conditions.append(JobExecution.scheduled_for >= self.start)
+            conditions.append(execution.scheduled_for >= self.start)
         if self.end is not None:
-            conditions.append(JobExecution.scheduled_for < self.end)
+            conditions.append(execution.scheduled_for < self.end)
         return conditions
+
+    @property
+    def by_job_and_slot_only(self) -> bool:
+        """Whether only the job and the slot range filter (what the hourly rollup keeps)."""
+        return not (self.statuses or self.trigger_type or self.execution_type)
+
+    def within(self, start: datetime | None, end: datetime | None) -> ExecutionFilters:
+        """These filters, the slot range narrowed to [start, end) (None: unbounded)."""
+        return replace(self, start=start, end=end)
 
 
 # Rows no target was asked about by the scheduler's choice or a person's: neither a success nor
@@ -104,10 +114,62 @@ class Percentiles:
     p95_duration_seconds: float | None
     p50_lateness_ms: int | None
     p95_lateness_ms: int | None
+    # From a sample of the rows (a range of many executions on PostgreSQL), not all of them.
+    sampled: bool = False
 
 
 PERCENTILES = (0.5, 0.95)
+# Percentiles over more executions than this (all jobs, PostgreSQL) come from a block sample
+# of about PERCENTILE_SAMPLE of them: sorting millions of values is what made statistics slow.
+PERCENTILE_EXACT_LIMIT = 100_000
+PERCENTILE_SAMPLE = 20_000
 _ID_CHUNK = 1000
+
+
+class _Tally:
+    """Executions, duration sum and timed executions per status, added up from parts."""
+
+    def __init__(self) -> None:
+        self.by_status: dict[ExecutionStatus, list[float]] = {}
+
+    def add(self, status: str, executions: int, duration_sum: float | None, durations: int) -> None:
+        entry = self.by_status.setdefault(ExecutionStatus(status), [0, 0.0, 0])
+        entry[0] += int(executions or 0)
+        entry[1] += float(duration_sum or 0.0)
+        entry[2] += int(durations or 0)
+
+    def counts(self) -> ExecutionCounts:
+        by_status = {status: int(entry[0]) for status, entry in self.by_status.items() if entry[0]}
+        durations = sum(entry[2] for entry in self.by_status.values())
+        duration_sum = sum(entry[1] for entry in self.by_status.values())
+        average = round(duration_sum / durations, 3) if durations else None
+        return ExecutionCounts(sum(by_status.values()), by_status, average)
+
+
+def _hour_after(instant: datetime | None) -> datetime | None:
+    """The first whole hour at or after `instant`."""
+    if instant is None:
+        return None
+    hour = instant.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return hour if hour == instant else hour + timedelta(hours=1)
+
+
+def _hour_before(instant: datetime | None) -> datetime | None:
+    """The start of the hour holding `instant` (the end of the whole hours before it)."""
+    if instant is None:
+        return None
+    return instant.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _percentiles(values: list[Any], sampled: bool) -> Percentiles:
+    duration_50, duration_95, lateness_50, lateness_95 = values
+    return Percentiles(
+        None if duration_50 is None else round(float(duration_50), 3),
+        None if duration_95 is None else round(float(duration_95), 3),
+        None if lateness_50 is None else int(lateness_50),
+        None if lateness_95 is None else int(lateness_95),
+        sampled,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,50 +401,103 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
         return None if row is None else NamedExecution(row[0], row[1])
 
     async def counts(self, filters: ExecutionFilters) -> ExecutionCounts:
-        """Executions per status, and their average duration, in one query."""
+        """Executions per status, and their average duration. Filtered by job and slot range
+        only, whole hours come from the hourly rollup and only the range's partial first and
+        last hours (and running rows, which the rollup leaves out) from the table, so the cost
+        follows the hours of the range, not its executions."""
+        tally = _Tally()
+        if not filters.by_job_and_slot_only:
+            await self._tally_rows(tally, filters.where())
+            return tally.counts()
+        first = _hour_after(filters.start)
+        last = _hour_before(filters.end)
+        if first is not None and last is not None and first >= last:
+            await self._tally_rows(tally, filters.where())  # within one hour
+            return tally.counts()
+        await self._tally_hours(tally, filters.job_id, first, last)
+        middle = filters.within(first, last).where()
+        await self._tally_rows(tally, [*middle, JobExecution.status == ExecutionStatus.RUNNING])
+        for start, end in ((filters.start, first), (last, filters.end)):
+            if start is not None and end is not None and start < end:
+                await self._tally_rows(tally, filters.within(start, end).where())
+        return tally.counts()
 
-        def count_of(status: ExecutionStatus) -> Any:
-            return func.coalesce(func.sum(case((JobExecution.status == status, 1), else_=0)), 0)
+    async def _tally_rows(self, tally: _Tally, where: list[ColumnElement[bool]]) -> None:
+        duration = JobExecution.duration_seconds
+        figures = (func.count(), func.sum(duration), func.count(duration))
+        await self._tally(tally, JobExecution.status, figures, where)
 
-        statuses = list(ExecutionStatus)
-        statement = select(
-            func.count(),
-            func.avg(JobExecution.duration_seconds),
-            *(count_of(status) for status in statuses),
-        ).where(*filters.where())
-        total, average, *per_status = (await self.session.execute(statement)).one()
-        return ExecutionCounts(
-            int(total),
-            {status: int(n) for status, n in zip(statuses, per_status, strict=True)},
-            None if average is None else round(float(average), 3),
+    async def _tally_hours(
+        self,
+        tally: _Tally,
+        job_id: uuid.UUID | None,
+        first: datetime | None,
+        last: datetime | None,
+    ) -> None:
+        hourly = JobExecutionHourly
+        where: list[ColumnElement[bool]] = []
+        if job_id is not None:
+            where.append(hourly.job_id == job_id)
+        if first is not None:
+            where.append(hourly.hour >= first)
+        if last is not None:
+            where.append(hourly.hour < last)
+        figures = (
+            func.sum(hourly.executions),
+            func.sum(hourly.duration_sum),
+            func.sum(hourly.durations),
         )
+        await self._tally(tally, hourly.status, figures, where)
 
-    async def percentiles(self, filters: ExecutionFilters) -> Percentiles:
+    async def _tally(
+        self,
+        tally: _Tally,
+        status: Any,
+        figures: tuple[Any, Any, Any],
+        where: list[ColumnElement[bool]],
+    ) -> None:
+        """Add (executions, duration sum, timed executions) per `status` to `tally`."""
+        statement = select(status, *figures).where(*where).group_by(status)
+        for row_status, executions, duration_sum, durations in await self.session.execute(
+            statement
+        ):
+            tally.add(row_status, executions, duration_sum, durations)
+
+    async def percentiles(
+        self, filters: ExecutionFilters, executions: int | None = None
+    ) -> Percentiles:
         """p50 and p95 of duration and lateness: one query on PostgreSQL (percentile_disc),
-        an ordered pick per value elsewhere (SQLite has no percentile function)."""
-        columns = (JobExecution.duration_seconds, JobExecution.lateness_ms)
-        if self.session.get_bind().dialect.name == "postgresql":
-            statement = select(
-                *(
-                    func.percentile_disc(fraction).within_group(column)
-                    for column in columns
-                    for fraction in PERCENTILES
-                )
-            ).where(*filters.where())
-            values = list((await self.session.execute(statement)).one())
-        else:
+        an ordered pick per value elsewhere (SQLite has no percentile function). Over more
+        than PERCENTILE_EXACT_LIMIT `executions` of every job (PostgreSQL), from a repeatable
+        block sample of about PERCENTILE_SAMPLE of them (`sampled`)."""
+        if self.session.get_bind().dialect.name != "postgresql":
             values = [
                 value
-                for column in columns
+                for column in (JobExecution.duration_seconds, JobExecution.lateness_ms)
                 for value in await self._nearest_ranks(filters, column, PERCENTILES)
             ]
-        duration_50, duration_95, lateness_50, lateness_95 = values
-        return Percentiles(
-            None if duration_50 is None else round(float(duration_50), 3),
-            None if duration_95 is None else round(float(duration_95), 3),
-            None if lateness_50 is None else int(lateness_50),
-            None if lateness_95 is None else int(lateness_95),
+            return _percentiles(values, sampled=False)
+        sampled = (
+            filters.job_id is None
+            and executions is not None
+            and executions > PERCENTILE_EXACT_LIMIT
         )
+        source: type[JobExecution] | AliasedClass[JobExecution] = JobExecution
+        if sampled:
+            assert executions is not None
+            percent = 100 * PERCENTILE_SAMPLE / executions
+            table = cast(Table, JobExecution.__table__)
+            source = aliased(
+                JobExecution, table.tablesample(func.system(percent), seed=literal(16))
+            )
+        statement = select(
+            *(
+                func.percentile_disc(fraction).within_group(column)
+                for column in (source.duration_seconds, source.lateness_ms)
+                for fraction in PERCENTILES
+            )
+        ).where(*filters.where(source))
+        return _percentiles(list((await self.session.execute(statement)).one()), sampled)
 
     async def _nearest_ranks(
         self, filters: ExecutionFilters, column: Any, fractions: Sequence[float]
@@ -402,27 +517,28 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
     async def hourly_status_counts(
         self, start: datetime, hours: int
     ) -> dict[tuple[int, ExecutionStatus], int]:
-        """Executions per (hour since `start`, status) for slots in `[start, start + hours)`."""
-        hour = case(
-            *(
-                (JobExecution.scheduled_for < start + timedelta(hours=index + 1), index)
-                for index in range(hours)
-            ),
-            else_=hours,
+        """Executions per (hour since `start`, status) for slots in `[start, start + hours)`;
+        `start` on the hour: the rollup's hours, and running rows from the table."""
+        end = start + timedelta(hours=hours)
+        counts: dict[tuple[int, ExecutionStatus], int] = {}
+        hourly = JobExecutionHourly
+        statement = (
+            select(hourly.hour, hourly.status, func.sum(hourly.executions))
+            .where(hourly.hour >= start, hourly.hour < end)
+            .group_by(hourly.hour, hourly.status)
         )
-        slots = (
-            select(hour.label("hour"), JobExecution.status.label("status"))
-            .where(
-                JobExecution.scheduled_for >= start,
-                JobExecution.scheduled_for < start + timedelta(hours=hours),
-            )
-            .subquery()
+        for hour, status, n in await self.session.execute(statement):
+            index = int((hour - start).total_seconds() // 3600)
+            counts[index, ExecutionStatus(status)] = int(n)
+        running = select(JobExecution.scheduled_for).where(
+            JobExecution.status == ExecutionStatus.RUNNING,
+            JobExecution.scheduled_for >= start,
+            JobExecution.scheduled_for < end,
         )
-        statement = select(slots.c.hour, slots.c.status, func.count()).group_by(
-            slots.c.hour, slots.c.status
-        )
-        rows = await self.session.execute(statement)
-        return {(int(index), ExecutionStatus(status)): int(n) for index, status, n in rows}
+        for slot in (await self.session.execute(running)).scalars():
+            key = (int((slot - start).total_seconds() // 3600), ExecutionStatus.RUNNING)
+            counts[key] = counts.get(key, 0) + 1
+        return counts
 
     async def fail_lapsed_leases(self, now: datetime, message: str) -> list[uuid.UUID]:
         """Close running executions whose owner stopped renewing their lease."""

@@ -207,6 +207,12 @@ class _Percentiles(BaseModel):
         description="Median lateness (call start minus due time); null without any."
     )
     p95_lateness_ms: int | None
+    percentiles_sampled: bool = Field(
+        default=False,
+        description="True when the percentiles come from a repeatable random sample of about "
+        "20,000 of the executions (a range of more than 100,000 executions of every job, on "
+        "PostgreSQL) rather than from all of them; the counts are always exact.",
+    )
 
     @staticmethod
     def fields_of(percentiles: Percentiles) -> dict[str, Any]:
@@ -215,6 +221,7 @@ class _Percentiles(BaseModel):
             "p95_duration_seconds": percentiles.p95_duration_seconds,
             "p50_lateness_ms": percentiles.p50_lateness_ms,
             "p95_lateness_ms": percentiles.p95_lateness_ms,
+            "percentiles_sampled": percentiles.sampled,
         }
 
 

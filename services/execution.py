@@ -52,7 +52,7 @@ class ExecutionService:
         window = parse_date_range(query.from_, query.to)
         filters = ExecutionFilters(job_id=query.job_id, start=window.start, end=window.end)
         counts = await self.executions.counts(filters)
-        return counts, await self.executions.percentiles(filters), window
+        return counts, await self.executions.percentiles(filters, counts.total), window
 
     async def list_for_job(
         self, job: Job, query: JobExecutionListQuery
@@ -90,7 +90,7 @@ class ExecutionService:
         """The job's counts, percentiles and its newest execution."""
         filters = ExecutionFilters(job_id=job.id)
         counts = await self.executions.counts(filters)
-        percentiles = await self.executions.percentiles(filters)
+        percentiles = await self.executions.percentiles(filters, counts.total)
         latest = await self.executions.search(filters, offset=0, limit=1)
         return counts, percentiles, latest[0] if latest else None
 

@@ -1579,6 +1579,12 @@ export interface components {
             p95_duration_seconds: number | null;
             /** P95 Lateness Ms */
             p95_lateness_ms: number | null;
+            /**
+             * Percentiles Sampled
+             * @description True when the percentiles come from a repeatable random sample of about 20,000 of the executions (a range of more than 100,000 executions of every job, on PostgreSQL) rather than from all of them; the counts are always exact.
+             * @default false
+             */
+            percentiles_sampled: boolean;
             range: components["schemas"]["DateRangeRead"];
             /** Running Executions */
             running_executions: number;
@@ -2212,6 +2218,12 @@ export interface components {
             p95_duration_seconds: number | null;
             /** P95 Lateness Ms */
             p95_lateness_ms: number | null;
+            /**
+             * Percentiles Sampled
+             * @description True when the percentiles come from a repeatable random sample of about 20,000 of the executions (a range of more than 100,000 executions of every job, on PostgreSQL) rather than from all of them; the counts are always exact.
+             * @default false
+             */
+            percentiles_sampled: boolean;
             /** Running Count */
             running_count: number;
             /** Skipped Count */

@@ -214,6 +214,7 @@ async def test_statistics_over_a_range(
         "p95_duration_seconds": 4.0,
         "p50_lateness_ms": None,
         "p95_lateness_ms": None,
+        "percentiles_sampled": False,
         "range": {"from": "2026-05-20T00:00:00Z", "to": "2026-05-21T00:00:00Z"},
     }
 

@@ -425,6 +425,7 @@ async def test_job_executions_list_stats_and_detail(own_runs: OwnRuns, own_job: 
         "p95_duration_seconds": 4.0,
         "p50_lateness_ms": None,
         "p95_lateness_ms": None,
+        "percentiles_sampled": False,
     }
     assert stats["latest_execution"]["status"] == "failed"
     assert detail.status_code == 200
