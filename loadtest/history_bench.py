@@ -521,9 +521,8 @@ def render_table(result: dict[str, Any], baseline: dict[str, Any] | None) -> str
     and database together); the baseline's first if given."""
     header = ["endpoint"]
     for stage in result["stages"]:
-        size = (
-            f"{stage['rows'] / 1e6:g} M" if stage["rows"] >= 1e6 else f"{stage['rows'] // 1000} k"
-        )
+        rows = stage["rows"]  # about the size asked for (retried slots add rows)
+        size = f"{rows / 1e6:.0f} M" if rows >= 950_000 else f"{rows / 1e3:.0f} k"
         header += [f"{size} before", f"{size} after"] if baseline else [size]
     lines = [
         "| " + " | ".join(header) + " |",
