@@ -98,7 +98,7 @@ class FifoPool(AsyncAdaptedQueuePool):
     def _do_get(self) -> ConnectionPoolEntry:
         turn = self._turn()
         try:
-            await_(asyncio.wait_for(turn.acquire(), self._timeout))
+            await_(_acquire_within(turn, self._timeout))
         except TimeoutError:
             raise PoolTimeoutError(
                 f"no connection within {self._timeout:.2f} s: every one is in use"
@@ -114,6 +114,13 @@ class FifoPool(AsyncAdaptedQueuePool):
         if turn is None:
             turn = self._fifo_turn = asyncio.Lock()
         return turn
+
+
+async def _acquire_within(lock: asyncio.Lock, timeout_seconds: float) -> None:
+    # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+    # arrives as the lock is granted, and the cancelled task would go on (gh-86296).
+    async with asyncio.timeout(timeout_seconds):
+        await lock.acquire()
 
 
 def _drop_connection_that_timed_out(context: ExceptionContext) -> None:

@@ -66,5 +66,16 @@ class SupervisedTask:
                 await self._task
 
 
+async def wait_until_set(event: asyncio.Event, timeout_seconds: float) -> bool:
+    """Wait for `event` at most `timeout_seconds`; True when it was set.
+
+    Not `asyncio.wait_for`: on Python 3.11 it swallows a cancellation that arrives as the
+    event is set, so a task stopped just after a wake-up would never stop (gh-86296)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_seconds):
+            await event.wait()
+    return event.is_set()
+
+
 def _fields(name: str) -> dict[str, str]:
     return {"action": "task.restart", "task": name}

@@ -192,9 +192,8 @@ class AddressGuard:
 
     async def _resolve(self, host: str, port: int) -> tuple[Address, ...]:
         try:
-            answers = await asyncio.wait_for(
-                self._resolver(host, port), self._resolve_timeout_seconds
-            )
+            async with asyncio.timeout(self._resolve_timeout_seconds):
+                answers = await self._resolver(host, port)
         except TimeoutError:
             raise HostUnresolvable(f"resolving {host!r} timed out") from None
         except OSError as exc:  # socket.gaierror and friends

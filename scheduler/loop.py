@@ -13,7 +13,6 @@ changes or a retry is scheduled in this process.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -24,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import Clock
 from core.config import Settings
-from core.supervision import SupervisedTask
+from core.supervision import SupervisedTask, wait_until_set
 from models import Job
 from scheduler.dispatcher import Dispatcher
 from services.execution_lifecycle import RETRIES_SCHEDULED, ExecutionLifecycle
@@ -182,5 +181,4 @@ class Scheduler:
                 delay = await self.seconds_until_due()
             except Exception:  # the database may be away; keep trying at the poll interval
                 logger.exception("scheduler pass failed", extra={"action": "scheduler.pass_failed"})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            await wait_until_set(self._wake, delay)

@@ -18,7 +18,6 @@ connection is away is covered by the lease keeper's look at the rows it holds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -28,7 +27,7 @@ import asyncpg
 from sqlalchemy import make_url
 
 from core.config import Settings
-from core.supervision import SupervisedTask
+from core.supervision import SupervisedTask, wait_until_set
 
 logger = logging.getLogger("scheduler.wakeup")
 
@@ -107,9 +106,7 @@ class WakeupListener:
             logger.info("listening for wake-ups", extra={"action": "wakeup.listening"})
             self.wake()  # whatever changed while there was no connection
             while not lost.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(lost.wait(), PING_INTERVAL_SECONDS)
-                if not lost.is_set():
+                if not await wait_until_set(lost, PING_INTERVAL_SECONDS):
                     await connection.execute(
                         "SELECT 1", timeout=self.settings.db_command_timeout_seconds
                     )

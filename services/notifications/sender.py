@@ -14,7 +14,6 @@ backoff up to NOTIFICATION_MAX_ATTEMPTS. Each recorded result is counted in
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -27,7 +26,7 @@ from core import metrics
 from core.clock import Clock
 from core.config import Settings
 from core.enums import DeliveryChannel, DeliveryStatus
-from core.supervision import SupervisedTask
+from core.supervision import SupervisedTask, wait_until_set
 from integrations.channels import DeliveryFailed, email, slack
 from integrations.outbound import HttpClient
 from services.notifications.outbox import Claim, Delivery, DeliveryService, Settled, SlackTarget
@@ -105,10 +104,7 @@ class DeliveryWorker:
             # Cleared before the pass: an alert queued during the pass still wakes the next one.
             self._wake.clear()
             await self._start_due()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._wake.wait(), timeout=self.settings.notification_poll_seconds
-                )
+            await wait_until_set(self._wake, self.settings.notification_poll_seconds)
 
     async def _start_due(self) -> list[asyncio.Task[None]]:
         # Every channel is claimed before any send starts: no result is written while a
