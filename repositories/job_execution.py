@@ -186,7 +186,7 @@ class NamedExecution:
 
 def _newest_first(execution: type[JobExecution] | AliasedClass[JobExecution]) -> list[Any]:
     """Newest slot first; within a slot, the last attempt first, then by id: the order of the
-    listing indexes (ix_job_execution_slot and its job and status forms) read backwards."""
+    listing indexes (ix_job_execution_order and its job and status forms) read backwards."""
     return [execution.scheduled_for.desc(), execution.attempt.desc(), execution.id.desc()]
 
 
@@ -216,7 +216,7 @@ def latest_execution_id(
     job_id: ColumnElement[uuid.UUID] | InstrumentedAttribute[uuid.UUID],
 ) -> ScalarSelect[uuid.UUID]:
     """The id of the latest execution (the first `search` would list) of the job `job_id`, a
-    column (correlated) or a parameter: one probe of ix_job_execution_job_slot from its
+    column (correlated) or a parameter: one probe of ix_job_execution_job_order from its
     newest end, however many executions the job has."""
     newest = aliased(JobExecution)
     return (
