@@ -136,7 +136,7 @@ async def test_migration_0010_removes_credentials_from_execution_targets(
                 text(
                     "INSERT INTO job_execution (id, job_id, status, trigger_type, "
                     "execution_type, scheduled_for, target, attempt) VALUES (:id, :job, "
-                    "'success', 'scheduled', 'webhook', '2026-06-01 00:00:00+00', :target, 1)"
+                    "'success', 'scheduled', 'webhook', '2026-06-01 00:00:00', :target, 1)"
                 ),
                 {
                     "id": key(execution_id),
