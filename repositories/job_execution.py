@@ -231,8 +231,8 @@ def latest_execution_id(
 @cache
 def _latest_by_job() -> Select[JobExecution]:
     """The statement of `latest_by_job`, built once: building it (an aliased subquery) cost
-    more CPU than running it, on every GET /jobs and GET /jobs/{id}. The job ids are an
-    expanding parameter, so its compiled form is cached too."""
+    more CPU than running it (it answers every job write: create, update, pause, resume).
+    The job ids are an expanding parameter, so its compiled form is cached too."""
     job_ids: BindParameter[uuid.UUID] = bindparam("job_ids", expanding=True)
     latest_ids = select(latest_execution_id(Job.id)).where(Job.id.in_(job_ids))
     return select(JobExecution).where(JobExecution.id.in_(latest_ids))
@@ -676,7 +676,7 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
     async def purge_batch(self, before: datetime, limit: int) -> int:
         """Delete at most `limit` of the oldest finished executions whose slot is before
         `before` (along ix_job_execution_order). Never a running one, nor one waiting for its
-        retry, nor any of its job's newest slot: the jobs page's last run (`latest_by_job`)
+        retry, nor any of its job's newest slot: the jobs page's last run (`latest_execution_id`)
         stays, however long ago it was. Notifications naming a deleted execution keep their
         text and lose the link (ON DELETE SET NULL, by ix_notification_related_execution)."""
         newer = aliased(JobExecution)
