@@ -224,6 +224,28 @@ async def test_the_connection_is_pinned_to_the_checked_address_and_keeps_the_hos
     assert request.path == "/hook?x=1"
 
 
+async def test_proxies_from_the_environment_are_not_used(
+    http_target: HttpTarget, canary: HttpTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy would connect wherever it likes, past the guard: the canary plays one."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{canary.port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    guard = AddressGuard(
+        allow_private=True, resolver=FakeResolver({"direct.test": [["127.0.0.1"]]})
+    )
+    client = outbound.create_http_client()
+    try:
+        result = await call(client, guard, f"http://direct.test:{http_target.port}/hook")
+    finally:
+        await client.aclose()
+
+    assert result.ok, result.error
+    assert canary.received == []
+    assert [request.path for request in http_target.received] == ["/hook"]
+
+
 async def test_an_ipv6_address_is_pinned_in_brackets_and_the_host_header_is_valid() -> None:
     """A name resolving to an IPv6 address, and an IPv6 literal, on the IPv6 loopback."""
     target = HttpTarget(host="::1")
