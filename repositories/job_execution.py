@@ -212,6 +212,13 @@ class Position:
         )
 
 
+def _rollup_key(row: Mapping[str, Any]) -> tuple[str, datetime, str]:
+    """Where an execution counts in job_execution_hourly: its job, its slot's UTC hour, its
+    status (the triggers truncate the slot in UTC too)."""
+    hour = row["scheduled_for"].astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return str(row["job_id"]), hour, str(row["status"])
+
+
 def latest_execution_id(
     job_id: ColumnElement[uuid.UUID] | InstrumentedAttribute[uuid.UUID],
 ) -> ScalarSelect[uuid.UUID]:
@@ -561,7 +568,12 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
 
     async def close_running(self, rows: Sequence[dict[str, Any]], now: datetime) -> None:
         """Apply each row's outcome (and retry due time) to its execution if that is still
-        running (executemany)."""
+        running (executemany). Each row names its execution's `job_id` and `scheduled_for`.
+
+        The rows go in the order of the hourly rollup's key (job, hour, status): its triggers
+        lock a rollup row per execution as they go, so two writers whose batches share a
+        job's hour take those locks in the same order and cannot deadlock (in opposite orders
+        they did, in about half of the rounds of a test)."""
         if not rows:
             return
         # Core statement: executemany with one parameter set per row.
@@ -586,7 +598,10 @@ class JobExecutionRepository(BaseRepository[JobExecution]):
                 updated_at=now,
             )
         )
-        params = [{**row, "execution_id": row["id"], "new_status": row["status"]} for row in rows]
+        params = [
+            {**row, "execution_id": row["id"], "new_status": row["status"]}
+            for row in sorted(rows, key=_rollup_key)
+        ]
         await self._write(statement, params)
 
     async def renew_leases(self, ids: Sequence[uuid.UUID], until: datetime) -> None:

@@ -575,6 +575,8 @@ def _closing_row(outcome: Outcome, now: datetime, retry_in: float | None) -> dic
     phases = result.phases if webhook else Phases()
     return {
         "id": outcome.run.execution_id,
+        "job_id": outcome.run.job_id,
+        "scheduled_for": outcome.run.scheduled_for,
         "status": ExecutionStatus.SUCCESS if result.ok else ExecutionStatus.FAILED,
         "completed_at": now,
         "lateness_ms": outcome.lateness_ms,
