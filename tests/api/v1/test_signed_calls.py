@@ -9,11 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from core.config import Settings
 from core.enums import ExecutionStatus
+from core.secrets import secret_box
 from models import Job, JobExecution, PicTeam
 from scheduler.dispatcher import Dispatcher
 from tests.support.clock import FrozenClock
@@ -107,6 +109,7 @@ async def test_calls_verify_with_the_reference_library_before_and_after_a_rotati
     sessionmaker: async_sessionmaker[AsyncSession],
     loopback_allowed: None,
     real_time: datetime,
+    settings: Settings,
 ) -> None:
     created = await create(
         client, member_headers, team, f"{http_target.url}/hook", metadata={"report": "sales"}
@@ -114,6 +117,13 @@ async def test_calls_verify_with_the_reference_library_before_and_after_a_rotati
     job_id, first_secret = created["job"]["id"], created["signing_secret"]
     assert first_secret.startswith("whsec_")
     assert len(Webhook(first_secret)._whsecret) == 32
+    # Stored encrypted: the column holds a Fernet token the configured key opens to it.
+    async with sessionmaker() as session:
+        stored = await session.scalar(select(Job.signing_secret).where(Job.id == uuid.UUID(job_id)))
+    assert stored is not None
+    assert "whsec_" not in stored
+    assert stored.startswith("gAAAA")
+    assert secret_box(settings).decrypt(stored) == first_secret
     got = await client.get(f"/api/v1/jobs/{job_id}", headers=member_headers)
     assert first_secret not in got.text
     assert 'signing_secret"' not in got.text
