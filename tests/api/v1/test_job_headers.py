@@ -10,11 +10,18 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import String, cast, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.secrets import SecretBox, SecretUnreadable, secret_box
-from models import Job, JobExecution, Notification, NotificationDelivery, PicTeam
+from models import (
+    AuditEntry,
+    Job,
+    JobExecution,
+    Notification,
+    NotificationDelivery,
+    PicTeam,
+)
 from scheduler.dispatcher import Dispatcher
 from services import job_secrets
 from tests.conftest import make_settings
@@ -23,6 +30,11 @@ from tests.support.job_factories import create_job, job_payload
 
 SECRET = "Bearer tok-5ecr3t-7f3a9c"
 BASIC_PASSWORD = "hunter2-pw-91"
+# How every response shows the headers of headers_body().
+SHOWN_HEADERS = [
+    {"name": "Authorization", "value": None, "secret": True},
+    {"name": "X-Team", "value": "data-platform", "secret": False},
+]
 
 
 def headers_body(*extra: dict[str, Any]) -> list[dict[str, Any]]:
@@ -72,10 +84,7 @@ async def test_a_secret_header_reaches_the_target_and_nothing_else(
     )
     assert created.status_code == 201, created.text
     job = created.json()["job"]
-    assert job["headers"] == [
-        {"name": "Authorization", "value": None, "secret": True},
-        {"name": "X-Team", "value": "data-platform", "secret": False},
-    ]
+    assert job["headers"] == SHOWN_HEADERS
 
     # Stored encrypted: a Fernet token that the service's key opens, never the plaintext.
     async with sessionmaker() as session:
@@ -97,8 +106,12 @@ async def test_a_secret_header_reaches_the_target_and_nothing_else(
 
     responses = [created, run]
     for headers in (viewer_headers, member_headers, admin_headers):
-        responses.append(await client.get(f"/api/v1/jobs/{job['id']}", headers=headers))
-        responses.append(await client.get("/api/v1/jobs", headers=headers))
+        # Every role, a viewer too, reads a non-secret header's value and a secret's name only.
+        shown = await client.get(f"/api/v1/jobs/{job['id']}", headers=headers)
+        assert shown.json()["job"]["headers"] == SHOWN_HEADERS
+        listed = await client.get("/api/v1/jobs", headers=headers)
+        assert [listed_job["headers"] for listed_job in listed.json()["jobs"]] == [SHOWN_HEADERS]
+        responses += [shown, listed]
         responses.append(await client.get(f"/api/v1/jobs/{job['id']}/executions", headers=headers))
         responses.append(await client.get("/api/v1/executions", headers=headers))
     responses.append(await client.get("/api/v1/notifications", headers=member_headers))
@@ -286,14 +299,14 @@ async def test_a_github_job_takes_no_headers(
     assert response.json()["details"][0]["field"] == "body.headers"
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        f"https://deploy:{BASIC_PASSWORD}@hooks.example.com/x",
-        "https://token@hooks.example.com/x",
-        f"https://:{BASIC_PASSWORD}@hooks.example.com/x",
-    ],
-)
+CREDENTIAL_URLS = [
+    f"https://deploy:{BASIC_PASSWORD}@hooks.example.com/x",
+    "https://token@hooks.example.com/x",
+    f"https://:{BASIC_PASSWORD}@hooks.example.com/x",
+]
+
+
+@pytest.mark.parametrize("url", CREDENTIAL_URLS)
 async def test_a_target_url_with_credentials_is_422_pointing_at_secret_headers(
     client: httpx.AsyncClient, member_headers: dict[str, str], team: PicTeam, url: str
 ) -> None:
@@ -310,6 +323,42 @@ async def test_a_target_url_with_credentials_is_422_pointing_at_secret_headers(
     )
     assert trial.status_code == 422
     assert BASIC_PASSWORD not in trial.text
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+async def test_an_update_to_a_target_url_with_credentials_is_422_and_changes_nothing(
+    client: httpx.AsyncClient,
+    member_headers: dict[str, str],
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    member: Any,
+    team: PicTeam,
+    method: str,
+) -> None:
+    job = await create_job(session, owner=member, pic_team=team.slug)
+    await session.commit()
+
+    async def stored_row() -> dict[str, Any]:
+        async with sessionmaker() as reader:
+            stored = await reader.get(Job, job.id)
+            assert stored is not None
+            return {column.key: getattr(stored, column.key) for column in Job.__mapper__.columns}
+
+    before = await stored_row()
+    for url in CREDENTIAL_URLS:
+        response = await client.request(
+            method,
+            f"/api/v1/jobs/{job.id}",
+            json={"name": "renamed-with-credentials", "target_url": url},
+            headers=member_headers,
+        )
+        assert response.status_code == 422, response.text
+        [detail] = response.json()["details"]
+        assert detail["field"] == "body.target_url"
+        assert "secret header" in detail["message"]
+        assert BASIC_PASSWORD not in response.text
+    assert await stored_row() == before
+    assert await session.scalar(select(func.count()).select_from(AuditEntry)) == 0
 
 
 async def test_a_test_run_sends_its_headers_and_stores_nothing(
