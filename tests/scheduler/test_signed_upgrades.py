@@ -1,24 +1,28 @@
 """Jobs from before migration 0010: credentials move out of their URLs (migration for the
 execution rows, start-up for the jobs), and each gets a signing secret at its first run.
-Retries of a slot carry the slot's webhook-id, verified by the reference library."""
+Retries of a slot carry the slot's webhook-id, verified by the reference library. Key
+rotation: re-encryption lets an old key go; a secret no key opens fails its run uncalled."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.fernet import Fernet
+from pydantic import SecretStr
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from standardwebhooks.webhooks import Webhook
 
 from api import cli
 from core.config import Settings
-from core.secrets import secret_box
+from core.enums import ExecutionStatus
+from core.secrets import SecretBox, secret_box
 from models import Job
 from services import job_secrets
 from tests.conftest import make_settings
@@ -190,3 +194,60 @@ async def test_reencrypt_secrets_lets_the_old_key_go(server_url: str) -> None:
     finally:
         await engine.dispose()
         await databases.drop_database(server_url, url)
+
+
+@pytest.mark.parametrize("unreadable", ["secret header", "signing secret"])
+async def test_a_secret_no_key_opens_fails_the_run_without_calling_the_target(
+    make_job: JobMaker,
+    make_scheduler: SchedulerMaker,
+    clock: FrozenClock,
+    http_target: HttpTarget,
+    committing: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    unreadable: str,
+) -> None:
+    """README (Key rotation): "A run whose secret no key opens fails with an error saying so,
+    without calling the target." Here SECRETS_KEY lost the key the job's secret was stored with."""
+    caplog.set_level(logging.DEBUG)
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    clock.set(start)
+    new_key = Fernet.generate_key().decode()
+    old_box, new_box = secret_box(settings), SecretBox([new_key])
+    header_plaintext, signing_plaintext = "Bearer tok-lost-key-4711", "whsec_lost-key-0815"
+    job = await make_job(
+        cron_expression="* * * * *",
+        target_url=http_target.url,
+        max_retries=0,
+        headers=job_secrets.settle_headers(
+            [{"name": "Authorization", "value": header_plaintext, "secret": True}],
+            None,
+            old_box if unreadable == "secret header" else new_box,
+        ),
+        signing_secret=(old_box if unreadable == "signing secret" else new_box).encrypt(
+            signing_plaintext
+        ),
+    )
+    stored = await stored_job(committing, job.id)
+    scheduler = make_scheduler(secrets_key=[SecretStr(new_key)])
+    clock.set(start + timedelta(minutes=1))
+    await run_pass(scheduler)
+
+    assert http_target.received == []
+    [execution] = await executions_of(committing, job.id)
+    assert execution.status == ExecutionStatus.FAILED
+    assert execution.response_status is None
+    assert execution.error_message == (
+        "a stored secret cannot be decrypted with any key of SECRETS_KEY (was a key removed?); "
+        "the call was not made"
+    )
+    stored_secrets = [
+        header_plaintext,
+        signing_plaintext,
+        stored.headers[0]["value"],
+        stored.signing_secret or "",
+    ]
+    row_text = f"{execution.error_message} {execution.output} {execution.target}"
+    for secret in stored_secrets:
+        assert secret not in row_text
+        assert secret not in caplog.text
