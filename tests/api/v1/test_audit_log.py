@@ -49,10 +49,21 @@ async def entries(session: AsyncSession) -> list[AuditEntry]:
     return list(rows)
 
 
-async def only_entry(session: AsyncSession, action: AuditAction) -> AuditEntry:
-    """The one entry the test's requests left, which must be `action`."""
+async def only_entry(
+    session: AsyncSession,
+    action: AuditAction,
+    *,
+    actor: User | None,
+    api_key_id: uuid.UUID | None = None,
+) -> AuditEntry:
+    """The one entry the test's requests left, which must be `action` by `actor` (None: the
+    system or nobody signed in), through the API key `api_key_id` if one was used."""
     found = await entries(session)
     assert [entry.action for entry in found] == [action.value], [e.action for e in found]
+    assert (found[0].actor_user_id, found[0].actor_api_key_id) == (
+        None if actor is None else actor.id,
+        api_key_id,
+    )
     for entry in found:
         await session.delete(entry)
     await session.flush()
@@ -81,10 +92,8 @@ async def test_each_job_change_leaves_one_entry_by_its_actor(
     )
     assert created.status_code == 201, created.text
     job_id = uuid.UUID(created.json()["job"]["id"])
-    entry = await only_entry(session, AuditAction.JOB_CREATED)
+    entry = await only_entry(session, AuditAction.JOB_CREATED, actor=member)
     assert (entry.resource_type, entry.resource_id) == ("job", job_id)
-    assert entry.actor_user_id == member.id
-    assert entry.actor_api_key_id is None
     assert entry.request_id == "req-create-1"
     assert entry.client_address == "127.0.0.1"
     assert entry.details == {"name": "nightly"}
@@ -95,7 +104,7 @@ async def test_each_job_change_leaves_one_entry_by_its_actor(
         headers=member_headers,
     )
     assert updated.status_code == 200, updated.text
-    entry = await only_entry(session, AuditAction.JOB_UPDATED)
+    entry = await only_entry(session, AuditAction.JOB_UPDATED, actor=member)
     # Only what changed (the cron expression was sent unchanged), before → after.
     assert entry.changes == {
         "name": {"before": "nightly", "after": "nightly-2"},
@@ -106,18 +115,19 @@ async def test_each_job_change_leaves_one_entry_by_its_actor(
         f"/api/v1/jobs/{job_id}", json={"metadata": {"a": 1}}, headers=member_headers
     )
     assert metadata.status_code == 200
-    entry = await only_entry(session, AuditAction.JOB_UPDATED)
+    entry = await only_entry(session, AuditAction.JOB_UPDATED, actor=member)
     assert entry.changes == {"metadata": {"before": {}, "after": {"a": 1}}}
 
     for path, action in (("pause", AuditAction.JOB_PAUSED), ("resume", AuditAction.JOB_RESUMED)):
         response = await client.post(f"/api/v1/jobs/{job_id}/{path}", headers=member_headers)
         assert response.status_code == 200
-        entry = await only_entry(session, action)
-        assert (entry.resource_id, entry.actor_user_id) == (job_id, member.id)
+        entry = await only_entry(session, action, actor=member)
+        assert entry.resource_id == job_id
 
     deleted = await client.delete(f"/api/v1/jobs/{job_id}", headers=member_headers)
     assert deleted.status_code == 200
-    entry = await only_entry(session, AuditAction.JOB_DELETED)
+    entry = await only_entry(session, AuditAction.JOB_DELETED, actor=member)
+    assert entry.resource_id == job_id
     assert entry.details == {"name": "nightly-2"}
 
 
@@ -137,7 +147,7 @@ async def test_header_changes_show_secret_values_redacted_and_rotations_are_reco
     )
     assert created.status_code == 201, created.text
     job_id = uuid.UUID(created.json()["job"]["id"])
-    await only_entry(session, AuditAction.JOB_CREATED)
+    await only_entry(session, AuditAction.JOB_CREATED, actor=member)
 
     updated = await client.patch(
         f"/api/v1/jobs/{job_id}",
@@ -150,7 +160,7 @@ async def test_header_changes_show_secret_values_redacted_and_rotations_are_reco
         headers=member_headers,
     )
     assert updated.status_code == 200, updated.text
-    entry = await only_entry(session, AuditAction.JOB_UPDATED)
+    entry = await only_entry(session, AuditAction.JOB_UPDATED, actor=member)
     redacted = {"name": "Authorization", "value": "[redacted]", "secret": True}
     assert entry.changes == {
         "headers": {
@@ -166,8 +176,8 @@ async def test_header_changes_show_secret_values_redacted_and_rotations_are_reco
 
     rotated = await client.post(f"/api/v1/jobs/{job_id}/signing-secret", headers=member_headers)
     assert rotated.status_code == 200, rotated.text
-    entry = await only_entry(session, AuditAction.JOB_SIGNING_SECRET_ROTATED)
-    assert (entry.resource_id, entry.actor_user_id) == (job_id, member.id)
+    entry = await only_entry(session, AuditAction.JOB_SIGNING_SECRET_ROTATED, actor=member)
+    assert entry.resource_id == job_id
     assert entry.changes is None
     assert entry.details is None
 
@@ -209,7 +219,7 @@ async def test_policy_changes_are_recorded_as_json_values(
         headers=member_headers,
     )
     assert changed.status_code == 200, changed.text
-    entry = await only_entry(session, AuditAction.JOB_UPDATED)
+    entry = await only_entry(session, AuditAction.JOB_UPDATED, actor=member)
     assert entry.changes is not None
     assert entry.changes["concurrency_policy"] == {"before": "allow", "after": "forbid"}
     assert entry.changes["catchup"] == {"before": "latest", "after": "all"}
@@ -223,6 +233,7 @@ async def test_a_manual_run_is_recorded_with_the_token_redacted(
     session: AsyncSession,
     dispatcher: Dispatcher,  # noqa: F811
     own_job: Job,  # noqa: F811
+    member: User,
     member_headers: dict[str, str],
 ) -> None:
     response = await client.post(
@@ -232,7 +243,7 @@ async def test_a_manual_run_is_recorded_with_the_token_redacted(
     )
     assert response.status_code == 202, response.text
     await dispatcher.drain(grace_seconds=10)
-    entry = await only_entry(session, AuditAction.JOB_RUN)
+    entry = await only_entry(session, AuditAction.JOB_RUN, actor=member)
     assert entry.resource_id == own_job.id
     assert entry.details == {
         "execution_id": response.json()["execution"]["id"],
@@ -245,6 +256,7 @@ async def test_a_job_imported_from_csv_is_recorded_as_created(
     client: httpx.AsyncClient,
     session: AsyncSession,
     fake_dns: FakeResolver,
+    member: User,
     member_headers: dict[str, str],
     team: PicTeam,
 ) -> None:
@@ -259,8 +271,9 @@ async def test_a_job_imported_from_csv_is_recorded_as_created(
     )
     assert response.status_code == 200, response.text
     assert response.json()["created_count"] == 1
-    entry = await only_entry(session, AuditAction.JOB_CREATED)
+    entry = await only_entry(session, AuditAction.JOB_CREATED, actor=member)
     assert entry.details == {"name": "from-csv"}
+    assert entry.resource_id == uuid.UUID(response.json()["jobs"][0]["id"])
 
 
 # --- a failed request -------------------------------------------------------------------------
@@ -327,8 +340,8 @@ async def test_user_changes_are_recorded_with_the_password_redacted(
     )
     assert registered.status_code == 201
     user_id = uuid.UUID(registered.json()["user"]["id"])
-    entry = await only_entry(session, AuditAction.USER_REGISTERED)
-    assert (entry.resource_id, entry.actor_user_id) == (user_id, admin.id)
+    entry = await only_entry(session, AuditAction.USER_REGISTERED, actor=admin)
+    assert entry.resource_id == user_id
     assert entry.details == {"username": "grace", "email": "grace@example.com", "role": "viewer"}
 
     updated = await client.put(
@@ -337,7 +350,8 @@ async def test_user_changes_are_recorded_with_the_password_redacted(
         headers=admin_headers,
     )
     assert updated.status_code == 200
-    entry = await only_entry(session, AuditAction.USER_UPDATED)
+    entry = await only_entry(session, AuditAction.USER_UPDATED, actor=admin)
+    assert entry.resource_id == user_id
     assert entry.changes == {
         "role": {"before": "viewer", "after": "user"},
         "is_active": {"before": True, "after": False},
@@ -346,7 +360,7 @@ async def test_user_changes_are_recorded_with_the_password_redacted(
 
     deleted = await client.delete(f"/api/v1/auth/users/{user_id}", headers=admin_headers)
     assert deleted.status_code == 200
-    entry = await only_entry(session, AuditAction.USER_DELETED)
+    entry = await only_entry(session, AuditAction.USER_DELETED, actor=admin)
     assert entry.resource_id == user_id
     listed = await client.get(AUDIT, headers=admin_headers)
     assert "password-" not in listed.text
@@ -393,32 +407,33 @@ async def test_category_and_team_changes_are_recorded(
     created = await client.post(path, json=body, headers=admin_headers)
     assert created.status_code == 201, created.text
     item_id = uuid.UUID(created.json()[key]["id"])
-    entry = await only_entry(session, actions[0])
-    assert (entry.resource_type, entry.resource_id, entry.actor_user_id) == (
-        resource.value,
-        item_id,
-        admin.id,
-    )
+    entry = await only_entry(session, actions[0], actor=admin)
+    assert (entry.resource_type, entry.resource_id) == (resource.value, item_id)
 
     renamed = await client.put(
         f"{path}/{item_id}", json={"name": "Payments"}, headers=admin_headers
     )
     assert renamed.status_code == 200, renamed.text
-    entry = await only_entry(session, actions[1])
+    entry = await only_entry(session, actions[1], actor=admin)
+    assert entry.resource_id == item_id
     assert entry.changes == {
         "name": {"before": "Billing", "after": "Payments"},
         "slug": {"before": "billing", "after": "payments"},
     }
 
     assert (await client.delete(f"{path}/{item_id}", headers=admin_headers)).status_code == 200
-    await only_entry(session, actions[2])
+    entry = await only_entry(session, actions[2], actor=admin)
+    assert entry.resource_id == item_id
     # Disabling what is disabled changes nothing.
     assert (await client.delete(f"{path}/{item_id}", headers=admin_headers)).status_code == 200
     assert await entries(session) == []
 
 
 async def test_slack_settings_changes_never_show_the_webhook(
-    client: httpx.AsyncClient, session: AsyncSession, admin_headers: dict[str, str]
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    admin: User,
+    admin_headers: dict[str, str],
 ) -> None:
     response = await client.put(
         "/api/v1/settings/slack",
@@ -426,7 +441,7 @@ async def test_slack_settings_changes_never_show_the_webhook(
         headers=admin_headers,
     )
     assert response.status_code == 200, response.text
-    entry = await only_entry(session, AuditAction.SLACK_SETTINGS_UPDATED)
+    entry = await only_entry(session, AuditAction.SLACK_SETTINGS_UPDATED, actor=admin)
     assert entry.changes == {
         "is_enabled": {"before": False, "after": True},
         "webhook_url": {"before": None, "after": "[redacted]"},
@@ -453,12 +468,8 @@ async def test_api_keys_are_recorded_and_requests_made_with_a_key_name_it(
         "/api/v1/auth/api-keys", json={"name": "ci", "scope": "write"}, headers=member_headers
     )
     key, key_id = created.json()["key"], uuid.UUID(created.json()["api_key"]["id"])
-    entry = await only_entry(session, AuditAction.API_KEY_CREATED)
-    assert (entry.resource_id, entry.actor_user_id, entry.actor_api_key_id) == (
-        key_id,
-        member.id,
-        None,
-    )
+    entry = await only_entry(session, AuditAction.API_KEY_CREATED, actor=member)
+    assert entry.resource_id == key_id
     assert entry.details is not None
     assert entry.details["scope"] == "write"
     assert key not in str(entry.details)
@@ -468,12 +479,11 @@ async def test_api_keys_are_recorded_and_requests_made_with_a_key_name_it(
         f"/api/v1/jobs/{job.id}/pause", headers={"Authorization": f"Bearer {key}"}
     )
     assert paused.status_code == 200
-    entry = await only_entry(session, AuditAction.JOB_PAUSED)
-    assert (entry.actor_user_id, entry.actor_api_key_id) == (member.id, key_id)
+    await only_entry(session, AuditAction.JOB_PAUSED, actor=member, api_key_id=key_id)
 
     revoked = await client.delete(f"/api/v1/auth/api-keys/{key_id}", headers=member_headers)
     assert revoked.status_code == 200
-    entry = await only_entry(session, AuditAction.API_KEY_REVOKED)
+    entry = await only_entry(session, AuditAction.API_KEY_REVOKED, actor=member)
     assert entry.resource_id == key_id
 
 
@@ -481,8 +491,8 @@ async def test_logins_that_succeed_and_logins_the_throttle_refuses_are_recorded(
     app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, member: User
 ) -> None:
     assert (await login(client, member.username)).status_code == 200
-    entry = await only_entry(session, AuditAction.LOGIN_SUCCEEDED)
-    assert (entry.resource_id, entry.actor_user_id) == (member.id, member.id)
+    entry = await only_entry(session, AuditAction.LOGIN_SUCCEEDED, actor=member)
+    assert entry.resource_id == member.id
 
     # Wrong passwords are not audited (the throttle counts them); the refusals are.
     async with client_at(app, "203.0.113.9") as other:
@@ -491,9 +501,8 @@ async def test_logins_that_succeed_and_logins_the_throttle_refuses_are_recorded(
         assert await entries(session) == []
         refused = await login(other, member.username)
         assert refused.status_code == 429
-    entry = await only_entry(session, AuditAction.LOGIN_THROTTLED)
+    entry = await only_entry(session, AuditAction.LOGIN_THROTTLED, actor=None)
     assert entry.resource_id == member.id
-    assert entry.actor_user_id is None
     assert entry.client_address == "203.0.113.9"
     assert entry.details == {"login": member.username}
 
