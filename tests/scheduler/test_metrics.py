@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.config import Settings
-from core.enums import DeliveryChannel, ExecutionStatus
+from core.enums import ConcurrencyPolicy, DeliveryChannel, ExecutionStatus
 from models import User
 from scheduler.dispatcher import Dispatcher
 from services.execution_lifecycle import ExecutionLifecycle
@@ -191,6 +191,48 @@ async def test_runs_in_flight_are_the_running_executions(
     assert calling.delta(before, IN_FLIGHT) == 3
     assert done.delta(before, IN_FLIGHT) == 0
     assert done.delta(before, OUTCOMES, status="success") == 3
+
+
+async def test_a_skipped_slot_and_a_cancelled_run_count_as_their_outcomes(
+    rig: Rig,
+    owner: User,
+    settings: Settings,
+    metrics_client: httpx.AsyncClient,
+) -> None:
+    rig.clock.set(T0)
+    job = await rig.job("* * * * *", concurrency_policy=ConcurrencyPolicy.FORBID)
+    async with rig.committing.begin() as session:
+        still_running = await create_execution(
+            session,
+            job,
+            scheduled_for=T0,
+            status=ExecutionStatus.RUNNING,
+            lease_expires_at=T0 + timedelta(hours=1),
+        )
+    rig.clock.set(T0 + timedelta(minutes=1))
+    before = await scrape(metrics_client)
+
+    assert await run_pass(rig.make_scheduler()) == 0  # forbid: the 00:01 slot is skipped
+    skipped = await scrape(metrics_client)
+    cancelled = await metrics_client.post(
+        f"/api/v1/executions/{still_running.id}/cancel",
+        headers=auth_headers(settings, rig.clock, owner),
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    after = await scrape(metrics_client)
+
+    assert skipped.delta(before, OUTCOMES, status="skipped") == 1
+    assert skipped.delta(before, OUTCOMES, status="cancelled") == 0
+    assert after.delta(skipped, OUTCOMES, status="cancelled") == 1
+    assert after.delta(skipped, OUTCOMES, status="skipped") == 0
+    for status in ("success", "failed", "retrying", "missed"):
+        assert after.delta(before, OUTCOMES, status=status) == 0
+    assert after.delta(before, FIRES, trigger_type="scheduled") == 0
+    assert [e.status for e in await rig.executions(job)] == [
+        ExecutionStatus.CANCELLED,
+        ExecutionStatus.SKIPPED,
+    ]
+    assert rig.http_target.received == []
 
 
 @pytest.fixture
