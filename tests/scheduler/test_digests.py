@@ -362,6 +362,46 @@ async def test_a_scheduler_down_at_the_hour_sends_later_that_day_and_never_after
     assert [row.period for row in await digests.rows()] == ["2026-06-02"]
 
 
+async def test_a_digest_the_smtp_server_turns_away_is_retried_and_sent_once(
+    digests: Digests,
+) -> None:
+    await digests.subscribe()
+    digests.clock.set(berlin(2026, 6, 2, 8, 0))
+    job = await digests.job(name="daily", cron_expression="0 3 * * *", timezone="Europe/Berlin")
+    await digests.seed(job, berlin(2026, 6, 1, 3, 0))
+    await digests.tick(berlin(2026, 6, 2, 8, 0))
+    worker = digests.make_worker(**digests.smtp, notification_retry_base_seconds=60)
+    # A temporary refusal (4xx): the server asks to be tried again later.
+    digests.smtp_server.refuse[digests.owner.email] = "451 4.3.0 mailbox busy, try again later"
+
+    assert await worker.run_once() == 1
+    [row] = await digests.rows()
+    assert (row.kind, row.status, row.attempts) == (
+        AlertKind.DAILY_DIGEST,
+        DeliveryStatus.PENDING,
+        1,
+    )
+    assert row.next_attempt_at == berlin(2026, 6, 2, 8, 1)
+    assert row.last_error is not None
+    assert "451" in row.last_error
+    assert digests.mails == []
+
+    del digests.smtp_server.refuse[digests.owner.email]
+    digests.clock.set(berlin(2026, 6, 2, 8, 1) - timedelta(seconds=1))
+    assert await worker.run_once() == 0  # not due before its backoff
+    digests.clock.set(berlin(2026, 6, 2, 8, 1))
+    assert await worker.run_once() == 1
+    # Later passes, of the scheduler and the worker, neither decide nor send it again.
+    await digests.tick(berlin(2026, 6, 2, 9, 0))
+    assert await worker.run_once() == 0
+
+    [row] = await digests.rows()
+    assert (row.status, row.attempts) == (DeliveryStatus.SENT, 2)
+    [mail] = digests.mails
+    assert mail.recipients == [digests.owner.email]
+    assert mail.message["X-Cron-Digest"] == "daily_digest 2026-06-01"
+
+
 async def test_switching_the_digest_off_before_it_is_sent_means_none(
     digests: Digests,
 ) -> None:
