@@ -20,9 +20,10 @@ from core.enums import AlertKind, DeliveryStatus, ExecutionStatus, PauseReason, 
 from models import Job, NotificationDelivery, User, UserNotificationPreferences
 from services.notifications.digest import DigestService, Period
 from services.scheduling import SchedulingService
-from tests.scheduler.conftest import SchedulerMaker, WorkerMaker
+from tests.scheduler.conftest import SchedulerMaker, WorkerMaker, run_pass
 from tests.support.clock import FrozenClock
 from tests.support.execution_factories import create_execution
+from tests.support.http_target import HttpTarget, Reply
 from tests.support.job_factories import create_job
 from tests.support.smtp_server import ReceivedMail, SmtpServer
 
@@ -265,6 +266,49 @@ async def test_daily_digest_of_a_seeded_day_says_exactly_what_happened(
     [sent] = await digests.rows()
     assert sent.status == DeliveryStatus.SENT
     assert len(digests.mails) == 1
+
+
+async def test_a_job_the_service_paused_for_failing_in_a_row_is_in_the_digest(
+    digests: Digests,
+    http_target: HttpTarget,
+) -> None:
+    await digests.subscribe()
+    digests.clock.set(berlin(2026, 6, 1, 9, 30))
+    flaky = await digests.job(
+        name="flaky",
+        cron_expression="0 * * * *",
+        timezone="Europe/Berlin",
+        target_url=http_target.url,
+    )
+    http_target.default = Reply(status=500)
+    # The real path: the scheduler runs it, it fails twice in a row, the service pauses it.
+    scheduler = digests.make_scheduler(auto_pause_after_failures=2)
+    for hour in (10, 11, 12):
+        digests.clock.set(berlin(2026, 6, 1, hour, 0))
+        await run_pass(scheduler)
+    assert len(http_target.received) == 2  # nothing fired once paused
+    async with digests.committing() as session:
+        paused = await session.get(Job, flaky.id)
+        assert paused is not None
+        assert (paused.pause_reason, paused.paused_by_service_at) == (
+            PauseReason.AUTO_PAUSE,
+            berlin(2026, 6, 1, 11, 0),
+        )
+
+    await digests.tick(berlin(2026, 6, 2, 8, 0))
+    assert await digests.send() == 1
+    [mail] = digests.mails
+    text = plain(mail)
+    assert (
+        "Failing jobs:\n"
+        "- flaky · 2 failed · last 2026-06-01 11:00 CEST · HTTP 500\n"
+        "\n"
+        "Paused by the service:\n"
+        "- flaky · failed too many times in a row · 2026-06-01 11:00 CEST\n"
+        "\n"
+    ) in text
+    cell = '<td style="padding:2px 12px 2px 0;text-align:left">'
+    assert f"{cell}flaky</td>{cell}failed too many times in a row</td>" in mail.part("html")
 
 
 async def test_a_day_with_nothing_to_report_sends_no_email(
