@@ -382,6 +382,30 @@ async def test_two_schedulers_at_once_decide_one_digest_and_one_email_is_sent(
     ]
 
 
+@pytest.mark.parametrize(
+    ("digest_hour", "too_early"),
+    [(6, [(5, 59)]), (17, [(8, 0), (16, 59)])],
+)
+async def test_the_digest_is_decided_at_the_configured_digest_hour(
+    digest_hour: int,
+    too_early: list[tuple[int, int]],
+    digests: Digests,
+) -> None:
+    await digests.subscribe()
+    # Made at the last tick, so no slot of its own is due while the test ticks.
+    digests.clock.set(berlin(2026, 6, 2, digest_hour, 0))
+    job = await digests.job(name="daily", cron_expression="0 3 * * *", timezone="Europe/Berlin")
+    await digests.seed(job, berlin(2026, 6, 1, 3, 0))
+
+    for hour, minute in too_early:
+        await digests.tick(berlin(2026, 6, 2, hour, minute), digest_hour=digest_hour)
+        assert await digests.rows() == [], f"queued at {hour:02d}:{minute:02d}"
+    await digests.tick(berlin(2026, 6, 2, digest_hour, 0), digest_hour=digest_hour)
+    [row] = await digests.rows()
+    assert (row.kind, row.period) == (AlertKind.DAILY_DIGEST, "2026-06-01")
+    assert row.created_at == berlin(2026, 6, 2, digest_hour, 0)
+
+
 async def test_a_scheduler_down_at_the_hour_sends_later_that_day_and_never_after(
     digests: Digests,
 ) -> None:
