@@ -23,7 +23,8 @@ and writes loadtest/results/profile-scheduler-<jobs>-<process>.txt.
 `loadtest/retention_load.py`) before the schedulers start, and runs the retention purge (the
 real RetentionWorker and rules, a task of this process) from a second before the slots come due;
 it reports the rows purged while the schedulers fired and how long the whole purge took. Compare
-the lateness with and without it.
+the lateness with `--seed-only` (the same rows seeded, nothing purged: the same table without
+the purge).
 """
 
 from __future__ import annotations
@@ -232,6 +233,7 @@ async def _bench(
     profile: bool,
     purge_rows: int = 0,
     purge_pause_ratio: float = RETENTION_PAUSE_RATIO,
+    seed_only: bool = False,
 ) -> dict[str, float]:
     load_before = os.getloadavg()[0]
     server = databases.server_url()
@@ -270,7 +272,8 @@ async def _bench(
                 ]
             due = await _make_due(settings)
             purge = PurgeRun(settings, due.timestamp() - 1, purge_pause_ratio)
-            if purge_rows:
+            purging = bool(purge_rows) and not seed_only
+            if purging:
                 purge.start()
             deadline = time.monotonic() + SECONDS_UNTIL_DUE + spread_seconds + FINISH_WITHIN_SECONDS
             counts = await _database_counts(settings, due)
@@ -283,7 +286,7 @@ async def _bench(
                 profiler.send_signal(signal.SIGINT)  # py-spy writes its samples on SIGINT
                 await asyncio.to_thread(profiler.wait, 60)
             purged_while_firing = purge.purged
-            if purge_rows:
+            if purging:
                 for scheduler in schedulers:  # before their own retention pass joins in
                     await _stop(scheduler)
                 await purge.finish()
@@ -323,6 +326,7 @@ async def _bench(
         "duplicate_rows": counts["rows"] - counts["slots"],
         "duplicate_deliveries": stats["duplicates"],
         "purge_rows_seeded": purge_rows,
+        "purging": purging,
         "purge_seed_seconds": seed_seconds,
         "purged_while_firing": purged_while_firing,
         "purged": purge.purged,
@@ -358,6 +362,11 @@ def main() -> None:
         default=RETENTION_PAUSE_RATIO,
         help="the purge's pause after each batch, in batch durations (0: full speed)",
     )
+    parser.add_argument(
+        "--seed-only",
+        action="store_true",
+        help="seed the --purge-rows executions but purge nothing: the baseline, same table",
+    )
     args = parser.parse_args()
     for job_count in args.jobs:
         result = asyncio.run(
@@ -368,6 +377,7 @@ def main() -> None:
                 args.profile,
                 args.purge_rows,
                 args.purge_pause_ratio,
+                args.seed_only,
             )
         )
         print(json.dumps(result))
