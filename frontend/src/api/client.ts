@@ -16,16 +16,27 @@ export class ApiError extends Error {
     super(body?.message ?? `The service answered ${status}`)
   }
 
-  /** 422 `details` as `{field: message}`, keyed by the field path without its `body.` prefix. */
-  fieldErrors(): Record<string, string> {
+  /** Every 422 `details` entry, in order, its field path without the `body.` prefix. */
+  fieldMessages(): { field: string; message: string }[] {
     const details = this.body?.details
+    if (!Array.isArray(details)) return []
+    return details.flatMap((entry) =>
+      entry && typeof entry === "object" && "field" in entry
+        ? [
+            {
+              field: String(entry.field).replace(/^body\./, ""),
+              message: String(entry.message ?? ""),
+            },
+          ]
+        : [],
+    )
+  }
+
+  /** 422 `details` as `{field: message}` (the first message of each field path). */
+  fieldErrors(): Record<string, string> {
     const errors: Record<string, string> = {}
-    if (!Array.isArray(details)) return errors
-    for (const entry of details) {
-      if (entry && typeof entry === "object" && "field" in entry) {
-        const field = String(entry.field).replace(/^body\./, "")
-        errors[field] ??= String(entry.message ?? "")
-      }
+    for (const { field, message } of this.fieldMessages()) {
+      errors[field] ??= message
     }
     return errors
   }

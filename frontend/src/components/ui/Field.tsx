@@ -44,7 +44,7 @@ export function Field({
         </div>
       ) : null}
       {error ? (
-        <p id={errorId} className="text-red-700 text-sm">
+        <p id={errorId} className="whitespace-pre-line text-red-700 text-sm">
           {error}
         </p>
       ) : null}

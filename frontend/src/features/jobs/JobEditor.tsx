@@ -151,15 +151,63 @@ function targetFields(form: FormState) {
       }
 }
 
-/** 422 details by top-level field (`metadata.a.b` shows beside Metadata). */
-function errorsByField(error: unknown): Record<string, string> {
-  if (!(error instanceof ApiError)) return {}
+/** The top-level fields whose control on the form shows their 422 messages, by target type. */
+const SCHEDULE_AND_RUN_CONTROLS = [
+  "name",
+  "metadata",
+  "timezone",
+  "end_date",
+  "cron_expression",
+  "pic_team",
+  "category",
+  "timeout_seconds",
+  "max_retries",
+  "min_backoff_seconds",
+  "max_backoff_seconds",
+  "max_doublings",
+  "max_retry_duration_seconds",
+  "concurrency_policy",
+  "catchup",
+  "misfire_grace_seconds",
+  "notification_emails",
+]
+export const FIELD_CONTROLS: Record<Kind, ReadonlySet<string>> = {
+  webhook: new Set([
+    ...SCHEDULE_AND_RUN_CONTROLS,
+    "http_method",
+    "target_url",
+    "headers",
+  ]),
+  github: new Set([
+    ...SCHEDULE_AND_RUN_CONTROLS,
+    "github_owner",
+    "github_repo",
+    "github_workflow_name",
+  ]),
+}
+
+/**
+ * 422 details beside their top-level field's control (`metadata.a.b` beside Metadata; every
+ * message of a field, one a line), and those of a field with no control on the form (`is_active`,
+ * the whole body) as lines for the form's alert, so none is lost.
+ */
+export function placeErrors(
+  error: unknown,
+  controls: ReadonlySet<string>,
+): { byField: Record<string, string>; unplaced: string[] } {
   const byField: Record<string, string> = {}
-  for (const [path, message] of Object.entries(error.fieldErrors())) {
-    const field = path.split(".")[0] ?? path
-    byField[field] ??= message
+  const unplaced: string[] = []
+  if (!(error instanceof ApiError)) return { byField, unplaced }
+  for (const { field, message } of error.fieldMessages()) {
+    const topLevel = field.split(".")[0] ?? field
+    if (controls.has(topLevel)) {
+      const earlier = byField[topLevel]
+      byField[topLevel] = earlier ? `${earlier}\n${message}` : message
+    } else {
+      unplaced.push(field === "body" ? message : `${field}: ${message}`)
+    }
   }
-  return byField
+  return { byField, unplaced }
 }
 
 /** 422 details below `headers`, keyed by the rest of their path (`0.name`; `""`: the list). */
@@ -288,12 +336,11 @@ function EditorForm({
       await navigate({ to: "/jobs" })
     },
   })
-  const fieldErrors = errorsByField(save.error)
+  const { byField: fieldErrors, unplaced } = placeErrors(
+    save.error,
+    FIELD_CONTROLS[form.kind],
+  )
   const numbers = { form, set, errors: fieldErrors }
-  const formError =
-    save.error && Object.keys(fieldErrors).length === 0
-      ? save.error.message
-      : null
 
   if (created) {
     return (
@@ -316,14 +363,23 @@ function EditorForm({
 
   return (
     <form onSubmit={submit} noValidate className="max-w-3xl space-y-6">
-      {formError ? (
-        <p role="alert" className="rounded-md bg-red-50 p-3 text-red-800">
-          {formError}
-        </p>
-      ) : save.error ? (
-        <p role="alert" className="rounded-md bg-red-50 p-3 text-red-800">
-          Some fields need a change; see the messages beside them.
-        </p>
+      {save.error ? (
+        <div role="alert" className="rounded-md bg-red-50 p-3 text-red-800">
+          <p>
+            {Object.keys(fieldErrors).length > 0
+              ? "Some fields need a change; see the messages beside them."
+              : unplaced.length > 0
+                ? "The job was not saved:"
+                : save.error.message}
+          </p>
+          {unplaced.length > 0 ? (
+            <ul className="mt-1 list-disc pl-5">
+              {unplaced.map((line) => (
+                <li key={line}>{line}</li>
+              ))}
+            </ul>
+          ) : null}
+        </div>
       ) : null}
       <Section title="Job">
         <TextField
