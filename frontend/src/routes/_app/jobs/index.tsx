@@ -513,7 +513,13 @@ function ColumnChooser({
     onSettled: () => queryClient.invalidateQueries({ queryKey: key }),
   })
   const [open, setOpen] = useState(false)
+  // The box shows the choice at once: the cache gets it only after a refetch in flight
+  // is cancelled, and a box that flips back for that moment loses the click.
+  const [pending, setPending] = useState<Schemas["JobsTableColumns"] | null>(
+    null,
+  )
   if (!columns) return null
+  const shown = pending ?? columns
   return (
     <div className="relative">
       <Button
@@ -534,10 +540,17 @@ function ColumnChooser({
           <label key={column.key} className="flex items-center gap-2 text-sm">
             <input
               type="checkbox"
-              checked={columns[column.key]}
-              onChange={(event) =>
-                save.mutate({ ...columns, [column.key]: event.target.checked })
-              }
+              checked={shown[column.key]}
+              onChange={(event) => {
+                const next = { ...shown, [column.key]: event.target.checked }
+                setPending(next)
+                save.mutate(next, {
+                  onSettled: () =>
+                    setPending((current) =>
+                      current === next ? null : current,
+                    ),
+                })
+              }}
             />
             {column.label}
           </label>
