@@ -16,7 +16,7 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from standardwebhooks.webhooks import Webhook
 
 from api import cli
@@ -26,46 +26,34 @@ from core.secrets import SecretBox, secret_box
 from models import Job
 from services import job_secrets
 from tests.conftest import make_settings
-from tests.scheduler.conftest import JobMaker, SchedulerMaker, executions_of, run_pass
+from tests.scheduler.conftest import Rig, run_pass
 from tests.support import databases
-from tests.support.clock import FrozenClock
-from tests.support.http_target import HttpTarget, Reply
-
-
-async def stored_job(committing: async_sessionmaker[AsyncSession], job_id: uuid.UUID) -> Job:
-    async with committing() as session:
-        job = await session.get(Job, job_id)
-        assert job is not None
-        return job
+from tests.support.http_target import Reply
 
 
 async def test_retries_of_a_slot_share_its_webhook_id_and_each_verifies(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
-    committing: async_sessionmaker[AsyncSession],
+    rig: Rig,
     settings: Settings,
 ) -> None:
     start = datetime.now(UTC).replace(second=0, microsecond=0)
-    clock.set(start)
-    job = await make_job(cron_expression="* * * * *", target_url=http_target.url, max_retries=1)
+    rig.clock.set(start)
+    job = await rig.job("* * * * *", max_retries=1)
     assert job.signing_secret is None  # as a job stored before migration 0010
-    http_target.respond(Reply(status=503), Reply(status=200))
-    scheduler = make_scheduler(retry_backoff_base_seconds=2)
-    clock.set(start + timedelta(minutes=1))
+    rig.http_target.respond(Reply(status=503), Reply(status=200))
+    scheduler = rig.make_scheduler(retry_backoff_base_seconds=2)
+    rig.clock.set(start + timedelta(minutes=1))
     await run_pass(scheduler)
-    [first] = await executions_of(committing, job.id)
+    [first] = await rig.executions(job)
     assert first.next_attempt_at is not None
-    clock.set(first.next_attempt_at)
+    rig.clock.set(first.next_attempt_at)
     await run_pass(scheduler)
 
-    executions = await executions_of(committing, job.id)
+    executions = await rig.executions(job)
     assert [e.attempt for e in executions] == [1, 2]
-    stored = await stored_job(committing, job.id)
+    stored = await rig.stored(job)
     assert stored.signing_secret is not None  # made at the first run
     secret = secret_box(settings).decrypt(stored.signing_secret)
-    first_call, retry = http_target.received
+    first_call, retry = rig.http_target.received
     assert first_call.headers["webhook-id"] == retry.headers["webhook-id"]
     assert retry.headers["webhook-id"] == retry.headers["idempotency-key"]
     for call in (first_call, retry):
@@ -73,36 +61,32 @@ async def test_retries_of_a_slot_share_its_webhook_id_and_each_verifies(
 
 
 async def test_start_up_moves_url_credentials_into_a_secret_header_with_the_same_call(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
-    committing: async_sessionmaker[AsyncSession],
+    rig: Rig,
     settings: Settings,
 ) -> None:
-    clock.set(datetime(2026, 6, 1, tzinfo=UTC))
-    url = f"http://deploy%40ci:p%3Ass-w0rd@127.0.0.1:{http_target.port}/hook"
-    job = await make_job(cron_expression="* * * * *", target_url=url)
+    rig.clock.set(datetime(2026, 6, 1, tzinfo=UTC))
+    url = f"http://deploy%40ci:p%3Ass-w0rd@127.0.0.1:{rig.http_target.port}/hook"
+    job = await rig.make_job(cron_expression="* * * * *", target_url=url)
 
-    async with committing.begin() as session:
+    async with rig.committing.begin() as session:
         assert await job_secrets.upgrade_stored_jobs(session, settings) == 1
-    async with committing.begin() as session:
+    async with rig.committing.begin() as session:
         assert await job_secrets.upgrade_stored_jobs(session, settings) == 0  # idempotent
 
-    stored = await stored_job(committing, job.id)
-    assert stored.target_url == f"http://127.0.0.1:{http_target.port}/hook"
+    stored = await rig.stored(job)
+    assert stored.target_url == f"http://127.0.0.1:{rig.http_target.port}/hook"
     [header] = stored.headers
     assert (header["name"], header["secret"]) == ("Authorization", True)
     assert "w0rd" not in header["value"]
-    clock.set(datetime(2026, 6, 1, 0, 1, tzinfo=UTC))
-    await run_pass(make_scheduler())
-    [call] = http_target.received
+    rig.clock.set(datetime(2026, 6, 1, 0, 1, tzinfo=UTC))
+    await run_pass(rig.make_scheduler())
+    [call] = rig.http_target.received
     assert (
         call.headers["authorization"]
         == "Basic " + base64.b64encode(b"deploy@ci:p:ss-w0rd").decode()
     )
-    [execution] = await executions_of(committing, job.id)
-    assert execution.target == f"http://127.0.0.1:{http_target.port}/hook"
+    [execution] = await rig.executions(job)
+    assert execution.target == f"http://127.0.0.1:{rig.http_target.port}/hook"
 
 
 @pytest.fixture
@@ -198,11 +182,7 @@ async def test_reencrypt_secrets_lets_the_old_key_go(server_url: str) -> None:
 
 @pytest.mark.parametrize("unreadable", ["secret header", "signing secret"])
 async def test_a_secret_no_key_opens_fails_the_run_without_calling_the_target(
-    make_job: JobMaker,
-    make_scheduler: SchedulerMaker,
-    clock: FrozenClock,
-    http_target: HttpTarget,
-    committing: async_sessionmaker[AsyncSession],
+    rig: Rig,
     settings: Settings,
     caplog: pytest.LogCaptureFixture,
     unreadable: str,
@@ -211,13 +191,12 @@ async def test_a_secret_no_key_opens_fails_the_run_without_calling_the_target(
     without calling the target." Here SECRETS_KEY lost the key the job's secret was stored with."""
     caplog.set_level(logging.DEBUG)
     start = datetime(2026, 6, 1, tzinfo=UTC)
-    clock.set(start)
+    rig.clock.set(start)
     new_key = Fernet.generate_key().decode()
     old_box, new_box = secret_box(settings), SecretBox([new_key])
     header_plaintext, signing_plaintext = "Bearer tok-lost-key-4711", "whsec_lost-key-0815"
-    job = await make_job(
-        cron_expression="* * * * *",
-        target_url=http_target.url,
+    job = await rig.job(
+        "* * * * *",
         max_retries=0,
         headers=job_secrets.settle_headers(
             [{"name": "Authorization", "value": header_plaintext, "secret": True}],
@@ -228,13 +207,13 @@ async def test_a_secret_no_key_opens_fails_the_run_without_calling_the_target(
             signing_plaintext
         ),
     )
-    stored = await stored_job(committing, job.id)
-    scheduler = make_scheduler(secrets_key=[SecretStr(new_key)])
-    clock.set(start + timedelta(minutes=1))
+    stored = await rig.stored(job)
+    scheduler = rig.make_scheduler(secrets_key=[SecretStr(new_key)])
+    rig.clock.set(start + timedelta(minutes=1))
     await run_pass(scheduler)
 
-    assert http_target.received == []
-    [execution] = await executions_of(committing, job.id)
+    assert rig.http_target.received == []
+    [execution] = await rig.executions(job)
     assert execution.status == ExecutionStatus.FAILED
     assert execution.response_status is None
     assert execution.error_message == (
