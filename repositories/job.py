@@ -72,21 +72,17 @@ class JobRepository(BaseRepository[Job]):
 
     async def list_page(
         self, filters: JobFilters, *, page: int, per_page: int, sort: str
-    ) -> Page[JobWithLatest]:
-        """A page of jobs, each with its latest execution (None before its first), in one
-        query; one more for the total."""
-        where = self._where(filters)
-        base = self.statement("with_latest", lambda: _with_latest(select(Job)))
-        statement = (
-            base.where(*where)
-            .order_by(*self._order_by(sort))
-            .offset((page - 1) * per_page)
-            .limit(per_page)
+    ) -> Page[Job]:
+        """One query for the page, one for the total.
+
+        The page's latest executions are a query of their own, for its ids
+        (`JobExecutionRepository.latest_by_job`). Joined into this one, they were looked up
+        for every matching job before the page was cut unless an index gave the order: by
+        creation, the default, 10,000 jobs and 100,000 executions cost 118 ms of database
+        time for a page of 20 (a hash join over every execution)."""
+        return await self.paginate(
+            *self._where(filters), page=page, per_page=per_page, order_by=self._order_by(sort)
         )
-        rows = (await self.session.execute(statement)).all()
-        items = [JobWithLatest(job, latest) for job, latest in rows]
-        total = await self.count(*where)
-        return Page(items=items, total=total, page=page, per_page=per_page)
 
     async def get_with_latest(self, job_id: uuid.UUID) -> JobWithLatest | None:
         """The job and its latest execution, in one query (built once, `statement`)."""

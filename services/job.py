@@ -100,8 +100,8 @@ class JobService:
     # --- reads -------------------------------------------------------------------------------
 
     async def list(self, query: JobListQuery) -> Page[JobView]:
-        """A page of jobs with their latest executions: two queries whatever the page size
-        (the page with the latest executions, its total)."""
+        """A page of jobs with their latest executions: three queries whatever the page size
+        and however many jobs match (the page, its total, the page's latest executions)."""
         filters = JobFilters(
             search=query.search,
             category=query.category,
@@ -113,7 +113,7 @@ class JobService:
             filters, page=query.page, per_page=query.per_page, sort=query.sort
         )
         return Page(
-            items=[JobView(row.job, row.latest) for row in page.items],
+            items=await self._views(page.items),
             total=page.total,
             page=page.page,
             per_page=page.per_page,
