@@ -238,8 +238,8 @@ def latest_execution_id(
 @cache
 def _latest_by_job() -> Select[JobExecution]:
     """The statement of `latest_by_job`, built once: building it (an aliased subquery) cost
-    more CPU than running it (it answers every job write: create, update, pause, resume).
-    The job ids are an expanding parameter, so its compiled form is cached too."""
+    more CPU than running it (it answers every page of GET /jobs and every job write). The
+    job ids are an expanding parameter, so its compiled form is cached too."""
     job_ids: BindParameter[uuid.UUID] = bindparam("job_ids", expanding=True)
     latest_ids = select(latest_execution_id(Job.id)).where(Job.id.in_(job_ids))
     return select(JobExecution).where(JobExecution.id.in_(latest_ids))
